@@ -1,0 +1,42 @@
+# Two commands on a fresh machine (Python 3.11+, Node 20+):
+#   make run    set up, synthesize, run the whole pipeline locally and check it
+#   make test   set up, lint, and run every test tier
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: setup synth run test lint bench deploy clean
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+$(STAMP):
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+synth: setup
+	$(PY) app.py
+
+run: synth
+	$(VENV)/bin/s3flow demo
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench app.py
+
+test: lint
+	$(VENV)/bin/pytest
+
+bench: synth
+	$(PY) -m bench
+
+deploy: synth
+	npx cdk deploy $(if $(SUFFIX),-c environmentSuffix=$(SUFFIX),)
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .build

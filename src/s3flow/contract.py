@@ -1,0 +1,33 @@
+"""Names shared by the stack (synth time) and the processor (run time).
+
+Imported by both ``s3flow.infra`` and ``s3flow.processor``, so it must stay free of
+CDK and boto3 imports: it is packaged into the Lambda asset.
+"""
+
+from __future__ import annotations
+
+# Environment variables the stack sets on the function and the processor reads.
+ENV_TABLE_NAME = "DYNAMODB_TABLE_NAME"
+ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
+ENV_ENVIRONMENT = "S3FLOW_ENVIRONMENT"
+ENV_TIME_INDEX_SHARDS = "TIME_INDEX_SHARDS"
+
+# EventBridge contract: what the processor publishes and the rules match.
+EVENT_SOURCE = "custom.s3.processor"
+DETAIL_TYPE_SUCCESS = "S3 Object Processed Successfully"
+DETAIL_TYPE_ERROR = "S3 Object Processing Error"
+STATUS_SUCCESS = "SUCCESS"
+STATUS_ERROR = "ERROR"
+
+# DynamoDB table: keys and the time index.
+TABLE_PARTITION_KEY = "requestId"
+TABLE_SORT_KEY = "timestamp"
+TIME_INDEX_NAME = "TimestampIndex"
+TIME_INDEX_PARTITION_KEY = "timeBucket"
+TIME_INDEX_SORT_KEY = "timestamp"
+# Writes for one day are spread over this many index partitions; a time-range query
+# is one Query per (day, shard). See README "Time index capacity".
+DEFAULT_TIME_INDEX_SHARDS = 4
+
+# Lambda entry point inside the asset.
+HANDLER = "s3flow.processor.handler.handler"

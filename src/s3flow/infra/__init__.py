@@ -1,0 +1,1 @@
+"""CDK constructs: runs only at synth time."""

@@ -1,0 +1,107 @@
+"""TapStack: composes the storage, processing and events units and wires them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, CfnOutput, Stack, Tags
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from constructs import Construct
+
+from s3flow import contract
+from s3flow.infra.events import Events
+from s3flow.infra.processing import Processing
+from s3flow.infra.storage import Storage
+
+DEFAULT_ENVIRONMENT_SUFFIX = "dev"
+
+
+def resolve_environment_suffix(scope: Construct, environment_suffix: str | None) -> str:
+    """Prop first, then the `environmentSuffix` context value, then `dev`."""
+    return (
+        environment_suffix
+        or scope.node.try_get_context("environmentSuffix")
+        or DEFAULT_ENVIRONMENT_SUFFIX
+    )
+
+
+class TapStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        suffix = resolve_environment_suffix(self, environment_suffix)
+        self.environment_suffix = suffix
+
+        self.storage = Storage(self, "Storage", environment_suffix=suffix)
+        self.events = Events(self, "Events", environment_suffix=suffix)
+        self.processing = Processing(self, "Processing", environment_suffix=suffix)
+        self._wire()
+        self._tag(suffix)
+        self._outputs(suffix)
+
+    def _wire(self) -> None:
+        table, bucket, bus = self.storage.table, self.storage.bucket, self.events.bus
+        fn = self.processing.function
+
+        fn.add_environment(contract.ENV_TABLE_NAME, table.table_name)
+        fn.add_environment(contract.ENV_EVENT_BUS_NAME, bus.event_bus_name)
+        fn.add_environment(contract.ENV_TIME_INDEX_SHARDS, str(contract.DEFAULT_TIME_INDEX_SHARDS))
+
+        # Exactly the item operations the processor performs: conditional put, the
+        # batched status write, and the read-back of an existing item.
+        table.grant(fn, "dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem")
+        bus.grant_put_events_to(fn)
+        # bucket.grant_read would add s3:List* and s3:GetBucket* plus wildcard actions;
+        # processing steps need only to read object versions of this one bucket.
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[bucket.arn_for_objects("*")],
+            )
+        )
+        bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(fn))
+
+    def _tag(self, suffix: str) -> None:
+        purposes = {
+            self.storage.table: "LambdaInvocationLogging",
+            self.processing.function: "S3EventProcessing",
+            self.storage.bucket: "LambdaTrigger",
+            self.events.bus: "EventRouting",
+            self.processing.failure_queue: "FailedInvocationRetention",
+        }
+        for resource, purpose in purposes.items():
+            Tags.of(resource).add("Environment", suffix)
+            Tags.of(resource).add("Purpose", purpose)
+
+    def _outputs(self, suffix: str) -> None:
+        table, bucket, bus = self.storage.table, self.storage.bucket, self.events.bus
+        fn, queue = self.processing.function, self.processing.failure_queue
+        outputs = {
+            "DynamoDBTableName": (table.table_name, "Name of the DynamoDB table for Lambda invocation logs"),
+            "DynamoDBTableArn": (table.table_arn, "ARN of the DynamoDB table"),
+            "LambdaFunctionName": (fn.function_name, "Name of the Lambda function"),
+            "LambdaFunctionArn": (fn.function_arn, "ARN of the Lambda function"),
+            "S3BucketName": (bucket.bucket_name, "Name of the S3 bucket that triggers Lambda function"),
+            "S3BucketArn": (bucket.bucket_arn, "ARN of the S3 bucket that triggers Lambda function"),
+            "EventBusName": (bus.event_bus_name, "Name of the custom EventBridge event bus"),
+            "EventBusArn": (bus.event_bus_arn, "ARN of the custom EventBridge event bus"),
+            "EventLogGroupName": (self.events.log_group.log_group_name, "Log group the event rules deliver to"),
+            "FailureQueueUrl": (queue.queue_url, "SQS queue holding invocations that failed after retries"),
+            "FailureQueueArn": (queue.queue_arn, "ARN of the failure queue"),
+        }  # fmt: skip
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description, export_name=f"{output_id}-{suffix}")
+        CfnOutput(
+            self,
+            "XRayServiceMap",
+            value=f"https://{Aws.REGION}.console.aws.amazon.com/xray/home?region={Aws.REGION}#/service-map",
+            description="URL to view X-Ray service map",
+        )

@@ -1,0 +1,65 @@
+"""Storage unit: the bucket objects land in and the table that records them."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from s3flow import contract
+
+
+class Storage(Construct):
+    """The trigger bucket and the record table, with the time index."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, environment_suffix: str) -> None:
+        super().__init__(scope, construct_id)
+
+        self.table = dynamodb.Table(
+            self,
+            "LambdaInvocationLogs",
+            table_name=f"lambda-invocation-logs-{environment_suffix}",
+            partition_key=dynamodb.Attribute(
+                name=contract.TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(
+                name=contract.TABLE_SORT_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # One partition per (day, shard) instead of one per timestamp: writes spread over
+        # the shards and "records between T1 and T2" is one Query per day and shard.
+        self.table.add_global_secondary_index(
+            index_name=contract.TIME_INDEX_NAME,
+            partition_key=dynamodb.Attribute(
+                name=contract.TIME_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(
+                name=contract.TIME_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING
+            ),
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "ObjectTriggerBucket",
+            bucket_name=f"object-trigger-bucket-{environment_suffix}-{Aws.ACCOUNT_ID}",
+            versioned=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            event_bridge_enabled=False,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="DeleteIncompleteMultipartUploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )

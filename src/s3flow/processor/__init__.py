@@ -1,0 +1,1 @@
+"""Code that runs inside AWS Lambda. Never imports aws_cdk."""
