@@ -1,0 +1,125 @@
+"""Every failure the CLI can meet, turned into one line for the user.
+
+Commands raise ``CliError`` (or let boto3's and the local emulator's errors through);
+``describe`` maps each to one sentence, and the command group prints it with a
+non-zero exit instead of a traceback. Set ``S3FLOW_DEBUG=1`` to see the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import typer
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+from typer.core import TyperGroup
+
+
+class CliError(Exception):
+    """A failure the user can act on; the message is the whole story."""
+
+    exit_code = 1
+
+
+class EmulatorUnreachableError(CliError):
+    def __init__(self, endpoint_url: str) -> None:
+        super().__init__(f"no emulator at {endpoint_url}: start it with `s3flow local up`")
+
+
+class StackNotFoundError(CliError):
+    def __init__(self, stack_name: str, where: str) -> None:
+        super().__init__(
+            f"stack {stack_name} not found {where}: check --stack (the local default is TapStackdev)"
+        )
+
+
+def _local_error_types() -> tuple[type[BaseException], ...]:
+    try:
+        from s3flow.local.errors import LocalError
+    except ImportError:  # the local runtime is optional for commands that target AWS
+        return ()
+    return (LocalError,)
+
+
+def describe(error: BaseException) -> str:
+    """One line for any error a command may raise."""
+    if isinstance(error, CliError):
+        return str(error)
+    if isinstance(error, EndpointConnectionError):
+        url = _base_url(error.kwargs.get("endpoint_url", ""))
+        return f"no emulator at {url}: start it with `s3flow local up`"
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        return (
+            "no AWS credentials found: configure them (aws configure, AWS_PROFILE)"
+            " or drop --stack to use the local emulator"
+        )
+    if isinstance(error, NoRegionError):
+        return "no AWS region configured: set AWS_DEFAULT_REGION or pass --region"
+    if isinstance(error, ClientError):
+        err = error.response.get("Error", {})
+        return f"{error.operation_name} failed: {err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(
+            ": "
+        )
+    if isinstance(error, _local_error_types()):
+        return str(error)
+    if isinstance(error, FileNotFoundError):
+        return f"no such file: {error.filename}"
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
+    return f"unexpected {type(error).__name__}: {error}"
+
+
+def _base_url(url: str) -> str:
+    """``http://127.0.0.1:4566/`` from the full request URL botocore reports."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+class OneLineErrorGroup(TyperGroup):
+    """Runs the command line; any error becomes one line on stderr and a non-zero exit."""
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Exit as exit_:
+            sys.exit(exit_.exit_code)
+        except typer.Abort:
+            fail("aborted", 130)
+        except typer.TyperException as error:  # click's usage errors, as typer vendors them
+            if type(error).__name__ == "NoArgsIsHelpError":
+                error.show()  # type: ignore[attr-defined]
+                sys.exit(2)
+            ctx = getattr(error, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            fail(f"{error.format_message()}{hint}", getattr(error, "exit_code", 2))  # type: ignore[attr-defined]
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as error:  # the one place that turns errors into a line
+            if os.environ.get("S3FLOW_DEBUG"):
+                traceback.print_exc()
+            fail(describe(error), getattr(error, "exit_code", 1))
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,139 @@
+"""``local up``: check the cloud assembly and the port, synthesize on request, run in the foreground."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from s3flow.cli.errors import CliError
+
+FLOW_STYLE = {
+    "received": "cyan",
+    "recorded": "green",
+    "routed": "green",
+    "retrying": "yellow",
+    "failed": "red",
+}
+
+
+def template_path(cdk_out: Path, stack: str) -> Path:
+    return cdk_out / f"{stack}.template.json"
+
+
+def ensure_template(cdk_out: Path, stack: str, *, synth: bool, console: Console) -> None:
+    """Synthesize when asked (or when ``synth`` is forced); otherwise say how, in one line."""
+    if synth:
+        synthesize(cdk_out, stack, console)
+    if not template_path(cdk_out, stack).is_file():
+        hint = (
+            "synthesize it with `s3flow local up --synth` (runs python app.py)"
+            if not synth
+            else "check --stack"
+        )
+        raise CliError(f"no {stack}.template.json in {cdk_out}/: {hint}")
+
+
+def synthesize(cdk_out: Path, stack: str, console: Console) -> None:
+    app_py = Path("app.py")
+    if not app_py.is_file():
+        raise CliError("cannot synthesize: no app.py in the current folder (run from the project root)")
+    env = dict(os.environ)
+    if stack.startswith("TapStack") and len(stack) > len("TapStack"):
+        env["CDK_CONTEXT_JSON"] = json.dumps({"environmentSuffix": stack[len("TapStack") :]})
+    if cdk_out.resolve() != Path("cdk.out").resolve():
+        env["CDK_OUTDIR"] = str(cdk_out)
+    with console.status(f"synthesizing {stack} (python app.py)…"):
+        result = subprocess.run(
+            [sys.executable, str(app_py)], env=env, capture_output=True, text=True, check=False
+        )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise CliError(f"synthesis failed: {last}")
+    console.print(f"synthesized {template_path(cdk_out, stack)}")
+
+
+def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise CliError(f"port {port} is in use: stop what holds it or pick another with --port") from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def flow_printer(console: Console) -> Any:
+    """An ``on_flow`` callback: one line per step of each object's journey."""
+    lock = threading.Lock()
+
+    def on_flow(event: Any) -> None:
+        kind = str(getattr(event, "kind", "?"))
+        version = getattr(event, "version_id", None)
+        detail = getattr(event, "detail", "") or ""
+        style = FLOW_STYLE.get(kind, "white")
+        line = f"{datetime.now().astimezone():%H:%M:%S} [{style}]{kind:<9}[/] {getattr(event, 'key', '')}"
+        if version:
+            line += f" [dim]({version})[/]"
+        if detail:
+            line += f"  {detail}"
+        with lock:
+            console.print(line, highlight=False, markup=True)
+
+    return on_flow
+
+
+def run_local_up(
+    *, cdk_out: Path, stack: str, port: int, concurrency: int, synth: bool, console: Console
+) -> None:
+    ensure_template(cdk_out, stack, synth=synth, console=console)
+    check_port_free(port)
+    from s3flow.local.pipeline import LocalPipeline
+
+    pipeline = LocalPipeline(
+        cdk_out, stack, port=port, concurrency=concurrency, on_flow=flow_printer(console)
+    )
+    with console.status(f"deploying {stack} from {cdk_out}/ onto the emulator…"):
+        pipeline.start()
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        console.print(banner(pipeline, stack, concurrency))
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        with console.status("stopping…"):
+            pipeline.stop()
+        console.print("stopped; the emulator's state is gone")
+
+
+def banner(pipeline: Any, stack: str, concurrency: int) -> str:
+    url = pipeline.endpoint_url
+    outputs = getattr(pipeline.deployment, "outputs", {}) or {}
+    bucket = outputs.get("S3BucketName", "?")
+    return "\n".join(
+        [
+            f"[bold]s3flow local[/] {stack} at [bold]{url}[/] ({concurrency} workers)",
+            f"  bucket {bucket}  table {outputs.get('DynamoDBTableName', '?')}"
+            f"  bus {outputs.get('EventBusName', '?')}",
+            f"  try:   s3flow put FILE   ·   aws --endpoint-url {url} s3 cp FILE s3://{bucket}/",
+            "  state is kept in memory only: stopping the emulator discards it",
+            "  stop with Ctrl-C",
+        ]
+    )

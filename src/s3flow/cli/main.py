@@ -1,0 +1,198 @@
+"""The ``s3flow`` command: argument parsing and output only; the work is in sibling modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from s3flow.cli import queries, render, timeparse, traces, uploads
+from s3flow.cli.errors import CliError, OneLineErrorGroup
+from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
+
+app = typer.Typer(
+    cls=OneLineErrorGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Run, feed and inspect the s3flow pipeline, locally (default) or on AWS (--stack).",
+)
+local_app = typer.Typer(
+    cls=OneLineErrorGroup,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="The local pipeline on an embedded emulator.",
+)
+app.add_typer(local_app, name="local")
+
+StackOption = Annotated[
+    str | None,
+    typer.Option("--stack", envvar=STACK_ENV, help="Stack to read outputs from; alone, it targets AWS."),
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url", envvar=ENDPOINT_ENV, help="Endpoint to talk to (default: local emulator)."
+    ),
+]
+RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region (default: your AWS config).")]
+Status = typer.Option("--status", help="SUCCESS or ERROR.", case_sensitive=False)
+
+
+def _target(stack: str | None, endpoint_url: str | None, region: str | None) -> Target:
+    return resolve_target(stack, endpoint_url, region)
+
+
+@local_app.command("up")
+def local_up(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the emulator.")] = DEFAULT_PORT,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Workers running the function.")] = 4,
+    cdk_out: Annotated[Path, typer.Option("--cdk-out", help="Cloud assembly to deploy.")] = Path("cdk.out"),
+    stack: Annotated[str, typer.Option("--stack", help="Stack in the cloud assembly.")] = DEFAULT_STACK,
+    synth: Annotated[bool, typer.Option("--synth", help="Synthesize first (python app.py).")] = False,
+) -> None:
+    """Run the pipeline locally in the foreground, printing each object as it flows."""
+    from s3flow.cli.local_up import run_local_up
+
+    run_local_up(
+        cdk_out=cdk_out,
+        stack=stack,
+        port=port,
+        concurrency=concurrency,
+        synth=synth,
+        console=render.console(),
+    )
+
+
+@app.command()
+def put(
+    files: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+    prefix: Annotated[str, typer.Option(help="Key prefix, e.g. incoming/.")] = "",
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Upload files to the pipeline's bucket; prints each key and its version id."""
+    planned = uploads.plan_uploads(files, prefix)
+    target = _target(stack, endpoint_url, region)
+    bucket, s3 = target.output("S3BucketName"), target.client("s3")
+    out = render.console()
+    done: list[uploads.Uploaded] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=out, transient=True) as progress:
+        task = progress.add_task(
+            f"uploading {len(planned)} file(s) to {bucket}", total=sum(u.size for u in planned)
+        )
+        for item in planned:
+            done.append(uploads.upload(s3, bucket, item, on_bytes=lambda n: progress.advance(task, n)))
+    out.print(render.uploads_table(done))
+
+
+@app.command()
+def records(
+    since: Annotated[str, typer.Option(help="Start: ISO-8601, a date, or -30m/-1h/-2d.")] = "-1h",
+    until: Annotated[str, typer.Option(help="End: ISO-8601, a date, `now`, or an offset.")] = "now",
+    status: Annotated[str | None, Status] = None,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Records written in a time range, read through the time index."""
+    if status and status.upper() not in ("SUCCESS", "ERROR"):
+        raise CliError(f"--status must be SUCCESS or ERROR, not {status!r}")
+    start, end = timeparse.parse_range(since, until)
+    items = queries.fetch_records(_target(stack, endpoint_url, region), start, end, status)
+    render.console().print(
+        render.records_table(items, title=f"records {start:%Y-%m-%dT%H:%M:%SZ} .. {end:%Y-%m-%dT%H:%M:%SZ}")
+    )
+
+
+@app.command()
+def events(
+    since: Annotated[str, typer.Option(help="Start: ISO-8601, a date, or -30m/-1h/-2d.")] = "-1h",
+    limit: Annotated[int, typer.Option(min=1, help="Show at most the last N.")] = 50,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The events the bus's rules delivered to the log group."""
+    start = timeparse.parse_when(since)
+    routed = queries.fetch_events(_target(stack, endpoint_url, region), start, limit)
+    render.console().print(render.events_table(routed))
+
+
+@app.command("traces")
+def traces_(
+    trace_id: Annotated[str | None, typer.Argument(help="Show this trace as a timeline.")] = None,
+    since: Annotated[str, typer.Option(help="List traces since (ISO-8601 or -1h).")] = "-1h",
+    limit: Annotated[int, typer.Option(min=1, help="List at most the last N.")] = 20,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """List recent traces, or show one as a timeline of its spans."""
+    target = _target(stack, endpoint_url, region)
+    out = render.console()
+    if trace_id is None:
+        out.print(
+            render.trace_list_table(traces.list_traces(target, timeparse.parse_when(since), limit=limit))
+        )
+        return
+    timelines = traces.get_timelines(target, [trace_id])
+    if not timelines:
+        raise CliError(f"no trace {trace_id} {target.where}")
+    out.print(render.timeline_table(timelines[0]))
+
+
+@app.command()
+def failures(
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Invocations that failed after their retries (peeks: nothing is consumed)."""
+    found = queries.receive_failures(_target(stack, endpoint_url, region), visibility_timeout=0)
+    render.console().print(render.failures_table(found))
+
+
+@app.command()
+def redrive(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be re-invoked.")] = False,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Re-invoke each failed event; a message is deleted only after its invoke is accepted."""
+    target = _target(stack, endpoint_url, region)
+    out = render.console()
+    summary = queries.redrive(
+        target,
+        dry_run=dry_run,
+        on_message=lambda f: out.print(f"  re-invoked {', '.join(f.keys) or f.message_id}"),
+    )
+    verb = "would re-invoke" if dry_run else "re-invoked"
+    out.print(
+        f"{verb} {len(summary.redriven)}, skipped {len(summary.skipped)} without a payload, "
+        f"{len(summary.rejected)} not accepted (kept in the queue)"
+    )
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Emulator port (0: a free one).")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Workers running the function.")] = 4,
+    cdk_out: Annotated[Path, typer.Option("--cdk-out", help="Cloud assembly to deploy.")] = Path("cdk.out"),
+    stack: Annotated[str, typer.Option("--stack", help="Stack in the cloud assembly.")] = DEFAULT_STACK,
+) -> None:
+    """The main job: run the pipeline locally, upload samples, check what arrived where."""
+    from s3flow.cli.demo import run_demo
+
+    if not run_demo(
+        cdk_out=cdk_out, stack=stack, port=port, concurrency=concurrency, console=render.console()
+    ):
+        raise typer.Exit(1)

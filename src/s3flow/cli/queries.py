@@ -1,0 +1,201 @@
+"""Read what the pipeline produced: records (time index), routed events (log group), failures (queue).
+
+Small functions over a ``Target``; they return plain data and leave printing to ``render``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from s3flow import contract
+from s3flow.cli.target import Target
+from s3flow.processor.time_index import query_time_range
+
+
+def time_index_shards(target: Target) -> int:
+    """The shard count the function writes with (its environment), else the default."""
+    try:
+        config = target.client("lambda").get_function_configuration(
+            FunctionName=target.output("LambdaFunctionName")
+        )
+        value = config.get("Environment", {}).get("Variables", {}).get(contract.ENV_TIME_INDEX_SHARDS)
+        return int(value) if value else contract.DEFAULT_TIME_INDEX_SHARDS
+    except (ClientError, ValueError):
+        return contract.DEFAULT_TIME_INDEX_SHARDS
+
+
+def fetch_records(
+    target: Target, start: datetime, end: datetime, status: str | None = None
+) -> list[dict[str, Any]]:
+    items = query_time_range(
+        target.client("dynamodb"),
+        target.output("DynamoDBTableName"),
+        start,
+        end,
+        shards=time_index_shards(target),
+    )
+    if status:
+        items = [item for item in items if str(item.get("status", "")).upper() == status.upper()]
+    return items
+
+
+@dataclass(frozen=True)
+class RoutedEvent:
+    """One entry the event rules wrote to the log group."""
+
+    timestamp_ms: int
+    detail: dict[str, Any]
+    raw: str
+
+    @property
+    def status(self) -> str:
+        return str(self.detail.get("status", ""))
+
+
+def parse_log_message(message: str) -> dict[str, Any]:
+    """The event detail from a log entry: the rule writes ``$.detail`` (possibly wrapped)."""
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return {}
+    if isinstance(value, dict) and isinstance(value.get("message"), dict) and "status" not in value:
+        value = value["message"]
+    if isinstance(value, dict) and isinstance(value.get("detail"), dict) and "status" not in value:
+        value = value["detail"]
+    return value if isinstance(value, dict) else {}
+
+
+def fetch_events(
+    target: Target, start: datetime | None = None, limit: int | None = None
+) -> list[RoutedEvent]:
+    logs = target.client("logs")
+    kwargs: dict[str, Any] = {"logGroupName": target.output("EventLogGroupName")}
+    if start is not None:
+        kwargs["startTime"] = int(start.timestamp() * 1000)
+    events: list[RoutedEvent] = []
+    while True:
+        page = logs.filter_log_events(**kwargs)
+        for entry in page.get("events", []):
+            message = entry.get("message", "")
+            events.append(RoutedEvent(entry.get("timestamp", 0), parse_log_message(message), message))
+        token = page.get("nextToken")
+        if not token or token == kwargs.get("nextToken"):
+            break
+        kwargs["nextToken"] = token
+    events.sort(key=lambda event: event.timestamp_ms)
+    return events[-limit:] if limit else events
+
+
+@dataclass(frozen=True)
+class FailedInvocation:
+    """A message of the failure queue: an invocation that failed after its retries."""
+
+    message_id: str
+    receipt_handle: str
+    body: dict[str, Any]
+
+    @property
+    def request_payload(self) -> Any:
+        return self.body.get("requestPayload")
+
+    @property
+    def condition(self) -> str:
+        return str(self.body.get("requestContext", {}).get("condition", ""))
+
+    @property
+    def error_message(self) -> str:
+        response = self.body.get("responsePayload")
+        if isinstance(response, dict):
+            return str(response.get("errorMessage") or response.get("errorType") or "")
+        return str(response or "")
+
+    @property
+    def keys(self) -> list[str]:
+        payload = self.request_payload
+        records = payload.get("Records", []) if isinstance(payload, dict) else []
+        from urllib.parse import unquote_plus
+
+        return [
+            unquote_plus(str(r.get("s3", {}).get("object", {}).get("key", "")))
+            for r in records
+            if isinstance(r, dict)
+        ]
+
+
+def failure_count(target: Target) -> int:
+    attributes = target.client("sqs").get_queue_attributes(
+        QueueUrl=target.output("FailureQueueUrl"),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
+        attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
+    )
+
+
+def receive_failures(
+    target: Target, *, visibility_timeout: int, max_messages: int = 1000
+) -> list[FailedInvocation]:
+    """Messages of the failure queue. ``visibility_timeout=0`` only peeks: nothing is consumed."""
+    sqs, url = target.client("sqs"), target.output("FailureQueueUrl")
+    seen: dict[str, FailedInvocation] = {}
+    empty_polls = 0
+    while len(seen) < max_messages and empty_polls < 2:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility_timeout, WaitTimeSeconds=0
+        ).get("Messages", [])
+        new = [m for m in messages if m["MessageId"] not in seen]
+        empty_polls = 0 if new else empty_polls + 1
+        for message in new:
+            try:
+                body = json.loads(message.get("Body", ""))
+            except ValueError:
+                body = {"raw": message.get("Body", "")}
+            seen[message["MessageId"]] = FailedInvocation(
+                message["MessageId"],
+                message["ReceiptHandle"],
+                body if isinstance(body, dict) else {"raw": body},
+            )
+    return list(seen.values())
+
+
+@dataclass
+class RedriveSummary:
+    redriven: list[str]
+    skipped: list[str]  # message ids with no request payload to replay
+    rejected: list[str]  # message ids whose invoke was not accepted (kept in the queue)
+
+
+def redrive(target: Target, *, dry_run: bool = False, on_message: Any = None) -> RedriveSummary:
+    """Re-invoke each failed event's ``requestPayload``; delete the message only once accepted."""
+    failures = receive_failures(target, visibility_timeout=0 if dry_run else 60)
+    summary = RedriveSummary([], [], [])
+    if dry_run:
+        for failure in failures:
+            (summary.redriven if failure.request_payload is not None else summary.skipped).append(
+                failure.message_id
+            )
+        return summary
+    lambda_, sqs = target.client("lambda"), target.client("sqs")
+    function_name, url = target.output("LambdaFunctionName"), target.output("FailureQueueUrl")
+    for failure in failures:
+        if failure.request_payload is None:
+            summary.skipped.append(failure.message_id)
+        else:
+            response = lambda_.invoke(
+                FunctionName=function_name,
+                InvocationType="Event",
+                Payload=json.dumps(failure.request_payload).encode("utf-8"),
+            )
+            if response.get("StatusCode") == 202:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=failure.receipt_handle)
+                summary.redriven.append(failure.message_id)
+            else:
+                summary.rejected.append(failure.message_id)
+        if on_message:
+            on_message(failure)
+    return summary

@@ -1,0 +1,134 @@
+"""Rich tables for what the commands read; no I/O beyond the console."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from s3flow.cli.queries import FailedInvocation, RoutedEvent
+from s3flow.cli.traces import Timeline, TraceSummary
+from s3flow.cli.uploads import Uploaded
+
+BAR_WIDTH = 30
+STATUS_STYLE = {"SUCCESS": "green", "ERROR": "red"}
+
+
+def console(stderr: bool = False) -> Console:
+    # Wide enough for keys and version ids when output is piped or captured.
+    return Console(stderr=stderr, width=None if Console().is_terminal else 160, highlight=False)
+
+
+def _status(value: Any) -> Text:
+    text = str(value or "")
+    return Text(text, style=STATUS_STYLE.get(text.upper(), ""))
+
+
+def short(value: Any, width: int = 12) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def uploads_table(uploaded: list[Uploaded]) -> Table:
+    table = Table(title="uploaded", title_justify="left")
+    table.add_column("key", overflow="fold")
+    table.add_column("version id", overflow="fold")
+    table.add_column("bytes", justify="right")
+    for item in uploaded:
+        parts = f" ({item.parts} parts)" if item.parts else ""
+        table.add_row(item.key, item.version_id or "-", f"{item.size:,}{parts}")
+    return table
+
+
+def records_table(items: list[dict[str, Any]], title: str = "records") -> Table:
+    table = Table(title=f"{title} ({len(items)})", title_justify="left")
+    for name, justify in (
+        ("timestamp", "left"),
+        ("status", "left"),
+        ("key", "left"),
+        ("version id", "left"),
+        ("bytes", "right"),
+        ("event", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for item in items:
+        table.add_row(
+            str(item.get("timestamp", "")),
+            _status(item.get("status")),
+            str(item.get("objectKey") or item.get("errorMessage") or ""),
+            short(item.get("versionId"), 34) or "-",
+            f"{int(item['size']):,}" if item.get("size") is not None else "",
+            str(item.get("eventState", "")),
+        )
+    return table
+
+
+def events_table(events: list[RoutedEvent], title: str = "events in the log group") -> Table:
+    table = Table(title=f"{title} ({len(events)})", title_justify="left")
+    for name in ("received", "status", "key", "version id", "detail"):
+        table.add_column(name, overflow="fold")
+    for event in events:
+        when = datetime.fromtimestamp(event.timestamp_ms / 1000, tz=UTC).isoformat(timespec="seconds")
+        detail = event.detail
+        extra = detail.get("errorMessage") or detail.get("size", "")
+        table.add_row(
+            when.replace("+00:00", "Z"),
+            _status(detail.get("status", "?")),
+            str(detail.get("objectKey", "")) if detail else short(event.raw, 60),
+            short(detail.get("versionId"), 34) or "-",
+            str(extra),
+        )
+    return table
+
+
+def failures_table(failures: list[FailedInvocation]) -> Table:
+    table = Table(title=f"failure queue ({len(failures)})", title_justify="left")
+    for name in ("message id", "condition", "keys", "error"):
+        table.add_column(name, overflow="fold")
+    for failure in failures:
+        table.add_row(
+            short(failure.message_id, 14),
+            failure.condition or "-",
+            ", ".join(failure.keys) or "-",
+            short(failure.error_message, 80),
+        )
+    return table
+
+
+def trace_list_table(summaries: list[TraceSummary]) -> Table:
+    table = Table(title=f"traces ({len(summaries)})", title_justify="left")
+    for name in ("trace id", "duration", "error"):
+        table.add_column(name)
+    for summary in summaries:
+        flag = "fault" if summary.has_fault else "error" if summary.has_error else ""
+        table.add_row(summary.trace_id, f"{summary.duration_s:.3f} s", Text(flag, style="red"))
+    return table
+
+
+def timeline_table(timeline: Timeline) -> Table:
+    """One row per span: indented name, offset, duration and a bar placed on the trace's time axis."""
+    start, total = timeline.start, max(timeline.end - timeline.start, 1e-6)
+    table = Table(title=f"trace {timeline.trace_id}", title_justify="left")
+    table.add_column("span", overflow="fold")
+    table.add_column("kind")
+    table.add_column("at ms", justify="right")
+    table.add_column("ms", justify="right")
+    table.add_column("timeline", no_wrap=True)
+    table.add_column("annotations", overflow="fold")
+    for span in timeline.spans:
+        end = span.end if span.end is not None else timeline.end
+        left = int((span.start - start) / total * BAR_WIDTH)
+        width = max(1, round((end - span.start) / total * BAR_WIDTH))
+        bar = Text(" " * left + "█" * min(width, BAR_WIDTH - left), style="red" if span.error else "cyan")
+        table.add_row(
+            "  " * span.depth + span.name,
+            span.kind if span.kind != "other" else "",
+            f"{(span.start - start) * 1000:.1f}",
+            f"{span.duration_ms:.1f}" if span.duration_ms is not None else "…",
+            bar,
+            ", ".join(f"{k}={v}" for k, v in span.annotations.items()),
+        )
+    return table

@@ -1,0 +1,139 @@
+"""Traces from X-Ray (moto's locally): list them, and flatten one into a timeline of spans.
+
+Reads X-Ray segment documents (the same on AWS and locally), so it needs nothing from
+the local runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from s3flow.cli.target import Target
+
+BATCH = 5  # BatchGetTraces takes at most 5 ids per call
+
+
+@dataclass(frozen=True)
+class Span:
+    name: str
+    start: float  # epoch seconds
+    end: float | None
+    depth: int
+    annotations: dict[str, Any] = field(default_factory=dict)
+    namespace: str = ""
+    operation: str = ""
+    error: bool = False
+
+    @property
+    def duration_ms(self) -> float | None:
+        return None if self.end is None else (self.end - self.start) * 1000
+
+    @property
+    def kind(self) -> str:
+        """processing | dynamodb | eventbridge | other: what the span did, from its name and AWS call."""
+        text = " ".join((self.name, self.namespace, self.operation)).lower()
+        if "dynamodb" in text or "putitem" in text or "batchwriteitem" in text:
+            return "dynamodb"
+        if "eventbridge" in text or "putevents" in text or "put_events" in text or text.startswith("events"):
+            return "eventbridge"
+        if "process" in text or "handler" in text:
+            return "processing"
+        return "other"
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    trace_id: str
+    duration_s: float
+    has_error: bool
+    has_fault: bool
+
+
+@dataclass(frozen=True)
+class Timeline:
+    trace_id: str
+    spans: list[Span]
+
+    @property
+    def start(self) -> float:
+        return min((s.start for s in self.spans), default=0.0)
+
+    @property
+    def end(self) -> float:
+        return max((s.end or s.start for s in self.spans), default=0.0)
+
+    @property
+    def kinds(self) -> set[str]:
+        return {span.kind for span in self.spans}
+
+    def annotations(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for span in self.spans:
+            merged.update(span.annotations)
+        return merged
+
+
+def list_traces(
+    target: Target, start: datetime | None = None, end: datetime | None = None, limit: int | None = None
+) -> list[TraceSummary]:
+    end = end or datetime.now(UTC) + timedelta(minutes=1)
+    start = start or end - timedelta(hours=6)
+    xray = target.client("xray")
+    kwargs: dict[str, Any] = {"StartTime": start, "EndTime": end}
+    summaries: list[TraceSummary] = []
+    while True:
+        page = xray.get_trace_summaries(**kwargs)
+        for item in page.get("TraceSummaries", []):
+            summaries.append(
+                TraceSummary(
+                    item["Id"],
+                    float(item.get("Duration", 0)),
+                    bool(item.get("HasError")),
+                    bool(item.get("HasFault")),
+                )
+            )
+        token = page.get("NextToken")
+        if not token:
+            break
+        kwargs["NextToken"] = token
+    return summaries[-limit:] if limit else summaries
+
+
+def get_timelines(target: Target, trace_ids: Iterable[str]) -> list[Timeline]:
+    ids = list(trace_ids)
+    xray = target.client("xray")
+    timelines = []
+    for i in range(0, len(ids), BATCH):
+        for trace in xray.batch_get_traces(TraceIds=ids[i : i + BATCH]).get("Traces", []):
+            timelines.append(timeline_of(trace["Id"], (s["Document"] for s in trace.get("Segments", []))))
+    return timelines
+
+
+def timeline_of(trace_id: str, documents: Iterable[str | dict[str, Any]]) -> Timeline:
+    """Every segment and subsegment of a trace, depth-first, ordered by start time."""
+    spans: list[Span] = []
+    for document in documents:
+        segment = json.loads(document) if isinstance(document, str) else document
+        spans.extend(_walk(segment, 0))
+    spans.sort(key=lambda s: (s.start, s.depth))
+    return Timeline(trace_id, spans)
+
+
+def _walk(segment: dict[str, Any], depth: int) -> Iterator[Span]:
+    aws = segment.get("aws") or {}
+    yield Span(
+        name=str(segment.get("name", "?")),
+        start=float(segment.get("start_time", 0)),
+        end=float(segment["end_time"]) if segment.get("end_time") is not None else None,
+        depth=depth,
+        annotations=dict(segment.get("annotations") or {}),
+        namespace=str(segment.get("namespace", "")),
+        operation=str(aws.get("operation", "")) if isinstance(aws, dict) else "",
+        error=bool(segment.get("error") or segment.get("fault")),
+    )
+    for sub in segment.get("subsegments") or []:
+        yield from _walk(sub, depth + 1)
