@@ -1,0 +1,215 @@
+"""Runs in a fresh interpreter: imports one side's handler and serves events, timed.
+
+Started by ``bench.runner`` as ``python -m bench.child <spec.json>``; never imported by the parent.
+Only modules both handlers load anyway are imported before the clock starts, so the import time
+measured is the handler's own. Results go to the spec's ``output`` file; stdout and stderr are the
+function's log stream (the parent points them at a file and counts the bytes, as CloudWatch would).
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import json  # noqa: E402 - both handlers import json; loading it first costs neither side
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+# Lambda's runtime id column: a fixed-width stand-in for the request id.
+LOG_FORMAT = "[%(levelname)s]\t%(asctime)s\t00000000-0000-0000-0000-000000000000\t%(message)s"
+
+
+class LambdaContext:
+    def __init__(self, function_name: str, memory_mb: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = os.urandom(16).hex()
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "2026/01/01/[$LATEST]bench"
+        self._deadline = time.monotonic() + 300
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def new_trace_header() -> str:
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=1"
+
+
+def setup_lambda_logging() -> None:
+    # Lambda's runtime gives the root logger a handler writing to the log stream; its level
+    # stays WARNING unless the function changes it.
+    import logging
+
+    logging.basicConfig(format=LOG_FORMAT, stream=sys.stderr)
+
+
+def log_bytes() -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return os.fstat(1).st_size
+
+
+def load_handler(module: str) -> Any:
+    import importlib
+
+    return importlib.import_module(module).handler
+
+
+def peak_rss_mb() -> float:
+    # Not getrusage's ru_maxrss: Linux carries it over from the forking parent across exec.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cold(spec: dict[str, Any]) -> dict[str, Any]:
+    setup_lambda_logging()
+    begin = time.perf_counter()
+    handler = load_handler(spec["module"])
+    imported = time.perf_counter()
+    os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
+    context = LambdaContext(spec["function_name"], spec["memory_mb"])
+    response = handler(spec["event"], context)
+    served = time.perf_counter()
+    return {
+        "interpreter_ms": (begin - STARTED) * 1000,
+        "import_ms": (imported - begin) * 1000,
+        "first_invoke_ms": (served - imported) * 1000,
+        "peak_rss_mb": peak_rss_mb(),
+        "response": _summary(response),
+        "modules": len(sys.modules),
+    }
+
+
+class CallCounter:
+    """Counts AWS API calls with botocore's ``before-call`` hook on every client the handler makes."""
+
+    def __init__(self) -> None:
+        import botocore.client
+
+        self.calls: dict[str, int] = {}
+        # What AWS bills beyond the request: items written, events published (per 64 KB chunk).
+        self.billed: dict[str, int] = {}
+        self.enabled = True
+        original = botocore.client.ClientCreator.create_client
+        counter = self
+
+        def create_client(creator: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original(creator, *args, **kwargs)
+            if counter.enabled:
+                client.meta.events.register("before-call", counter.on_call)
+                client.meta.events.register("before-parameter-build", counter.on_params)
+            return client
+
+        botocore.client.ClientCreator.create_client = create_client  # type: ignore[method-assign]
+
+    def on_call(self, model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}:{model.name}"
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    def on_params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "PutEvents":
+            for entry in params.get("Entries", []):
+                size = sum(len(str(entry.get(k, "")).encode()) for k in ("Source", "DetailType", "Detail"))
+                size += sum(len(r.encode()) for r in entry.get("Resources", []))
+                self._bill("event_entries", 1)
+                self._bill("event_chunks", -(-size // 65536))
+                self._bill("event_bytes", size)
+        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self._bill("item_writes", 1)
+        elif model.name == "BatchWriteItem":
+            self._bill("item_writes", sum(len(v) for v in params.get("RequestItems", {}).values()))
+        elif model.name == "TransactWriteItems":
+            self._bill("item_writes", 2 * len(params.get("TransactItems", [])))  # transactions bill double
+
+    def _bill(self, name: str, amount: int) -> None:
+        self.billed[name] = self.billed.get(name, 0) + amount
+
+
+def warm(spec: dict[str, Any]) -> dict[str, Any]:
+    setup_lambda_logging()
+    counter = CallCounter()
+    handler = load_handler(spec["module"])
+    counter.enabled = False
+    table = _item_counter(spec)
+    counter.enabled = True
+    context = LambdaContext(spec["function_name"], spec["memory_mb"])
+    os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
+    handler(spec["warmup_event"], context)  # the container is warm from here on
+    results = []
+    for block in spec["blocks"]:
+        counter.calls.clear()
+        counter.billed.clear()
+        items_before, logs_before = table(), log_bytes()
+        wall = cpu = 0.0
+        errors: list[str] = []
+        for event in block["events"]:
+            os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
+            context = LambdaContext(spec["function_name"], spec["memory_mb"])
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                handler(event, context)
+            except Exception as error:  # the benchmark reports failures instead of stopping
+                errors.append(f"{type(error).__name__}: {error}")
+            wall += time.perf_counter() - t
+            cpu += time.process_time() - c
+        logs_after = log_bytes()
+        results.append(
+            {
+                "records": block["records"],
+                "invocations": len(block["events"]),
+                "objects": block["records"] * len(block["events"]),
+                "wall_ms": wall * 1000,
+                "cpu_ms": cpu * 1000,
+                "calls": dict(counter.calls),
+                "billed": dict(counter.billed),
+                "log_bytes": logs_after - logs_before,
+                "items_written": table() - items_before,
+                "errors": errors[:3],
+                "error_count": len(errors),
+            }
+        )
+    return {"blocks": results, "peak_rss_mb": peak_rss_mb()}
+
+
+def _item_counter(spec: dict[str, Any]) -> Any:
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+
+    def count() -> int:
+        total, start = 0, None
+        while True:
+            extra = {"ExclusiveStartKey": start} if start else {}
+            page = dynamodb.scan(TableName=spec["table_name"], Select="COUNT", **extra)
+            total += page["Count"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return total
+
+    return count
+
+
+def _summary(response: Any) -> Any:
+    text = json.dumps(response, default=str)
+    return text if len(text) < 400 else text[:400] + "..."
+
+
+def main() -> None:
+    with open(sys.argv[1]) as handle:
+        spec = json.load(handle)
+    result = cold(spec) if spec["mode"] == "cold" else warm(spec)
+    with open(spec["output"], "w") as handle:
+        json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main()

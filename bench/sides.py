@@ -1,0 +1,112 @@
+"""The two handlers compared, and the Lambda-like environment each child interpreter gets."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from bench import paths
+from bench.emulator import CREDENTIALS, Resources
+from bench.events import REGION
+from s3flow import contract
+
+MEMORY_MB = 256  # both designs configure 256 MB
+NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: each is one row
+class Side:
+    name: str  # "ours" or "reference"
+    module: str  # imported by the child; exposes ``handler``
+    function_name: str
+    path_entries: tuple[str, ...] = ()  # prepended to sys.path, like /var/task
+    # True: packaged code has no .pyc and none may be written, as in a read-only Lambda /var/task.
+    as_shipped: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (as shipped)" if self.as_shipped else self.name
+
+
+def ours() -> Side:
+    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev")
+
+
+def reference() -> Side:
+    return Side(
+        "reference",
+        paths.reference_handler().stem,
+        "s3-object-processor-dev",
+        (str(paths.reference_handler().parent),),
+    )
+
+
+def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
+    """Our asset exactly as synthesized (cdk.out), copied without bytecode."""
+    target = scratch / "ours-task"
+    if not target.exists():
+        shutil.copytree(asset_dir, target, ignore=NO_BYTECODE)
+    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", (str(target),), as_shipped=True)
+
+
+def reference_as_shipped(scratch: Path) -> Side:
+    """The reference's inline code plus the X-Ray SDK (and wrapt) it needs, without bytecode."""
+    target = scratch / "reference-task"
+    if not target.exists():
+        for distribution in ("aws-xray-sdk", "wrapt"):
+            for top in _top_level_packages(distribution):
+                shutil.copytree(top, target / top.name, ignore=NO_BYTECODE)
+    return Side(
+        "reference",
+        paths.reference_handler().stem,
+        "s3-object-processor-dev",
+        (str(paths.reference_handler().parent), str(target)),
+        as_shipped=True,
+    )
+
+
+def _top_level_packages(distribution: str) -> list[Path]:
+    dist = metadata.distribution(distribution)
+    names = {str(f).split("/")[0] for f in dist.files or [] if str(f).endswith(".py") and "/" in str(f)}
+    return [Path(str(dist.locate_file(name))) for name in sorted(names) if not name.endswith(".dist-info")]
+
+
+def child_env(side: Side, resources: Resources, daemon_address: str, pycache: Path) -> dict[str, str]:
+    """What Lambda would set, pointed at the emulator; X-Ray tracing on for both sides."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        **CREDENTIALS,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": resources.endpoint_url,
+        "AWS_LAMBDA_FUNCTION_NAME": side.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": side.path_entries[0] if side.path_entries else str(paths.PROJECT_ROOT),
+        "AWS_XRAY_DAEMON_ADDRESS": daemon_address,
+        "AWS_XRAY_SDK_ENABLED": "true",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        contract.ENV_TABLE_NAME: resources.table_name,
+        contract.ENV_EVENT_BUS_NAME: resources.event_bus_name,
+        contract.ENV_TIME_INDEX_SHARDS: str(contract.DEFAULT_TIME_INDEX_SHARDS),
+        contract.ENV_ENVIRONMENT: "dev",
+        # Bytecode for the runtime's own modules is cached outside the venv and shared/.
+        "PYTHONPYCACHEPREFIX": str(pycache),
+        **side.extra_env,
+    }
+    if side.path_entries:
+        env["PYTHONPATH"] = ":".join(side.path_entries)
+    if side.as_shipped:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def python() -> str:
+    return sys.executable
