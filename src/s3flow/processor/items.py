@@ -1,0 +1,121 @@
+"""The DynamoDB items the processor writes, built from parsed records; no I/O.
+
+One item per object version (``requestId`` = object id) and one per bad record
+(``requestId`` = ``error#<digest of the raw record>``), so a redelivered record maps to
+the same key and the conditional write in ``store`` finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from s3flow import contract
+from s3flow.processor.records import InvalidRecord, ObjectRecord
+from s3flow.processor.time_index import format_timestamp, time_bucket
+
+ERROR_ID_PREFIX = "error#"
+STATE_PENDING = "PENDING"
+STATE_PUBLISHED = "PUBLISHED"
+EVENT_STATE = "eventState"
+ERROR_MESSAGE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the processor knows about the current Lambda invocation."""
+
+    function_name: str
+    function_version: str
+    aws_request_id: str
+    xray_trace_id: str | None
+    environment: str
+
+    @classmethod
+    def from_context(cls, context: Any, *, trace_header: str | None, environment: str) -> Invocation:
+        return cls(
+            function_name=str(getattr(context, "function_name", None) or "unknown"),
+            function_version=str(getattr(context, "function_version", None) or "$LATEST"),
+            aws_request_id=str(getattr(context, "aws_request_id", None) or "unknown"),
+            xray_trace_id=trace_header,
+            environment=environment,
+        )
+
+
+def _common(invocation: Invocation, processed_at: datetime) -> dict[str, Any]:
+    common = {
+        "functionName": invocation.function_name,
+        "functionVersion": invocation.function_version,
+        "awsRequestId": invocation.aws_request_id,
+        "environment": invocation.environment,
+        "processedAt": format_timestamp(processed_at),
+        EVENT_STATE: STATE_PENDING,
+    }
+    if invocation.xray_trace_id:
+        common["xrayTraceId"] = invocation.xray_trace_id
+    return common
+
+
+def object_item(
+    record: ObjectRecord, invocation: Invocation, *, shards: int, processed_at: datetime
+) -> dict[str, Any]:
+    digest = record.object_id
+    item: dict[str, Any] = {
+        contract.TABLE_PARTITION_KEY: digest,
+        contract.TABLE_SORT_KEY: format_timestamp(record.event_time),
+        contract.TIME_INDEX_PARTITION_KEY: time_bucket(digest, record.event_time, shards),
+        "status": contract.STATUS_SUCCESS,
+        "bucketName": record.bucket,
+        "objectKey": record.key,
+        "size": record.size,
+        "eventName": record.event_name,
+        "eventTime": format_timestamp(record.event_time),
+        **_common(invocation, processed_at),
+    }
+    optional = {
+        "versionId": record.version_id,
+        "eTag": record.etag,
+        "sequencer": record.sequencer,
+        "awsRegion": record.region,
+    }
+    item.update({name: value for name, value in optional.items() if value is not None})
+    return item
+
+
+def error_item(
+    record: InvalidRecord, invocation: Invocation, *, shards: int, processed_at: datetime
+) -> dict[str, Any]:
+    # The record's own eventTime keeps the key stable across redeliveries; a record without
+    # a usable eventTime falls back to now (and could then get a second error item).
+    when = record.event_time or processed_at
+    item: dict[str, Any] = {
+        contract.TABLE_PARTITION_KEY: ERROR_ID_PREFIX + record.error_id,
+        contract.TABLE_SORT_KEY: format_timestamp(when),
+        contract.TIME_INDEX_PARTITION_KEY: time_bucket(record.error_id, when, shards),
+        "status": contract.STATUS_ERROR,
+        "errorMessage": record.message[:ERROR_MESSAGE_LIMIT],
+        "recordExcerpt": record.excerpt,
+        **_common(invocation, processed_at),
+    }
+    if record.event_name:
+        item["eventName"] = record.event_name
+    if record.event_time:
+        item["eventTime"] = format_timestamp(record.event_time)
+    return item
+
+
+def item_key(item: dict[str, Any]) -> tuple[str, str]:
+    return item[contract.TABLE_PARTITION_KEY], item[contract.TABLE_SORT_KEY]
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to int/float so items can be JSON-encoded."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [plain(v) for v in value]
+    return value

@@ -1,0 +1,42 @@
+"""Settings read once from the environment into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from s3flow import contract
+from s3flow.processor.exceptions import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    event_bus_name: str
+    time_index_shards: int = contract.DEFAULT_TIME_INDEX_SHARDS
+    environment: str = "dev"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        missing = [
+            name for name in (contract.ENV_TABLE_NAME, contract.ENV_EVENT_BUS_NAME) if not env.get(name)
+        ]
+        if missing:
+            raise ConfigurationError(f"missing environment variable(s): {', '.join(missing)}")
+        raw_shards = env.get(contract.ENV_TIME_INDEX_SHARDS) or str(contract.DEFAULT_TIME_INDEX_SHARDS)
+        try:
+            shards = int(raw_shards)
+        except ValueError:
+            shards = 0
+        if shards < 1:
+            raise ConfigurationError(
+                f"{contract.ENV_TIME_INDEX_SHARDS} must be a positive integer, got {raw_shards!r}"
+            )
+        return cls(
+            table_name=env[contract.ENV_TABLE_NAME],
+            event_bus_name=env[contract.ENV_EVENT_BUS_NAME],
+            time_index_shards=shards,
+            environment=env.get(contract.ENV_ENVIRONMENT) or "dev",
+        )

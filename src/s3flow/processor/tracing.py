@@ -1,0 +1,206 @@
+"""Tracing for one invocation: OpenTelemetry spans exported to X-Ray, or nothing.
+
+Lambda puts the invocation's trace context in ``_X_AMZN_TRACE_ID``
+(``Root=1-...;Parent=<16 hex>;Sampled=1``). When it is present and sampled, spans become
+children of the Lambda function segment and are exported by ``xray.XRayDaemonExporter``
+as each one ends (so everything is sent before the handler returns). Otherwise a no-op
+trace is used and the OpenTelemetry SDK is never imported: unsampled invocations and
+cold starts do not pay for it.
+
+Tracing never breaks processing: any failure to set it up falls back to the no-op trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+TRACE_HEADER_ENV = "_X_AMZN_TRACE_ID"
+TRACER_NAME = "s3flow.processor"
+ANNOTATIONS_ATTRIBUTE = "aws.xray.annotations"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TraceHeader:
+    root: str
+    parent: str | None
+    sampled: bool
+
+    @classmethod
+    def parse(cls, value: str | None) -> TraceHeader | None:
+        if not value:
+            return None
+        fields = dict(part.split("=", 1) for part in value.split(";") if "=" in part)
+        root = fields.get("Root", "")
+        pieces = root.split("-")
+        if len(pieces) != 3 or pieces[0] != "1" or len(pieces[1]) != 8 or len(pieces[2]) != 24:
+            return None
+        try:
+            int(pieces[1] + pieces[2], 16)
+            parent = fields.get("Parent")
+            if parent is not None:
+                int(parent, 16)
+        except ValueError:
+            return None
+        if parent is not None and len(parent) != 16:
+            return None
+        return cls(root=root, parent=parent, sampled=fields.get("Sampled") == "1")
+
+    @property
+    def trace_id(self) -> int:
+        _, epoch, unique = self.root.split("-")
+        return int(epoch + unique, 16)
+
+
+class Span:
+    """What processing code may do with a span; the no-op version does nothing."""
+
+    def annotate(self, key: str, value: str | int | float | bool) -> None:
+        """An indexed X-Ray annotation (filterable in the console)."""
+
+    def metadata(self, key: str, value: Any) -> None:
+        """Unindexed X-Ray metadata; dicts are flattened to ``key.sub`` entries."""
+
+    def fail(self, message: str) -> None:
+        """Mark the span as failed without an exception."""
+
+
+class Trace:
+    """No-op trace: used when the invocation is not sampled or has no trace header."""
+
+    def __init__(self, header_value: str | None = None) -> None:
+        self._header_value = header_value
+
+    @contextlib.contextmanager
+    def span(self, name: str) -> Iterator[Span]:
+        yield Span()
+
+    @contextlib.contextmanager
+    def aws_call(self, service: str, operation: str, *, table_name: str | None = None) -> Iterator[Span]:
+        yield Span()
+
+    def downstream_header(self) -> str | None:
+        """The ``TraceHeader`` to give EventBridge: pass the invocation's context on."""
+        return self._header_value
+
+
+class _OtelSpan(Span):
+    def __init__(self, span: Any) -> None:
+        self._span = span
+        self._annotation_keys: list[str] = []
+
+    def annotate(self, key: str, value: str | int | float | bool) -> None:
+        self._span.set_attribute(key, value)
+        if key not in self._annotation_keys:
+            self._annotation_keys.append(key)
+            self._span.set_attribute(ANNOTATIONS_ATTRIBUTE, list(self._annotation_keys))
+
+    def metadata(self, key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                self.metadata(f"{key}.{sub_key}", sub_value)
+        elif value is None:
+            return
+        elif isinstance(value, str | bool | int | float):
+            self._span.set_attribute(key, value)
+        else:
+            self._span.set_attribute(key, json.dumps(value, default=str))
+
+    def fail(self, message: str) -> None:
+        from opentelemetry.trace import Status, StatusCode
+
+        self._span.set_status(Status(StatusCode.ERROR, message))
+
+
+class _OtelTrace(Trace):
+    def __init__(self, tracer: Any, header: TraceHeader, region: str | None) -> None:
+        super().__init__()
+        self._tracer = tracer
+        self._header = header
+        self._region = region
+
+    @contextlib.contextmanager
+    def span(self, name: str) -> Iterator[Span]:
+        with self._tracer.start_as_current_span(name) as span:
+            yield _OtelSpan(span)
+
+    @contextlib.contextmanager
+    def aws_call(self, service: str, operation: str, *, table_name: str | None = None) -> Iterator[Span]:
+        from opentelemetry.trace import SpanKind
+
+        attributes: dict[str, Any] = {
+            "rpc.system": "aws-api",
+            "rpc.service": service,
+            "rpc.method": operation,
+        }
+        if table_name:
+            attributes["aws.dynamodb.table_names"] = [table_name]
+        if self._region:
+            attributes["cloud.region"] = self._region
+        name = f"{service}.{operation}"
+        with self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
+            yield _OtelSpan(span)
+
+    def downstream_header(self) -> str | None:
+        from opentelemetry import trace
+
+        context = trace.get_current_span().get_span_context()
+        if not context.is_valid:
+            return f"Root={self._header.root};Parent={self._header.parent};Sampled=1"
+        return f"Root={self._header.root};Parent={context.span_id:016x};Sampled=1"
+
+
+_provider: Any = None
+
+
+def _tracer() -> Any:
+    """The container's tracer, built on first use (first sampled invocation)."""
+    global _provider
+    if _provider is None:
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+        from s3flow.processor.xray import XRayDaemonExporter
+
+        provider = TracerProvider(sampler=ParentBased(ALWAYS_OFF), resource=Resource.get_empty())
+        provider.add_span_processor(SimpleSpanProcessor(XRayDaemonExporter()))
+        _provider = provider
+    return _provider.get_tracer(TRACER_NAME)
+
+
+@contextlib.contextmanager
+def invocation_trace(header_value: str | None, *, region: str | None = None) -> Iterator[Trace]:
+    """The trace for one invocation, parented on Lambda's function segment when sampled."""
+    header = TraceHeader.parse(header_value)
+    if header is None or not header.sampled or header.parent is None:
+        yield Trace(header_value)
+        return
+    try:
+        from opentelemetry import context as otel_context
+        from opentelemetry import trace
+        from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+        parent = SpanContext(
+            trace_id=header.trace_id,
+            span_id=int(header.parent, 16),
+            is_remote=True,
+            trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        )
+        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(parent)))
+        traced: Trace = _OtelTrace(_tracer(), header, region)
+    except Exception:  # noqa: BLE001 - tracing must never fail the invocation
+        logger.warning("tracing disabled for this invocation", exc_info=True)
+        yield Trace(header_value)
+        return
+    try:
+        yield traced
+    finally:
+        otel_context.detach(token)
