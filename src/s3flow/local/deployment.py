@@ -1,6 +1,6 @@
 """What provisioning a synthesized template on the local emulator produced.
 
-The contract between the template resolver (``s3flow.local.template``), which fills
+The contract between the template resolver (``s3flow.local.provision``), which fills
 it in from ``cdk.out/``, and the local runtime (Lambda hop, event delivery, CLI),
 which acts on it. Values are resolved: names, ARNs and environments as deployed.
 """
@@ -17,6 +17,7 @@ class AsyncInvokeConfig:
     maximum_retry_attempts: int = 2  # Lambda's default
     maximum_event_age_seconds: int = 21600  # Lambda's default: 6 hours
     on_failure_arn: str | None = None  # SQS queue ARN (only SQS is supported locally)
+    on_success_arn: str | None = None  # recorded as in the template; not delivered locally
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class FunctionSpec:
     environment: dict[str, str]
     tracing_active: bool
     async_config: AsyncInvokeConfig = field(default_factory=AsyncInvokeConfig)
+    log_group: str = ""  # LoggingConfig.LogGroup, else /aws/lambda/{name}
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, if set
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,11 @@ class Deployment:
     physical_ids: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by function name
     notifications: list[BucketNotification] = field(default_factory=list)
+    stack_id: str = ""  # as moto's CloudFormation registered it
+    resource_types: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
+    auto_delete_buckets: list[str] = field(default_factory=list)  # Custom::S3AutoDeleteObjects intent
+    # (role name, policy ARN) pairs moto could not attach: AWS-managed policies not loaded.
+    unattached_policies: list[tuple[str, str]] = field(default_factory=list)
 
     def function_by_arn(self, arn: str) -> FunctionSpec:
         for spec in self.functions.values():
