@@ -92,13 +92,16 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
 class CallCounter:
     """Counts AWS API calls with botocore's ``before-call`` hook on every client the handler makes."""
 
-    def __init__(self) -> None:
+    def __init__(self, index_key: str) -> None:
         import botocore.client
 
         self.calls: dict[str, int] = {}
+        self.call_ms: dict[str, float] = {}  # from before-call to after-call: signing, HTTP, parsing
+        self._started: list[float] = []
         # What AWS bills beyond the request: items written, events published (per 64 KB chunk).
         self.billed: dict[str, int] = {}
         self.enabled = True
+        self.index_key = index_key
         original = botocore.client.ClientCreator.create_client
         counter = self
 
@@ -106,6 +109,7 @@ class CallCounter:
             client = original(creator, *args, **kwargs)
             if counter.enabled:
                 client.meta.events.register("before-call", counter.on_call)
+                client.meta.events.register("after-call", counter.on_return)
                 client.meta.events.register("before-parameter-build", counter.on_params)
             return client
 
@@ -114,6 +118,13 @@ class CallCounter:
     def on_call(self, model: Any, **_: Any) -> None:
         name = f"{model.service_model.service_name}:{model.name}"
         self.calls[name] = self.calls.get(name, 0) + 1
+        self._started.append(time.perf_counter())
+
+    def on_return(self, model: Any, **_: Any) -> None:
+        if self._started:
+            name = f"{model.service_model.service_name}:{model.name}"
+            elapsed = (time.perf_counter() - self._started.pop()) * 1000
+            self.call_ms[name] = self.call_ms.get(name, 0.0) + elapsed
 
     def on_params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if model.name == "PutEvents":
@@ -123,12 +134,24 @@ class CallCounter:
                 self._bill("event_entries", 1)
                 self._bill("event_chunks", -(-size // 65536))
                 self._bill("event_bytes", size)
-        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
-            self._bill("item_writes", 1)
+        elif model.name == "PutItem":
+            self._write(params.get("Item", {}))
+        elif model.name in ("UpdateItem", "DeleteItem"):
+            self._write({})
         elif model.name == "BatchWriteItem":
-            self._bill("item_writes", sum(len(v) for v in params.get("RequestItems", {}).values()))
-        elif model.name == "TransactWriteItems":
-            self._bill("item_writes", 2 * len(params.get("TransactItems", [])))  # transactions bill double
+            for requests in params.get("RequestItems", {}).values():
+                for request in requests:
+                    self._write(request.get("PutRequest", {}).get("Item", {}))
+
+    def _write(self, item: dict[str, Any]) -> None:
+        """One item write: 1 WRU per started KB, and as much again if the item lands in the index."""
+        size = sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+        units = max(1, -(-size // 1024))
+        self._bill("item_writes", 1)
+        self._bill("item_bytes", size)
+        self._bill("write_units", units)
+        if not item or self.index_key in item:
+            self._bill("index_write_units", units)
 
     def _bill(self, name: str, amount: int) -> None:
         self.billed[name] = self.billed.get(name, 0) + amount
@@ -136,7 +159,7 @@ class CallCounter:
 
 def warm(spec: dict[str, Any]) -> dict[str, Any]:
     setup_lambda_logging()
-    counter = CallCounter()
+    counter = CallCounter(spec["index_key"])
     handler = load_handler(spec["module"])
     counter.enabled = False
     table = _item_counter(spec)
@@ -148,6 +171,7 @@ def warm(spec: dict[str, Any]) -> dict[str, Any]:
     for block in spec["blocks"]:
         counter.calls.clear()
         counter.billed.clear()
+        counter.call_ms.clear()
         items_before, logs_before = table(), log_bytes()
         wall = cpu = 0.0
         errors: list[str] = []
@@ -171,6 +195,7 @@ def warm(spec: dict[str, Any]) -> dict[str, Any]:
                 "cpu_ms": cpu * 1000,
                 "calls": dict(counter.calls),
                 "billed": dict(counter.billed),
+                "call_ms": dict(counter.call_ms),
                 "log_bytes": logs_after - logs_before,
                 "items_written": table() - items_before,
                 "errors": errors[:3],
@@ -178,6 +203,17 @@ def warm(spec: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"blocks": results, "peak_rss_mb": peak_rss_mb()}
+
+
+def _value_size(value: Any) -> int:
+    """DynamoDB's size of an attribute value in wire form (close enough for strings and numbers)."""
+    if isinstance(value, dict):
+        return sum(_value_size(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_value_size(v) for v in value)
+    if isinstance(value, str | bytes):
+        return len(value.encode() if isinstance(value, str) else value)
+    return 1 if isinstance(value, bool) or value is None else len(str(value))
 
 
 def _item_counter(spec: dict[str, Any]) -> Any:

@@ -14,6 +14,8 @@ from bench.events import REGION
 from s3flow import contract
 
 MEMORY_MB = 256  # both designs configure 256 MB
+OUR_INDEX_KEY = contract.TIME_INDEX_PARTITION_KEY
+REFERENCE_INDEX_KEY = "timestamp"  # the reference design's TimestampIndex is keyed on it alone
 NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -22,6 +24,8 @@ class Side:
     name: str  # "ours" or "reference"
     module: str  # imported by the child; exposes ``handler``
     function_name: str
+    # The attribute that puts an item in its design's secondary index (an extra write each).
+    index_key: str
     path_entries: tuple[str, ...] = ()  # prepended to sys.path, like /var/task
     # True: packaged code has no .pyc and none may be written, as in a read-only Lambda /var/task.
     as_shipped: bool = False
@@ -33,7 +37,7 @@ class Side:
 
 
 def ours() -> Side:
-    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev")
+    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", OUR_INDEX_KEY)
 
 
 def reference() -> Side:
@@ -41,6 +45,7 @@ def reference() -> Side:
         "reference",
         paths.reference_handler().stem,
         "s3-object-processor-dev",
+        REFERENCE_INDEX_KEY,
         (str(paths.reference_handler().parent),),
     )
 
@@ -50,7 +55,14 @@ def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
     target = scratch / "ours-task"
     if not target.exists():
         shutil.copytree(asset_dir, target, ignore=NO_BYTECODE)
-    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", (str(target),), as_shipped=True)
+    return Side(
+        "ours",
+        paths.OUR_HANDLER_MODULE,
+        "s3-object-processor-dev",
+        OUR_INDEX_KEY,
+        (str(target),),
+        as_shipped=True,
+    )
 
 
 def reference_as_shipped(scratch: Path) -> Side:
@@ -64,6 +76,7 @@ def reference_as_shipped(scratch: Path) -> Side:
         "reference",
         paths.reference_handler().stem,
         "s3-object-processor-dev",
+        REFERENCE_INDEX_KEY,
         (str(paths.reference_handler().parent), str(target)),
         as_shipped=True,
     )

@@ -32,6 +32,13 @@ class SizeResult:
     def calls_per_object(self) -> float:
         return median([sum(b["calls"].values()) / b["objects"] for b in self.blocks])
 
+    def call_ms_per_object(self) -> float:
+        return median([sum(b["call_ms"].values()) / b["objects"] for b in self.blocks])
+
+    def call_ms_by_operation(self) -> dict[str, float]:
+        names = sorted({n for b in self.blocks for n in b["call_ms"]})
+        return {n: median([b["call_ms"].get(n, 0.0) / b["objects"] for b in self.blocks]) for n in names}
+
     def billed_per_object(self, name: str) -> float:
         return median([b["billed"].get(name, 0) / b["objects"] for b in self.blocks])
 
@@ -86,18 +93,23 @@ def measure(
 def table(results: list[WarmResult], repeats: int) -> Table:
     t = Table(
         f"Warm cost per object (median of {repeats} warm containers per side)",
-        ["records/event", "handler", "wall/object", "CPU/object", "API calls/object", "floor",
-         "calls by operation", "records kept/object", "log bytes/object", "failed invocations"],
+        ["records/event", "handler", "wall/object", "CPU/object", "waiting on AWS/object", "API calls/object",
+         "floor", "calls by operation (time in them)", "records kept/object", "log bytes/object",
+         "failed invocations"],
     )  # fmt: skip
     for n in SIZES:
         for r in results:
             if r.failure or not r.sizes[n].blocks:
-                t.add(n, r.side.label, "failed", "", "", "", "", "", "", "")
+                t.add(n, r.side.label, "failed", *[""] * 8)
                 continue
             s = r.sizes[n]
-            ops = ", ".join(f"{op} {v:.2f}" for op, v in s.calls_by_operation().items())
+            spent = s.call_ms_by_operation()
+            ops = ", ".join(
+                f"{op} {v:.2f} ({ms(spent.get(op, 0.0))})" for op, v in s.calls_by_operation().items()
+            )
             t.add(
                 n, r.side.label, ms(s.per_object("wall_ms")), ms(s.per_object("cpu_ms")),
+                ms(s.call_ms_per_object()),
                 f"{s.calls_per_object():.2f}", f"{floor_calls(n):.2f}", ops,
                 f"{s.per_object('items_written'):.2f}", f"{s.per_object('log_bytes'):,.0f}", s.errors,
             )  # fmt: skip
@@ -106,6 +118,7 @@ def table(results: list[WarmResult], repeats: int) -> Table:
             t.add(
                 n, "ratio ours / reference", x(ratio(a.per_object("wall_ms"), b.per_object("wall_ms"))),
                 x(ratio(a.per_object("cpu_ms"), b.per_object("cpu_ms"))),
+                x(ratio(a.call_ms_per_object(), b.call_ms_per_object())),
                 x(ratio(a.calls_per_object(), b.calls_per_object())), "", "", "", "", "",
             )  # fmt: skip
     return t
