@@ -10,12 +10,8 @@ sys.path.insert(0, str(ROOT / "src"))
 # CI and developer machines run Node 20; jsii's end-of-life banner is noise here.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402
-
-from s3flow.infra.stack import TapStack, resolve_environment_suffix  # noqa: E402
+from s3flow.infra.app import create_app  # noqa: E402
 
 # The CDK CLI passes CDK_OUTDIR; run directly, synthesize where the CLI would.
-app = cdk.App(outdir=None if "CDK_OUTDIR" in os.environ else str(ROOT / "cdk.out"))
-suffix = resolve_environment_suffix(app, None)
-TapStack(app, f"TapStack{suffix}", environment_suffix=suffix)
+app, _stack = create_app(outdir=None if "CDK_OUTDIR" in os.environ else str(ROOT / "cdk.out"))
 app.synth()

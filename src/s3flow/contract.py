@@ -31,3 +31,8 @@ DEFAULT_TIME_INDEX_SHARDS = 4
 
 # Lambda entry point inside the asset.
 HANDLER = "s3flow.processor.handler.handler"
+
+# CloudWatch metrics the processor publishes in embedded metric format (EMF); each
+# metric carries the dimension below with the environment suffix as its value.
+METRICS_NAMESPACE = "S3Flow"
+METRICS_DIMENSION_ENVIRONMENT = "Environment"

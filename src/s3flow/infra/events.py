@@ -2,13 +2,60 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+import jsii
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from s3flow import contract
+from s3flow.infra.findings import accept
+
+# EventBridge retries a failed delivery to the log group, then parks the event in the
+# dead-letter queue instead of dropping it.
+TARGET_RETRY_ATTEMPTS = 8
+TARGET_MAX_EVENT_AGE = Duration.hours(2)
+
+
+@jsii.implements(events.IRuleTarget)
+class LogGroupTarget:
+    """Deliver the whole matched event to a log group, with retries and a dead-letter queue.
+
+    No input transformer: a CloudWatch Logs target only accepts the template
+    ``{"timestamp": <t>, "message": <string>}`` and EventBridge does not escape
+    values it substitutes, so ``$.detail`` (a JSON object) cannot be embedded in the
+    message string. Without one, EventBridge writes the full event (time, source,
+    account, region, detail-type, detail) as the JSON log message, stamped with the
+    event's time.
+
+    CDK's ``targets.CloudWatchLogGroup`` would add a Lambda-backed custom resource
+    per rule to set the log group's resource policy; ``Events`` declares that policy
+    natively (``AWS::Logs::ResourcePolicy``) instead, so no extra function, role or
+    wildcard ``logs:PutResourcePolicy`` grant exists in the stack.
+    """
+
+    def __init__(self, log_group: logs.ILogGroup, *, dead_letter_queue: sqs.IQueue) -> None:
+        self._log_group = log_group
+        self._dead_letter_queue = dead_letter_queue
+
+    def bind(self, rule: events.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+        arn = Stack.of(self._log_group).format_arn(
+            service="logs",
+            resource="log-group",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            resource_name=self._log_group.log_group_name,
+        )
+        return events.RuleTargetConfig(
+            arn=arn,
+            target_resource=self._log_group,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_retry_attempts=TARGET_RETRY_ATTEMPTS,
+                maximum_event_age_in_seconds=int(TARGET_MAX_EVENT_AGE.to_seconds()),
+            ),
+        )
 
 
 class Events(Construct):
@@ -30,6 +77,23 @@ class Events(Construct):
             retention=logs.RetentionDays.ONE_WEEK,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # Events the log group refused after every retry wait here (14 days) for a look.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "EventDeliveryDeadLetterQueue",
+            queue_name=f"processing-events-dlq-{environment_suffix}",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            accept(
+                self.dead_letter_queue,
+                rule,
+                "This queue is the rules' dead-letter queue itself (cdk-nag only recognises "
+                "SQS-to-SQS redrive); a queue behind it would only move the messages.",
+            )
         self.success_rule = self._route(
             "SuccessEventRule",
             rule_name=f"s3-processing-success-{environment_suffix}",
@@ -43,6 +107,26 @@ class Events(Construct):
             description="Rule for error events in S3 processing",
             detail_type=contract.DETAIL_TYPE_ERROR,
             status=contract.STATUS_ERROR,
+        )
+        rule_arns = [self.success_rule.rule_arn, self.error_rule.rule_arn]
+        self.log_group.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        # The rules go live only once EventBridge may write to the log group.
+        log_policy = self.log_group.node.find_child("Policy")
+        self.success_rule.node.add_dependency(log_policy)
+        self.error_rule.node.add_dependency(log_policy)
+        self.dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arns}},
+            )
         )
 
     def _route(
@@ -59,13 +143,5 @@ class Events(Construct):
                 detail_type=[detail_type],
                 detail={"status": [status]},
             ),
-            targets=[
-                targets.CloudWatchLogGroup(
-                    self.log_group,
-                    log_event=targets.LogGroupTargetInput.from_object_v2(
-                        timestamp=events.EventField.time,
-                        message=events.EventField.from_path("$.detail"),
-                    ),
-                )
-            ],
+            targets=[LogGroupTarget(self.log_group, dead_letter_queue=self.dead_letter_queue)],
         )

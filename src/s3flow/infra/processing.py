@@ -12,6 +12,7 @@ from constructs import Construct
 
 from s3flow import contract
 from s3flow.infra.bundling import processor_code
+from s3flow.infra.findings import accept
 
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASYNC_RETRY_ATTEMPTS = 2
@@ -36,6 +37,13 @@ class Processing(Construct):
             retention_period=Duration.days(14),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            accept(
+                self.failure_queue,
+                rule,
+                "This queue is the function's on-failure destination, the end of the line: a "
+                "queue behind it would only move the messages; `s3flow redrive` replays them.",
+            )
 
         self.log_group = logs.LogGroup(
             self,
@@ -53,7 +61,17 @@ class Processing(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Runs {function_name}: writes its records, events and logs only",
         )
+        accept(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing): "
+            "X-Ray has no resource-level permissions for them, so '*' is the only resource.",
+        )
 
+        # No Lambda Insights layer (the reference hard-codes its ARN and calls it
+        # "XRayLayer"): the extension adds cold-start time and a per-invocation cost, and
+        # the processor publishes its own metrics in CloudWatch embedded metric format
+        # (namespace contract.METRICS_NAMESPACE), which the Monitoring unit alarms on.
         self.function = lambda_.Function(
             self,
             "S3ObjectProcessor",
@@ -73,4 +91,17 @@ class Processing(Construct):
             max_event_age=ASYNC_MAX_EVENT_AGE,
             on_failure=destinations.SqsDestination(self.failure_queue),
         )
+        accept(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "Failed async invocations go to the on-failure destination (the failure queue), "
+            "which keeps the error with the event; a dead-letter queue would duplicate it.",
+        )
+        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+            accept(
+                self.function,
+                rule,
+                "Python 3.13 is the runtime the pipeline contract (issue 2) fixes; the code is "
+                "tested on it. Moving to a newer runtime is a contract change, not a scan fix.",
+            )
         self.log_group.grant_write(self.role)

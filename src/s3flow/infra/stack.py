@@ -12,6 +12,7 @@ from constructs import Construct
 
 from s3flow import contract
 from s3flow.infra.events import Events
+from s3flow.infra.findings import accept
 from s3flow.infra.processing import Processing
 from s3flow.infra.storage import Storage
 
@@ -56,8 +57,15 @@ class TapStack(Stack):
         fn.add_environment(contract.ENV_TIME_INDEX_SHARDS, str(contract.DEFAULT_TIME_INDEX_SHARDS))
 
         # Exactly the item operations the processor performs: conditional put, the
-        # batched status write, and the read-back of an existing item.
-        table.grant(fn, "dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem")
+        # batched status write, and the read-back of an existing item. Hand-written
+        # because table.grant(...) also grants them on every index ("<table>/index/*"),
+        # which the processor never touches (index entries are written by DynamoDB).
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"],
+                resources=[table.table_arn],
+            )
+        )
         bus.grant_put_events_to(fn)
         # bucket.grant_read would add s3:List* and s3:GetBucket* plus wildcard actions;
         # processing steps need only to read object versions of this one bucket.
@@ -67,7 +75,27 @@ class TapStack(Stack):
                 resources=[bucket.arn_for_objects("*")],
             )
         )
+        bucket_id = self.resolve(self.get_logical_id(bucket.node.default_child))
+        accept(
+            self.processing.role,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+            "Object reads of the one trigger bucket: any key may be uploaded, so the object "
+            "part of the ARN cannot be narrower; no other bucket and no bucket-level action.",
+        )
         bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(fn))
+        self._accept_notification_handler()
+
+    def _accept_notification_handler(self) -> None:
+        # CDK's own stack-wide handler that applies the bucket's notification config.
+        for child in self.node.children:
+            if child.node.id.startswith("BucketNotificationsHandler"):
+                accept(
+                    child,
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]",
+                    "CDK's built-in bucket-notifications handler; its role is not configurable "
+                    "and the managed policy only lets it write its own logs.",
+                )
 
     def _tag(self, suffix: str) -> None:
         purposes = {
@@ -76,6 +104,8 @@ class TapStack(Stack):
             self.storage.bucket: "LambdaTrigger",
             self.events.bus: "EventRouting",
             self.processing.failure_queue: "FailedInvocationRetention",
+            self.events.dead_letter_queue: "UndeliveredEventRetention",
+            self.storage.access_log_bucket: "AccessLogging",
         }
         for resource, purpose in purposes.items():
             Tags.of(resource).add("Environment", suffix)
@@ -84,6 +114,8 @@ class TapStack(Stack):
     def _outputs(self, suffix: str) -> None:
         table, bucket, bus = self.storage.table, self.storage.bucket, self.events.bus
         fn, queue = self.processing.function, self.processing.failure_queue
+        dlq = self.events.dead_letter_queue
+        log_bucket, event_logs = self.storage.access_log_bucket, self.events.log_group
         outputs = {
             "DynamoDBTableName": (table.table_name, "Name of the DynamoDB table for Lambda invocation logs"),
             "DynamoDBTableArn": (table.table_arn, "ARN of the DynamoDB table"),
@@ -93,12 +125,16 @@ class TapStack(Stack):
             "S3BucketArn": (bucket.bucket_arn, "ARN of the S3 bucket that triggers Lambda function"),
             "EventBusName": (bus.event_bus_name, "Name of the custom EventBridge event bus"),
             "EventBusArn": (bus.event_bus_arn, "ARN of the custom EventBridge event bus"),
-            "EventLogGroupName": (self.events.log_group.log_group_name, "Log group the event rules deliver to"),
+            "EventLogGroupName": (event_logs.log_group_name, "Log group the event rules deliver to"),
             "FailureQueueUrl": (queue.queue_url, "SQS queue holding invocations that failed after retries"),
             "FailureQueueArn": (queue.queue_arn, "ARN of the failure queue"),
-        }  # fmt: skip
+            "EventDeadLetterQueueUrl": (dlq.queue_url, "SQS queue of events the rules could not deliver"),
+            "EventDeadLetterQueueArn": (dlq.queue_arn, "ARN of the event dead-letter queue"),
+            "AccessLogBucketName": (log_bucket.bucket_name, "Bucket of the trigger bucket's access logs"),
+        }
         for output_id, (value, description) in outputs.items():
-            CfnOutput(self, output_id, value=value, description=description, export_name=f"{output_id}-{suffix}")
+            export_name = f"{output_id}-{suffix}"
+            CfnOutput(self, output_id, value=value, description=description, export_name=export_name)
         CfnOutput(
             self,
             "XRayServiceMap",

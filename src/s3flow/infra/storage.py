@@ -8,6 +8,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from s3flow import contract
+from s3flow.infra.findings import accept
+
+ACCESS_LOG_RETENTION_DAYS = 90
+ACCESS_LOG_PREFIX = "object-trigger-bucket/"
 
 
 class Storage(Construct):
@@ -45,6 +49,34 @@ class Storage(Construct):
             ),
         )
 
+        # Server access logs of the trigger bucket: who uploaded or read what, for
+        # audits. Kept 90 days; a log bucket does not log itself (that would loop).
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogBucket",
+            bucket_name=f"object-trigger-access-logs-{environment_suffix}-{Aws.ACCOUNT_ID}",
+            versioned=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # S3 server access logging only delivers to SSE-S3 buckets.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs",
+                    expiration=Duration.days(ACCESS_LOG_RETENTION_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+        accept(
+            self.access_log_bucket,
+            "AwsSolutions-S1",
+            "This is the access-log bucket of the trigger bucket; logging it into itself would loop.",
+        )
+
         self.bucket = s3.Bucket(
             self,
             "ObjectTriggerBucket",
@@ -56,6 +88,8 @@ class Storage(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             event_bridge_enabled=False,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix=ACCESS_LOG_PREFIX,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="DeleteIncompleteMultipartUploads",
