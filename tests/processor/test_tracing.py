@@ -1,0 +1,207 @@
+"""Tracing: spans exported as X-Ray subsegment documents to a UDP daemon (captured here)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from processor_support import TABLE
+
+from s3flow.processor.exceptions import RetryableProcessingError
+from s3flow.processor.tracing import TraceHeader
+from s3flow.processor.xray import DAEMON_HEADER, daemon_address, daemon_packet
+
+ROOT = "1-5759e988-bd862e3fe1be46a994272793"
+PARENT = "53995c3f42cd8ad8"
+SAMPLED = f"Root={ROOT};Parent={PARENT};Sampled=1;Lineage=a87bd80c:0"
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+
+
+class Daemon:
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+
+    def documents(self) -> list[dict[str, Any]]:
+        documents = []
+        while True:
+            try:
+                packet = self.socket.recv(70_000)
+            except TimeoutError:
+                return documents
+            header, _, body = packet.partition(b"\n")
+            assert json.loads(header) == {"format": "json", "version": 1}
+            assert header + b"\n" == DAEMON_HEADER
+            documents.append(json.loads(body))
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    listener = Daemon()
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", listener.address)
+    yield listener
+    listener.socket.close()
+
+
+def named(documents: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [d for d in documents if d["name"] == name]
+
+
+def test_sampled_invocation_exports_valid_subsegments_under_the_lambda_segment(
+    aws, invoke, daemon, api_calls, monkeypatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+
+    invoke("s3_put_single")
+
+    documents = daemon.documents()
+    for document in documents:
+        assert document["type"] == "subsegment"
+        assert document["trace_id"] == ROOT
+        assert HEX16.match(document["id"]) and HEX16.match(document["parent_id"])
+        assert isinstance(document["start_time"], float) and document["start_time"] <= document["end_time"]
+        assert document["start_time"] > 1.7e9  # epoch seconds
+    [root] = named(documents, "process_s3_records")
+    assert root["parent_id"] == PARENT
+    assert root["annotations"] == {"requestId": "4b5c7d2e-0000-4000-8000-000000000001",
+                                   "functionName": "s3-object-processor-test"}  # fmt: skip
+    writes = named(documents, "dynamodb_write")
+    assert len(writes) == 2  # the PENDING put and the PUBLISHED batch
+    assert {w["parent_id"] for w in writes} == {root["id"]}
+    put = next(w for w in writes if "object.objectKey" in w.get("metadata", {}).get("default", {}))
+    assert put["metadata"]["default"]["object.objectKey"] == "uploads/my file+x.txt"
+    assert len(put["annotations"]["requestId"]) == 64
+    dynamodb_calls = named(documents, "DynamoDB")
+    assert {(d["namespace"], d["aws"]["operation"], d["aws"]["table_name"]) for d in dynamodb_calls} == {
+        ("aws", "PutItem", TABLE),
+        ("aws", "BatchWriteItem", TABLE),
+    }
+    [publish] = named(documents, "publish_events")
+    assert publish["parent_id"] == root["id"]
+    [eventbridge] = named(documents, "EventBridge")
+    assert eventbridge["namespace"] == "aws" and eventbridge["aws"]["operation"] == "PutEvents"
+    assert eventbridge["parent_id"] == publish["id"]
+    # The trace continues into EventBridge from the PutEvents subsegment.
+    [entry] = api_calls.of("events", "PutEvents")[0].params["Entries"]
+    assert entry["TraceHeader"] == f"Root={ROOT};Parent={eventbridge['id']};Sampled=1"
+    [item] = aws.items()
+    assert item["xrayTraceId"] == SAMPLED
+
+
+def test_each_invocation_uses_its_own_trace_header(aws, invoke, daemon, monkeypatch) -> None:
+    other_root = "1-6759e988-00000000000000000000000a"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+    invoke("s3_put_single")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={other_root};Parent=1111111111111111;Sampled=1")
+    invoke("s3_put_unicode_key")
+
+    roots = named(daemon.documents(), "process_s3_records")
+    assert [(r["trace_id"], r["parent_id"]) for r in roots] == [
+        (ROOT, PARENT),
+        (other_root, "1111111111111111"),
+    ]
+
+
+def test_unsampled_invocation_exports_nothing_but_passes_the_header_on(
+    aws, invoke, daemon, api_calls, monkeypatch
+):
+    unsampled = f"Root={ROOT};Parent={PARENT};Sampled=0"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", unsampled)
+
+    invoke("s3_put_single")
+
+    assert daemon.documents() == []
+    [entry] = api_calls.of("events", "PutEvents")[0].params["Entries"]
+    assert entry["TraceHeader"] == unsampled
+
+
+def test_no_trace_header_exports_nothing(aws, invoke, daemon, api_calls) -> None:
+    invoke("s3_put_single")
+
+    assert daemon.documents() == []
+    [entry] = api_calls.of("events", "PutEvents")[0].params["Entries"]
+    assert "TraceHeader" not in entry
+
+
+def test_bad_records_are_annotated_as_errors(aws, invoke, daemon, monkeypatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+
+    invoke("s3_mixed_valid_invalid_other")
+
+    documents = daemon.documents()
+    [root] = named(documents, "process_s3_records")
+    assert "1 bad record" in root["annotations"]["error"]
+    assert any(
+        "size" in str(d.get("annotations", {}).get("error")) for d in named(documents, "dynamodb_write")
+    )
+
+
+def test_failed_aws_call_is_a_fault_with_its_cause(aws, invoke, daemon, monkeypatch) -> None:
+    from s3flow.processor.dependencies import dependencies
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+
+    def always_failing(Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        return {
+            "FailedEntryCount": len(Entries),
+            "Entries": [{"ErrorCode": "InternalFailure"} for _ in Entries],
+        }
+
+    monkeypatch.setattr(dependencies().events, "put_events", always_failing)
+
+    with pytest.raises(RetryableProcessingError):
+        invoke("s3_put_single")
+
+    [eventbridge] = named(daemon.documents(), "EventBridge")
+    assert eventbridge["fault"] is True
+    assert "InternalFailure" in eventbridge["cause"]["exceptions"][0]["message"]
+
+
+def test_an_unreachable_daemon_never_breaks_the_handler(aws, invoke, monkeypatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:not-a-port")
+
+    assert invoke("s3_put_single")["succeeded"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (SAMPLED, TraceHeader(ROOT, PARENT, True)),
+        (f"Root={ROOT};Sampled=1", TraceHeader(ROOT, None, True)),
+        (f"Root={ROOT};Parent={PARENT};Sampled=0", TraceHeader(ROOT, PARENT, False)),
+        ("Root=1-zz;Parent=1;Sampled=1", None),
+        (f"Root={ROOT};Parent=xyz;Sampled=1", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_trace_header_parsing(value: str | None, expected: TraceHeader | None) -> None:
+    assert TraceHeader.parse(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("169.254.79.129:2000", ("169.254.79.129", 2000)),
+        ("tcp:127.0.0.1:2000 udp:127.0.0.2:2001", ("127.0.0.2", 2001)),
+        ("", ("127.0.0.1", 2000)),
+    ],
+)
+def test_daemon_address_forms(value: str, expected: tuple[str, int]) -> None:
+    assert daemon_address(value) == expected
+
+
+def test_oversized_documents_drop_metadata_to_fit_one_datagram() -> None:
+    document = {"type": "subsegment", "name": "x", "metadata": {"default": {"big": "y" * 100_000}}}
+
+    packet = daemon_packet(document)
+
+    assert packet is not None and len(packet) < 65_000
+    assert json.loads(packet.partition(b"\n")[2])["metadata"] == {"default": {"truncated": True}}
