@@ -37,7 +37,7 @@ print(json.dumps({
     "module_file": module.__file__,
     "boto3_file": importlib.import_module("boto3").__file__,
     "importable": {name: importlib.util.find_spec(name) is not None for name in ("aws_xray_sdk", "aws_cdk")},
-    "imported": sorted(name for name in sys.modules if name.split(".")[0] in ("aws_xray_sdk", "aws_cdk", "jsii")),
+    "imported": sorted(n for n in sys.modules if n.split(".")[0] in ("aws_xray_sdk", "aws_cdk", "jsii")),
 }))
 """
 
