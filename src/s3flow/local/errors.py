@@ -1,0 +1,32 @@
+"""Errors of the local runtime: one base class, one subclass per thing that can go wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LocalError(Exception):
+    """Base of every error the local pipeline raises on purpose."""
+
+
+class PortInUseError(LocalError):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"port {port} on {host} is already in use (pick another with --port)")
+        self.host = host
+        self.port = port
+
+
+class CloudAssemblyMissingError(LocalError):
+    def __init__(self, cloud_assembly: Path, stack_name: str) -> None:
+        super().__init__(
+            f"no synthesized template {stack_name}.template.json in {cloud_assembly} "
+            "(synthesize first: python app.py)"
+        )
+        self.cloud_assembly = cloud_assembly
+        self.stack_name = stack_name
+
+
+class FunctionNotFoundError(LocalError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no local function named {name!r}")
+        self.name = name

@@ -1,0 +1,188 @@
+"""One Lambda execution environment: a child process that imports the handler once and
+runs one invocation at a time, like a warm Lambda sandbox.
+
+The child is a fresh interpreter (``python -m s3flow.local.lambda_worker``) started with
+exactly the environment it is given. The parent talks to it over a socket pair. A job
+is ``{"event", "request_id", "trace_header", "deadline"}``; the answer is
+``("ok", result)`` or ``("error", payload)`` with Lambda's error payload
+(``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``). The parent enforces
+the timeout (it kills the process) and treats a process that dies as a failed attempt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+function_log = logging.getLogger("s3flow.local.function")
+
+
+@dataclass
+class LambdaContext:
+    """The attributes and method of the Python runtime's ``context`` object."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float  # epoch seconds
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.time()) * 1000))
+
+
+def error_payload(error: BaseException, request_id: str, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorMessage": str(error),
+        "errorType": error_type or type(error).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }
+
+
+def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any]) -> None:
+    """The loop of the child process: import the handler once, then serve jobs."""
+    handler = None
+    init_error: BaseException | None = None
+    try:
+        module_name, _, function_name = handler_path.rpartition(".")
+        handler = getattr(importlib.import_module(module_name), function_name)
+    except Exception as error:  # reported per invocation, as Lambda reports init errors
+        init_error = error
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        request_id = job["request_id"]
+        os.environ["_X_AMZN_TRACE_ID"] = job["trace_header"]
+        if handler is None:
+            assert init_error is not None
+            conn.send(("error", error_payload(init_error, request_id, "Runtime.ImportModuleError")))
+            continue
+        context = LambdaContext(aws_request_id=request_id, deadline=job["deadline"], **context_base)
+        try:
+            result = handler(job["event"], context)
+        except Exception as error:
+            conn.send(("error", error_payload(error, request_id)))
+            continue
+        try:
+            conn.send(("ok", json.loads(json.dumps(result))))
+        except (TypeError, ValueError) as error:
+            conn.send(("error", error_payload(error, request_id, "Runtime.MarshalError")))
+
+
+def main(argv: list[str]) -> None:
+    """``python -m s3flow.local.lambda_worker FD``: FD is this sandbox's end of a socket pair."""
+    conn = Connection(int(argv[1]))
+    setup = conn.recv()
+    worker_main(conn, setup["handler"], setup["context"])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt produced."""
+
+    ok: bool
+    payload: Any  # the handler's return value, or Lambda's error payload
+    started: float  # epoch seconds
+    ended: float
+
+
+class Sandbox:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, handler_path: str, environment: dict[str, str], context_base: dict[str, Any]) -> None:
+        ours, theirs = socket.socketpair()
+        # PYTHONPATH as Lambda sets one: the handler is imported from this interpreter's path.
+        environment = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **environment}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(theirs.fileno())],
+            env=environment,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        theirs.close()  # so that the child's death reads as EOF here
+        self._conn = Connection(ours.detach())
+        self._conn.send({"handler": handler_path, "context": context_base})
+        threading.Thread(target=self._forward_output, name=f"sandbox-{self.process.pid}", daemon=True).start()
+
+    def _forward_output(self) -> None:
+        """The function's stdout and stderr (its CloudWatch log on AWS) go to our logging."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            function_log.info("%s", line.decode("utf-8", "replace").rstrip())
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def run(self, event: Any, *, request_id: str, trace_header: str, timeout_seconds: float) -> Outcome:
+        """Run one invocation; the sandbox is unusable afterwards if the outcome says it died."""
+        started = time.time()
+        deadline = started + timeout_seconds
+        try:
+            self._conn.send(
+                {"event": event, "request_id": request_id, "trace_header": trace_header, "deadline": deadline}
+            )
+            # Includes the first invocation's import time, as a cold start does on Lambda.
+            if self._conn.poll(timeout_seconds):
+                status, payload = self._conn.recv()
+                return Outcome(status == "ok", payload, started, time.time())
+        except (EOFError, OSError, BrokenPipeError):
+            try:
+                code = self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+            return Outcome(
+                False,
+                {
+                    "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                    f"exit status {code}",
+                    "errorType": "Runtime.ExitError",
+                    "requestId": request_id,
+                },
+                started,
+                time.time(),
+            )
+        self.kill()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return Outcome(
+            False,
+            {
+                "errorMessage": f"{stamp} {request_id} Task timed out after {timeout_seconds:.2f} seconds",
+                "errorType": "Sandbox.Timedout",
+                "requestId": request_id,
+            },
+            started,
+            time.time(),
+        )
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        self._conn.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

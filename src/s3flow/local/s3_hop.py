@@ -1,0 +1,267 @@
+"""The S3 -> Lambda hop: S3 event notifications built the way AWS builds them.
+
+moto's own notifications cannot run our function (its Lambda needs Docker) and their
+records lack ``versionId`` and ``sequencer`` and encode ``/`` as ``%2F``. So we watch the
+server's successful object writes (PutObject, CopyObject, CompleteMultipartUpload) and,
+for each notification configured in the deployment that matches, hand the async invoker
+one record shaped as in AWS's "Event message structure" (event version 2.1):
+
+- ``s3.object.key`` is URL-encoded form-style: spaces as ``+``, ``/`` kept;
+- ``versionId`` is the one in the write's own ``x-amz-version-id`` response header, so a
+  later write of the same key cannot leak into this event;
+- ``sequencer`` is hex that only grows per bucket and key (AWS compares them as strings
+  of equal length, so ours are fixed-width).
+
+Browser-form POST uploads are not observed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from s3flow.local.deployment import BucketNotification, Deployment
+from s3flow.local.server import ObservedResponse
+
+EVENT_PUT = "ObjectCreated:Put"
+EVENT_COPY = "ObjectCreated:Copy"
+EVENT_MULTIPART = "ObjectCreated:CompleteMultipartUpload"
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+# Query parameters that do not make a PUT a sub-resource call (?tagging, ?acl, ...).
+_PLAIN_PUT_PARAMS = {"x-id"}
+
+
+@dataclass(frozen=True)
+class ObjectWrite:
+    """One successful object write seen on the wire."""
+
+    bucket: str
+    key: str
+    event_name: str
+    version_id: str | None
+    request_id: str
+    source_ip: str
+    principal: str
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    etag: str  # without quotes, as S3 events carry it
+
+
+# Finds the stored object of one exact version (or the only one, unversioned).
+ObjectLookup = Callable[[str, str, "str | None"], StoredObject]
+# Hands one S3 event to the async invoker of the function with this ARN.
+Enqueue = Callable[[str, dict[str, Any]], None]
+
+
+def encode_key(key: str) -> str:
+    """The key as S3 event notifications carry it: form-encoded, ``/`` kept."""
+    return urllib.parse.quote_plus(key, safe="/*").replace("~", "%7E")
+
+
+def _credential(request: Request) -> tuple[str, str] | None:
+    """(access key id, service) from a SigV4 Authorization header or presigned URL."""
+    header = request.headers.get("Authorization", "")
+    match = _CREDENTIAL.search(header)
+    if match:
+        return match.group(1), match.group(3)
+    presigned = request.args.get("X-Amz-Credential", "")
+    parts = presigned.split("/")
+    if len(parts) == 5:
+        return parts[0], parts[3]
+    return None
+
+
+def _bucket_and_key(request: Request) -> tuple[str, str] | None:
+    """Path-style ``/bucket/key`` or virtual-hosted ``bucket.<host>/key``."""
+    path = request.path
+    host = request.host.split(":", 1)[0]
+    labels = host.split(".")
+    virtual_host = labels[0] not in {"s3", "localhost"} and (
+        host.endswith(".localhost") or (len(labels) > 1 and labels[1] == "s3")
+    )
+    if virtual_host:
+        key = path.lstrip("/")
+        return (labels[0], key) if key else None
+    bucket, _, key = path.lstrip("/").partition("/")
+    if not bucket or not key:
+        return None
+    return bucket, key
+
+
+def classify(request: Request, response: ObservedResponse) -> ObjectWrite | None:
+    """The object write this request made, or None if it made none."""
+    if response.status_code != 200:
+        return None
+    credential = _credential(request)
+    if credential is not None and credential[1] != "s3":
+        return None
+    target = _bucket_and_key(request)
+    if target is None:
+        return None
+    params = {name for name in request.args if not name.startswith("X-Amz-")}
+    if request.method == "PUT":
+        if params - _PLAIN_PUT_PARAMS:
+            return None  # a sub-resource (tagging, acl, part upload, ...), not a new object
+        event_name = EVENT_COPY if "x-amz-copy-source" in request.headers else EVENT_PUT
+    elif request.method == "POST" and "uploadId" in params and len(params - {"x-id"}) == 1:
+        event_name = EVENT_MULTIPART
+    else:
+        return None
+    return ObjectWrite(
+        bucket=target[0],
+        key=target[1],
+        event_name=event_name,
+        version_id=response.headers.get("x-amz-version-id"),
+        request_id=response.headers.get("x-amz-request-id") or uuid.uuid4().hex[:16].upper(),
+        source_ip=request.remote_addr or "127.0.0.1",
+        principal=f"AWS:{credential[0]}" if credential else "anonymous",
+    )
+
+
+class Sequencer:
+    """Fixed-width hex values that only grow, per bucket and key (and overall)."""
+
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self._clock = clock
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            self._last = max(self._last + 1, self._clock())
+            return f"{self._last:018X}"
+
+
+def event_matches(notification: BucketNotification, bucket: str, event_name: str, key: str) -> bool:
+    if notification.bucket != bucket:
+        return False
+    if not key.startswith(notification.prefix) or not key.endswith(notification.suffix):
+        return False
+    wanted = f"s3:{event_name}"
+    for pattern in notification.events:
+        if pattern == wanted or (pattern.endswith(":*") and wanted.startswith(pattern[:-1])):
+            return True
+    return False
+
+
+def configuration_id(notification: BucketNotification) -> str:
+    """S3 names an Id-less configuration itself; ours is stable across restarts."""
+    digest = hashlib.sha1(f"{notification.bucket}|{notification.function_arn}|{notification.events}".encode())
+    return f"s3flow-local-{digest.hexdigest()[:12]}"
+
+
+def build_event(
+    write: ObjectWrite,
+    stored: StoredObject,
+    *,
+    region: str,
+    account: str,
+    sequencer: str,
+    config_id: str,
+    event_time: datetime,
+) -> dict[str, Any]:
+    """The S3 event Lambda receives: one record, exactly AWS's field names."""
+    obj: dict[str, Any] = {"key": encode_key(write.key), "size": stored.size, "eTag": stored.etag}
+    if write.version_id is not None and write.version_id != "null":
+        obj["versionId"] = write.version_id
+    obj["sequencer"] = sequencer
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+                + f"{event_time.microsecond // 1000:03d}Z",
+                "eventName": write.event_name,
+                "userIdentity": {"principalId": write.principal},
+                "requestParameters": {"sourceIPAddress": write.source_ip},
+                "responseElements": {
+                    "x-amz-request-id": write.request_id,
+                    "x-amz-id-2": hashlib.sha256(write.request_id.encode()).hexdigest(),
+                },
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": config_id,
+                    "bucket": {
+                        "name": write.bucket,
+                        "ownerIdentity": {"principalId": f"A{account}"},
+                        "arn": f"arn:aws:s3:::{write.bucket}",
+                    },
+                    "object": obj,
+                },
+            }
+        ]
+    }
+
+
+def moto_lookup(account: str) -> ObjectLookup:
+    """Reads the object straight from moto's in-process S3 backend."""
+
+    def lookup(bucket: str, key: str, version_id: str | None) -> StoredObject:
+        from moto.s3.models import s3_backends
+
+        stored = s3_backends[account]["aws"].get_object(bucket, key, version_id=version_id)
+        if stored is None:
+            raise KeyError(f"{bucket}/{key}@{version_id}")
+        return StoredObject(size=stored.size, etag=stored.etag.strip('"'))
+
+    return lookup
+
+
+class S3Hop:
+    """Server observer: turns object writes into S3 events for the async invoker."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        enqueue: Enqueue,
+        *,
+        lookup: ObjectLookup | None = None,
+        sequencer: Sequencer | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.deployment = deployment
+        self.enqueue = enqueue
+        self.lookup = lookup or moto_lookup(deployment.account)
+        self.sequencer = sequencer or Sequencer()
+        self.clock = clock
+
+    def __call__(self, request: Request, response: ObservedResponse) -> None:
+        write = classify(request, response)
+        if write is None:
+            return
+        matching = [
+            n
+            for n in self.deployment.notifications
+            if event_matches(n, write.bucket, write.event_name, write.key)
+        ]
+        if not matching:
+            return
+        stored = self.lookup(write.bucket, write.key, write.version_id)
+        sequencer = self.sequencer.next()
+        event_time = self.clock()
+        for notification in matching:
+            event = build_event(
+                write,
+                stored,
+                region=self.deployment.region,
+                account=self.deployment.account,
+                sequencer=sequencer,
+                config_id=configuration_id(notification),
+                event_time=event_time,
+            )
+            self.enqueue(notification.function_arn, event)

@@ -1,0 +1,137 @@
+"""moto in server mode on loopback, inside this process, behind our own WSGI middleware.
+
+Any client reaches it with ``--endpoint-url http://127.0.0.1:<port>``. The middleware lets
+the local runtime answer some requests itself (``Route``: Lambda ``Invoke``, EventBridge
+``PutEvents``) and watch moto's answers to others (``Observer``: S3 object writes).
+
+moto keeps all state in memory, in this process: stopping the server loses it.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from s3flow.local.errors import PortInUseError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+
+# Answers a request instead of moto, or returns None to let moto answer.
+Route = Callable[[Request], Response | None]
+# Sees a request and moto's response after moto answered it (body not included).
+Observer = Callable[[Request, "ObservedResponse"], None]
+
+
+class ObservedResponse:
+    """Status and headers of moto's answer."""
+
+    def __init__(self, status: str, headers: list[tuple[str, str]]) -> None:
+        self.status_code = int(status.split(" ", 1)[0])
+        self.headers = {name.lower(): value for name, value in headers}
+
+
+class Middleware:
+    """WSGI app: our routes first, then moto, then our observers."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.routes: list[Route] = []
+        self.observers: list[Observer] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        for route in self.routes:
+            response = route(request)
+            if response is not None:
+                return response(environ, start_response)
+        if not self.observers:
+            return self.app(environ, start_response)
+
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["response"] = ObservedResponse(status, headers)
+            return start_response(status, headers, exc_info)
+
+        body = list(self.app(environ, capture))  # moto answers in one piece; buffering is cheap
+        if "response" in seen:
+            for observer in self.observers:
+                try:
+                    observer(request, seen["response"])
+                except Exception:  # an observer must never break the client's request
+                    log.exception("observer %r failed", observer)
+        return body
+
+
+class _QuietHandler(MotoRequestHandler):
+    """moto's request handler without one access-log line per request."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class LocalServer:
+    """moto's WSGI app served by werkzeug on a background thread."""
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+        self.host = host
+        self.requested_port = port
+        self.middleware = Middleware(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self.requested_port
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        # Bind ourselves: werkzeug prints and calls sys.exit when the port is taken.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.host, self.requested_port))
+            listener.listen(128)
+        except OSError as error:
+            listener.close()
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(self.host, self.requested_port) from error
+            raise
+        try:
+            self._server = make_server(
+                self.host,
+                listener.getsockname()[1],
+                self.middleware,
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # werkzeug works on its own duplicate of the descriptor
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
