@@ -8,6 +8,7 @@ which acts on it. Values are resolved: names, ARNs and environments as deployed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class Deployment:
     auto_delete_buckets: list[str] = field(default_factory=list)  # Custom::S3AutoDeleteObjects intent
     # (role name, policy ARN) pairs moto could not attach: AWS-managed policies not loaded.
     unattached_policies: list[tuple[str, str]] = field(default_factory=list)
+    # Bucket policy Deny statements with a Condition, by policy logical id: moto cannot evaluate
+    # conditions (it denies as if they matched), so they are kept here instead of applied.
+    unenforced_policy_statements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def function_by_arn(self, arn: str) -> FunctionSpec:
         for spec in self.functions.values():

@@ -753,9 +753,19 @@ class _Provisioner:
         )
 
     def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> Created:
-        self.client("s3").put_bucket_policy(
-            Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
-        )
+        # moto evaluates a bucket policy on object requests without a request context, so a
+        # conditioned Deny always matches: CDK's TLS-only Deny (enforceSSL) would refuse every
+        # request to the plain-HTTP local endpoint. Such statements are recorded, not applied.
+        document = dict(props["PolicyDocument"])
+        statements = document.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else list(statements)
+        skipped = [st for st in statements if st.get("Effect") == "Deny" and "Condition" in st]
+        applied = [st for st in statements if st not in skipped]
+        if skipped:
+            self.deployment.unenforced_policy_statements[logical_id] = skipped
+        if applied:
+            document["Statement"] = applied
+            self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
         return Created(physical_name(self.stack, logical_id, max_length=128))
 
     # ------------------------------------------------------------ SQS

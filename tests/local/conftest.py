@@ -1,0 +1,70 @@
+"""Fixtures for the local tier: an emulator over real HTTP and the synthesized app.
+
+``moto_endpoint``: the URL of a moto server on loopback (one per test module, state reset
+before every test). ``cloud_assembly``: a folder holding the app synthesized once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACK_NAME = "TapStackdev"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A moto server for the module; prefer ``moto_endpoint``, which also resets it."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server: str) -> str:
+    """The module's moto server, emptied of whatever earlier tests created."""
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    return moto_server
+
+
+@pytest.fixture(scope="session")
+def stack_name() -> str:
+    return STACK_NAME
+
+
+@pytest.fixture(scope="session")
+def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python app.py`` synthesized into a private folder (cdk.out is shared and rewritten)."""
+    out = tmp_path_factory.mktemp("cdk.out")
+    environment = {**os.environ, "CDK_OUTDIR": str(out)}
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
+    return out
