@@ -85,7 +85,7 @@ def plan_range_queries(start: datetime, end: datetime, shards: int) -> list[Quer
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end < start:
         return []
-    specs = []
+    specs: list[QuerySpec] = []
     for day in _days(start.date(), end.date()):
         day_start = datetime.combine(day, time.min, tzinfo=UTC)
         day_end = day_start + timedelta(days=1) - MILLISECOND

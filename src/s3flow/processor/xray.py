@@ -73,7 +73,9 @@ def _annotation_value(value: Any) -> str | int | float | bool:
 def segment_document(span: ReadableSpan) -> dict[str, Any]:
     """The X-Ray subsegment document for one finished span."""
     context = span.get_span_context()
-    attributes = dict(span.attributes or {})
+    if context is None:
+        raise ValueError(f"span {span.name!r} has no context")
+    attributes: dict[str, Any] = dict(span.attributes or {})
     document: dict[str, Any] = {
         "type": "subsegment",
         "name": span.name,
