@@ -947,6 +947,26 @@ def test_a_stack_already_provisioned_on_the_endpoint_is_an_error(tmp_path: Path,
         deploy(tmp_path, moto_endpoint, resources)
 
 
+def test_another_region_is_resolved_and_used(tmp_path: Path, moto_endpoint: str) -> None:
+    resources = {
+        "Bucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"BucketName": {"Fn::Sub": "data-${AWS::Region}"}},
+        },
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/x"}},
+    }
+    (tmp_path / "Small.template.json").write_text(json.dumps({"Resources": resources}))
+
+    deployment = provision(tmp_path, "Small", endpoint_url=moto_endpoint, region="eu-west-1")
+
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-west-1")
+    assert s3.get_bucket_location(Bucket="data-eu-west-1")["LocationConstraint"] == "eu-west-1"
+    logs = boto3.client("logs", endpoint_url=moto_endpoint, region_name="eu-west-1")
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/x"]
+    assert deployment.region == "eu-west-1"
+    assert deployment.stack_id.startswith("arn:aws:cloudformation:eu-west-1:")
+
+
 # --------------------------------------------------------------------------- the real stack
 
 

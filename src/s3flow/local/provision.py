@@ -142,7 +142,7 @@ class Resolver:
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     refs: dict[str, Any] = field(default_factory=dict)  # logical id -> Ref value
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> GetAtt
-    _conditions: dict[str, bool] = field(default_factory=dict)
+    _conditions: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         partition = "aws-cn" if self.region.startswith("cn-") else "aws"
@@ -657,20 +657,16 @@ class _Provisioner:
             "KeySchema": props["KeySchema"],
             "BillingMode": props.get("BillingMode", "PROVISIONED"),
         }
+        # Index shapes are the same in CloudFormation and the API; boto3 validates them.
         for key in (
             "ProvisionedThroughput",
             "TableClass",
             "DeletionProtectionEnabled",
+            "GlobalSecondaryIndexes",
             "LocalSecondaryIndexes",
         ):
             if key in props:
                 args[key] = props[key]
-        if "GlobalSecondaryIndexes" in props:
-            index_keys = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
-            args["GlobalSecondaryIndexes"] = [
-                {key: index[key] for key in index_keys if key in index}
-                for index in props["GlobalSecondaryIndexes"]
-            ]
         if "StreamSpecification" in props:
             args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         if "SSESpecification" in props:
@@ -1200,6 +1196,8 @@ def _outputs(template: Mapping[str, Any], resolver: Resolver) -> Iterator[tuple[
         if "Condition" in output and not resolver.condition(output["Condition"]):
             continue
         value = resolver.resolve(output["Value"])
+        if isinstance(value, list):  # as CloudFormation shows a list-valued output
+            value = ",".join(str(item) for item in value)
         resolved: dict[str, Any] = {"Value": value if isinstance(value, str) else _sdk_value(value)}
         if "Description" in output:
             resolved["Description"] = resolver.resolve(output["Description"])
