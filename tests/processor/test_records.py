@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote_plus
 
 from hypothesis import given
@@ -146,3 +147,30 @@ def test_different_keys_give_different_object_ids(first: str, second: str) -> No
     assert (object_id("bucket", first, "v", None, None) == object_id("bucket", second, "v", None, None)) == (
         first == second
     )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+s3_like = st.fixed_dictionaries(
+    {"eventSource": st.just("aws:s3")},
+    optional={"eventName": json_values | st.just("ObjectCreated:Put"), "eventTime": json_values,
+              "s3": json_values, "awsRegion": json_values},
+)  # fmt: skip
+
+
+@given(
+    st.one_of(json_values, st.fixed_dictionaries({"Records": st.lists(s3_like | json_values, max_size=4)}))
+)
+def test_parsing_never_raises_and_accounts_for_every_record(event: Any) -> None:
+    parsed = parse_event(event)
+
+    expected = (
+        len(event["Records"]) if isinstance(event, dict) and isinstance(event.get("Records"), list) else 1
+    )
+    assert len(parsed) == expected
+    assert all(isinstance(record, ObjectRecord | IgnoredRecord | InvalidRecord) for record in parsed)

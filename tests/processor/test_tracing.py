@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from processor_support import TABLE
 
@@ -92,6 +93,12 @@ def test_sampled_invocation_exports_valid_subsegments_under_the_lambda_segment(
     assert entry["TraceHeader"] == f"Root={ROOT};Parent={eventbridge['id']};Sampled=1"
     [item] = aws.items()
     assert item["xrayTraceId"] == SAMPLED
+    # X-Ray's API (moto's) takes every document and files them under the one trace.
+    xray = boto3.client("xray")
+    answer = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
+    assert answer["UnprocessedTraceSegments"] == []
+    [trace] = xray.batch_get_traces(TraceIds=[ROOT])["Traces"]
+    assert len(trace["Segments"]) == len(documents) == 7
 
 
 def test_each_invocation_uses_its_own_trace_header(aws, invoke, daemon, monkeypatch) -> None:
