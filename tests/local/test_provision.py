@@ -242,7 +242,7 @@ def test_failed_provisioning_registers_no_stack(tmp_path: Path, moto_endpoint: s
 
 
 def test_dynamodb_table(tmp_path: Path, moto_endpoint: str) -> None:
-    table = {
+    table: dict[str, Any] = {
         "TableName": "records",
         "AttributeDefinitions": [
             {"AttributeName": "pk", "AttributeType": "S"},
