@@ -11,12 +11,22 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from s3flow import contract
-from s3flow.infra.findings import accept
+from s3flow.infra.findings import accept, accept_checkov
 
 # EventBridge retries a failed delivery to the log group, then parks the event in the
 # dead-letter queue instead of dropping it.
 TARGET_RETRY_ATTEMPTS = 8
 TARGET_MAX_EVENT_AGE = Duration.hours(2)
+
+SQS_SSE_REASON = (
+    "Encrypted with SQS-managed keys (SqsManagedSseEnabled), which checkov does not recognise. "
+    "The aws/sqs KMS key would break delivery: its key policy cannot let EventBridge or Lambda "
+    "use it, and a customer managed key adds cost for no extra protection here."
+)
+LOG_GROUP_KMS_REASON = (
+    "CloudWatch Logs encrypts every log group at rest with service keys. A customer managed "
+    "key adds key cost and key-policy wiring; the events and logs carry object names, not secrets."
+)
 
 
 @jsii.implements(events.IRuleTarget)
@@ -77,6 +87,7 @@ class Events(Construct):
             retention=logs.RetentionDays.ONE_WEEK,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        accept_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         # Events the log group refused after every retry wait here (14 days) for a look.
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -87,6 +98,7 @@ class Events(Construct):
             retention_period=Duration.days(14),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        accept_checkov(self.dead_letter_queue, "CKV_AWS_27", SQS_SSE_REASON)
         for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             accept(
                 self.dead_letter_queue,

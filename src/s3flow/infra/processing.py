@@ -12,7 +12,8 @@ from constructs import Construct
 
 from s3flow import contract
 from s3flow.infra.bundling import processor_code
-from s3flow.infra.findings import accept
+from s3flow.infra.events import LOG_GROUP_KMS_REASON, SQS_SSE_REASON
+from s3flow.infra.findings import accept, accept_checkov
 
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASYNC_RETRY_ATTEMPTS = 2
@@ -37,6 +38,7 @@ class Processing(Construct):
             retention_period=Duration.days(14),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        accept_checkov(self.failure_queue, "CKV_AWS_27", SQS_SSE_REASON)
         for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             accept(
                 self.failure_queue,
@@ -52,6 +54,7 @@ class Processing(Construct):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        accept_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
 
         # No AWS managed policies: log writes come from the log group grant below and
         # X-Ray writes from active tracing; the stack adds the data-plane grants.
@@ -97,6 +100,7 @@ class Processing(Construct):
             "Failed async invocations go to the on-failure destination (the failure queue), "
             "which keeps the error with the event; a dead-letter queue would duplicate it.",
         )
+        self._accept_checkov_function_findings()
         for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
             accept(
                 self.function,
@@ -105,3 +109,18 @@ class Processing(Construct):
                 "tested on it. Moving to a newer runtime is a contract change, not a scan fix.",
             )
         self.log_group.grant_write(self.role)
+
+    def _accept_checkov_function_findings(self) -> None:
+        accepted = {
+            "CKV_AWS_116": "Failed async invocations go to the on-failure destination (the failure "
+            "queue), which keeps the error with the event; a dead-letter queue would duplicate it.",
+            "CKV_AWS_117": "The function only calls S3, DynamoDB, EventBridge and X-Ray public "
+            "endpoints over TLS; a VPC would add NAT or endpoint cost and cold-start time, no isolation.",
+            "CKV_AWS_115": "No reserved concurrency: a reservation must leave the account 100 "
+            "unreserved and new accounts have 10 in total, so it would fail to deploy there; the "
+            "throttle alarm watches the shared limit instead.",
+            "CKV_AWS_173": "The environment holds resource names only, no secrets; Lambda encrypts "
+            "it at rest with its AWS managed key already.",
+        }
+        for check_id, reason in accepted.items():
+            accept_checkov(self.function, check_id, reason)
