@@ -296,3 +296,18 @@ def test_missing_settings_fail_loudly(aws, invoke, monkeypatch) -> None:
 
     with pytest.raises(ConfigurationError, match=contract.ENV_TABLE_NAME):
         invoke("s3_put_single")
+
+
+def test_events_that_went_out_are_not_retried_when_marking_them_fails(aws, invoke, monkeypatch) -> None:
+    client = dependencies().dynamodb
+
+    def never_processed(RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        return {"UnprocessedItems": RequestItems}
+
+    monkeypatch.setattr(client, "batch_write_item", never_processed)
+
+    summary = invoke("s3_put_five")  # no raise: a Lambda retry would publish the five events again
+
+    assert summary == {**summary, "succeeded": 5, "unmarked": 5, "failed": 0}
+    assert len(aws.delivered_events()) == 5
+    assert {item["eventState"] for item in aws.items()} == {"PENDING"}
