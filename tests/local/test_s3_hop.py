@@ -1,0 +1,224 @@
+"""The S3 -> Lambda hop: which writes count, and the record AWS would send for them."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from s3flow.local.deployment import BucketNotification, Deployment
+from s3flow.local.s3_hop import (
+    EVENT_COPY,
+    EVENT_MULTIPART,
+    EVENT_PUT,
+    ObjectWrite,
+    S3Hop,
+    Sequencer,
+    StoredObject,
+    build_event,
+    classify,
+    encode_key,
+    event_matches,
+)
+from s3flow.local.server import LocalServer, ObservedResponse
+
+AUTH = (
+    "AWS4-HMAC-SHA256 Credential=testing/20261125/us-east-1/{service}/aws4_request, "
+    "SignedHeaders=host, Signature=x"
+)
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:processor"
+
+
+def request(method: str, path: str, *, service: str = "s3", headers: dict[str, str] | None = None) -> Request:
+    builder = EnvironBuilder(
+        method=method,
+        path=path.split("?")[0],
+        query_string=path.partition("?")[2],
+        headers={"Authorization": AUTH.format(service=service), **(headers or {})},
+    )
+    return Request(builder.get_environ())
+
+
+def ok(**headers: str) -> ObservedResponse:
+    return ObservedResponse("200 OK", list(headers.items()))
+
+
+@pytest.mark.parametrize(
+    ("key", "encoded"),
+    [
+        ("my file+x.txt", "my+file%2Bx.txt"),
+        ("dir/sub/a.txt", "dir/sub/a.txt"),
+        ("résumé.pdf", "r%C3%A9sum%C3%A9.pdf"),
+        ("a=b&c:d.txt", "a%3Db%26c%3Ad.txt"),
+    ],
+)
+def test_keys_are_encoded_as_s3_events_carry_them(key, encoded):
+    assert encode_key(key) == encoded
+    assert urllib.parse.unquote_plus(encode_key(key)) == key
+
+
+def test_a_put_of_an_object_is_an_object_created_put():
+    write = classify(request("PUT", "/bucket/dir/a b.txt"), ok(**{"x-amz-version-id": "v1"}))
+
+    assert write is not None
+    assert (write.bucket, write.key, write.event_name, write.version_id) == (
+        "bucket",
+        "dir/a b.txt",
+        EVENT_PUT,
+        "v1",
+    )
+    assert write.principal == "AWS:testing"
+
+
+def test_copy_and_multipart_completion_are_their_own_event_names():
+    copy = classify(request("PUT", "/bucket/b.txt", headers={"x-amz-copy-source": "bucket/a.txt"}), ok())
+    multipart = classify(request("POST", "/bucket/big.bin?uploadId=abc"), ok())
+
+    assert copy is not None and copy.event_name == EVENT_COPY
+    assert multipart is not None and multipart.event_name == EVENT_MULTIPART
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "service"),
+    [
+        ("PUT", "/bucket/a.txt?tagging", "s3"),  # a sub-resource, not a new object
+        ("PUT", "/bucket/a.txt?partNumber=1&uploadId=abc", "s3"),  # one part of an upload
+        ("POST", "/bucket/a.txt?uploads", "s3"),  # an upload starts
+        ("PUT", "/bucket", "s3"),  # a bucket
+        ("GET", "/bucket/a.txt", "s3"),
+        ("PUT", "/bucket/a.txt", "sqs"),  # another service's request
+    ],
+)
+def test_other_requests_are_not_object_writes(method, path, service):
+    assert classify(request(method, path, service=service), ok()) is None
+
+
+def test_a_failed_write_is_not_an_object_write():
+    assert classify(request("PUT", "/bucket/a.txt"), ObservedResponse("403 Forbidden", [])) is None
+
+
+def test_the_sequencer_only_grows_even_if_the_clock_goes_back():
+    ticks = iter([500, 400, 400, 900])
+    sequencer = Sequencer(clock=lambda: next(ticks))
+
+    values = [sequencer.next() for _ in range(4)]
+
+    assert values == sorted(values) and len(set(values)) == 4
+    assert {len(v) for v in values} == {18}
+
+
+def test_notifications_match_on_bucket_event_prefix_and_suffix():
+    any_created = BucketNotification("b", FUNCTION_ARN, ("s3:ObjectCreated:*",))
+    puts_of_csv = BucketNotification(
+        "b", FUNCTION_ARN, ("s3:ObjectCreated:Put",), prefix="in/", suffix=".csv"
+    )
+
+    assert event_matches(any_created, "b", EVENT_COPY, "x")
+    assert not event_matches(any_created, "other", EVENT_PUT, "x")
+    assert event_matches(puts_of_csv, "b", EVENT_PUT, "in/a.csv")
+    assert not event_matches(puts_of_csv, "b", EVENT_PUT, "out/a.csv")
+    assert not event_matches(puts_of_csv, "b", EVENT_COPY, "in/a.csv")
+
+
+def test_the_record_has_aws_s3_event_shape():
+    write = ObjectWrite("bkt", "dir/my file.txt", EVENT_PUT, "v-1", "REQ1", "127.0.0.1", "AWS:testing")
+    moment = datetime(2026, 11, 25, 7, 0, 1, 234000, tzinfo=UTC)
+
+    event = build_event(
+        write,
+        StoredObject(size=5, etag="abc"),
+        region="eu-west-1",
+        account="123456789012",
+        sequencer="0055AED6DCD90281E5",
+        config_id="cfg",
+        event_time=moment,
+    )
+
+    (record,) = event["Records"]
+    assert record["eventVersion"] == "2.1"
+    assert record["eventSource"] == "aws:s3"
+    assert record["awsRegion"] == "eu-west-1"
+    assert record["eventTime"] == "2026-11-25T07:00:01.234Z"
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert record["s3"]["s3SchemaVersion"] == "1.0"
+    assert record["s3"]["configurationId"] == "cfg"
+    assert record["s3"]["bucket"]["name"] == "bkt" and record["s3"]["bucket"]["arn"] == "arn:aws:s3:::bkt"
+    assert "principalId" in record["s3"]["bucket"]["ownerIdentity"]
+    assert record["s3"]["object"] == {
+        "key": "dir/my+file.txt",
+        "size": 5,
+        "eTag": "abc",
+        "versionId": "v-1",
+        "sequencer": "0055AED6DCD90281E5",
+    }
+
+
+# -- over real HTTP, against moto's S3 ----------------------------------------------------
+
+
+@pytest.fixture
+def hop() -> Iterator[tuple[Any, list[tuple[str, dict[str, Any]]]]]:
+    server = LocalServer(port=0)
+    server.start()
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+    deployment = Deployment(stack_name="T", region="us-east-1", account="123456789012")
+    deployment.notifications = [BucketNotification("watched", FUNCTION_ARN, ("s3:ObjectCreated:*",))]
+    queued: list[tuple[str, dict[str, Any]]] = []
+    server.middleware.observers.append(S3Hop(deployment, lambda arn, event: queued.append((arn, event))))
+    s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
+    for bucket in ("watched", "unwatched"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket="watched", VersioningConfiguration={"Status": "Enabled"})
+    try:
+        yield s3, queued
+    finally:
+        server.stop()
+
+
+def objects(queued: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [event["Records"][0]["s3"]["object"] for _, event in queued]
+
+
+def test_each_write_carries_its_own_version_and_size(hop):
+    s3, queued = hop
+
+    first = s3.put_object(Bucket="watched", Key="a b/c+d.txt", Body=b"one")
+    second = s3.put_object(Bucket="watched", Key="a b/c+d.txt", Body=b"three")
+
+    assert [arn for arn, _ in queued] == [FUNCTION_ARN, FUNCTION_ARN]
+    one, two = objects(queued)
+    assert (one["versionId"], one["size"]) == (first["VersionId"], 3)
+    assert (two["versionId"], two["size"]) == (second["VersionId"], 5)
+    assert one["key"] == two["key"] == "a+b/c%2Bd.txt"
+    assert one["eTag"] == first["ETag"].strip('"')
+    assert one["sequencer"] < two["sequencer"]
+
+
+def test_copies_and_multipart_uploads_are_announced_and_other_buckets_are_not(hop):
+    s3, queued = hop
+    s3.put_object(Bucket="unwatched", Key="src.txt", Body=b"abc")
+
+    s3.copy_object(Bucket="watched", Key="copy.txt", CopySource={"Bucket": "unwatched", "Key": "src.txt"})
+    upload = s3.create_multipart_upload(Bucket="watched", Key="big.bin")
+    part = s3.upload_part(
+        Bucket="watched", Key="big.bin", UploadId=upload["UploadId"], PartNumber=1, Body=b"x" * 1024
+    )
+    done = s3.complete_multipart_upload(
+        Bucket="watched",
+        Key="big.bin",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )
+
+    names = [event["Records"][0]["eventName"] for _, event in queued]
+    assert names == [EVENT_COPY, EVENT_MULTIPART]
+    copy, big = objects(queued)
+    assert copy["key"] == "copy.txt" and copy["size"] == 3
+    assert big["key"] == "big.bin" and big["size"] == 1024 and big["versionId"] == done["VersionId"]
