@@ -223,9 +223,15 @@ def test_unknown_type_names_type_and_logical_id_and_creates_nothing(
 
 
 def test_unknown_property_is_an_error_naming_it(tmp_path: Path, moto_endpoint: str) -> None:
-    resources = {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q", "Teleport": True}}}
-    with pytest.raises(UnsupportedResourceError, match="unsupported properties Teleport"):
+    resources = {
+        "First": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "first"}},
+        "Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q", "Teleport": True}},
+    }
+    with pytest.raises(
+        UnsupportedResourceError, match=r"AWS::SQS::Queue \(Q\).*unsupported properties Teleport"
+    ):
         deploy(tmp_path, moto_endpoint, resources)
+    assert "QueueUrls" not in client("sqs", moto_endpoint).list_queues()
 
 
 def test_failed_provisioning_registers_no_stack(tmp_path: Path, moto_endpoint: str) -> None:

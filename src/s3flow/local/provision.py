@@ -37,13 +37,14 @@ does not know raises it too, naming the property: nothing is skipped silently):
 
 - Created in moto: ``AWS::DynamoDB::Table`` (keys, GSIs/LSIs, billing, streams, SSE, TTL,
   tags, PITR via ``UpdateContinuousBackups``), ``AWS::S3::Bucket`` (versioning, encryption,
-  public access block, lifecycle, access logging, ownership, tags), ``AWS::S3::BucketPolicy``,
-  ``AWS::SQS::Queue``, ``AWS::SQS::QueuePolicy``, ``AWS::Events::EventBus``,
-  ``AWS::Events::Rule`` (pattern, state, targets with input transformation, dead-letter and
-  retry settings), ``AWS::Logs::LogGroup``, ``AWS::Logs::ResourcePolicy``,
-  ``AWS::IAM::Role``, ``AWS::IAM::Policy``,
-  ``AWS::SNS::Topic``, ``AWS::SNS::TopicPolicy``, ``AWS::CloudWatch::Alarm``,
-  ``AWS::CloudWatch::Dashboard``.
+  public access block, lifecycle, access logging, ownership, tags), ``AWS::S3::BucketPolicy``
+  (a Deny with a ``Condition`` is recorded in ``Deployment.unenforced_policy_statements``, not
+  applied: moto evaluates conditions as met, so CDK's TLS-only Deny would refuse every request
+  to the plain-HTTP local endpoint), ``AWS::SQS::Queue``, ``AWS::SQS::QueuePolicy``,
+  ``AWS::Events::EventBus``, ``AWS::Events::Rule`` (pattern, state, targets with input
+  transformation, dead-letter and retry settings), ``AWS::Logs::LogGroup``,
+  ``AWS::Logs::ResourcePolicy``, ``AWS::IAM::Role``, ``AWS::IAM::Policy``, ``AWS::SNS::Topic``,
+  ``AWS::SNS::TopicPolicy``, ``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::Dashboard``.
 - Recorded, not created: ``AWS::Lambda::Function`` (moto runs code only in Docker; the local
   runtime runs it from a :class:`FunctionSpec`; functions that only serve CDK custom resources
   get a physical id and nothing else), ``AWS::Lambda::EventInvokeConfig`` (the spec's
@@ -79,6 +80,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from s3flow.local.deployment import AsyncInvokeConfig, BucketNotification, Deployment, FunctionSpec
+from s3flow.local.errors import LocalError
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ PLACEHOLDER_TYPE = "AWS::CloudFormation::WaitConditionHandle"
 warnings.filterwarnings("ignore", message=f"Tried to parse {PLACEHOLDER_TYPE}", category=UserWarning)
 
 
-class ProvisionError(Exception):
+class ProvisionError(LocalError):
     """Base error of local provisioning."""
 
 
@@ -635,9 +637,6 @@ class _Provisioner:
         if handler is None:
             raise UnsupportedResourceError(kind, logical_id)
         properties = self.resolver.resolve(resource.get("Properties", {}))
-        unknown = sorted(set(properties) - _KNOWN_PROPERTIES[kind])
-        if unknown:
-            raise UnsupportedResourceError(kind, logical_id, f"unsupported properties {', '.join(unknown)}")
         created = handler(logical_id, properties)
         self.resolver.refs[logical_id] = created.physical_id
         self.resolver.attributes[logical_id] = created.attributes
@@ -1154,7 +1153,7 @@ def provision_template(
     provisioner = _Provisioner(session, endpoint_url, resolver, deployment)
     resources: Mapping[str, Any] = template.get("Resources", {})
     order = creation_order(resources)  # template errors surface before anything is created
-    _check_types(resources)
+    _check_supported(resources)
 
     cloudformation = provisioner.client("cloudformation")
     if _stack_exists(cloudformation, stack_name):
@@ -1206,12 +1205,15 @@ def _outputs(template: Mapping[str, Any], resolver: Resolver) -> Iterator[tuple[
         yield key, resolved
 
 
-def _check_types(resources: Mapping[str, Any]) -> None:
-    """Fail before creating anything when a resource type has no handler."""
+def _check_supported(resources: Mapping[str, Any]) -> None:
+    """Fail before creating anything when a resource type or property has no handler."""
     for logical_id, resource in resources.items():
         kind = resource.get("Type", "")
         if kind not in _KNOWN_PROPERTIES:
             raise UnsupportedResourceError(kind, logical_id)
+        unknown = sorted(set(resource.get("Properties", {})) - _KNOWN_PROPERTIES[kind])
+        if unknown:
+            raise UnsupportedResourceError(kind, logical_id, f"unsupported properties {', '.join(unknown)}")
 
 
 def _stack_exists(cloudformation: Any, stack_name: str) -> bool:
