@@ -1,0 +1,39 @@
+"""What importing the handler loads: never CDK, and no OpenTelemetry until a sampled invocation."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import s3flow.processor
+
+PROBE = """
+import json, sys
+import s3flow.processor.handler
+loaded = sorted({name.split(".")[0] for name in sys.modules})
+print(json.dumps({"opentelemetry": "opentelemetry" in loaded, "aws_cdk": "aws_cdk" in loaded,
+                  "jsii": "jsii" in loaded, "moto": "moto" in loaded}))
+"""
+
+
+def test_importing_the_handler_loads_no_cdk_and_no_tracing_sdk() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+
+    assert json.loads(result.stdout) == {
+        "opentelemetry": False,
+        "aws_cdk": False,
+        "jsii": False,
+        "moto": False,
+    }
+
+
+def test_no_processor_module_imports_aws_cdk() -> None:
+    sources = Path(s3flow.processor.__file__).parent.glob("*.py")
+    importing = re.compile(r"^\s*(from|import)\s+aws_cdk", re.MULTILINE)
+
+    offenders = [path.name for path in sources if importing.search(path.read_text(encoding="utf-8"))]
+
+    assert offenders == []
