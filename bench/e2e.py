@@ -1,0 +1,265 @@
+"""3. End to end through the local pipeline: S3 upload -> Lambda hop -> processor -> record.
+
+Each (side, concurrency) gets a fresh ``LocalPipeline``. Its sandboxes are warmed with one
+object per slot, then N objects are uploaded as a burst by a few threads, as a bulk copy into
+the bucket would arrive, and every object's upload time is matched with the moment the
+pipeline reports its invocation finished (``FlowKind.RECORDED``). Idle latency (one object at
+a time) is measured separately, since burst latency is mostly queueing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench import paths
+from bench.emulator import CREDENTIALS
+from bench.events import REGION
+from bench.report import Table, ms, x
+from bench.stats import median, percentile, ratio
+from s3flow import contract
+
+UPLOAD_THREADS = 4
+IDLE_SAMPLES = 15
+REFERENCE_HANDLER = "reference_handler.handler"
+
+
+@dataclass
+class Level:
+    side: str
+    concurrency: int
+    objects: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    failed: int = 0
+    idle_ms: list[float] = field(default_factory=list)
+    error: str | None = None
+    emulator_cores: float = 0.0  # CPU of this process (moto, S3 hop, routing, uploads) / wall, in the burst
+    machine_cores: float = 0.0  # whole machine's busy CPU / wall, in the burst
+    function_cpu_ms: float = 0.0  # sandbox processes' CPU per object, in the burst
+    policy_dropped: bool = False  # the TLS-only bucket policy had to go (see allow_plain_http)
+
+    @property
+    def throughput(self) -> float:
+        return self.objects / self.seconds if self.seconds else float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def reference_assembly(scratch: Path) -> Path:
+    """The stack's template with the function's handler pointed at the reference handler."""
+    target = scratch / "reference-assembly"
+    if not target.exists():
+        target.mkdir()
+        template = json.loads(paths.processor_template().read_text())
+        for resource in template["Resources"].values():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::Lambda::Function" and props.get("Handler") == contract.HANDLER:
+                props["Handler"] = REFERENCE_HANDLER
+        (target / paths.processor_template().name).write_text(json.dumps(template))
+        for extra in ("manifest.json", f"{paths.STACK_NAME}.assets.json"):
+            if (paths.CLOUD_ASSEMBLY / extra).is_file():
+                shutil.copy2(paths.CLOUD_ASSEMBLY / extra, target / extra)
+    # Sandboxes are spawned interpreters that inherit this sys.path: that is how they find it.
+    reference_dir = str(paths.reference_handler().parent)
+    if reference_dir not in sys.path:
+        sys.path.append(reference_dir)
+    return target
+
+
+class _Tracker:
+    def __init__(self) -> None:
+        self.uploaded: dict[str, float] = {}
+        self.finished: dict[str, tuple[float, str]] = {}
+        self.lock = threading.Lock()
+        self.wanted = 0
+        self.all_done = threading.Event()
+
+    def on_flow(self, event: Any) -> None:
+        kind = str(event.kind)
+        if kind not in ("recorded", "failed") or not event.key:
+            return
+        with self.lock:
+            self.finished.setdefault(event.key, (time.perf_counter(), kind))
+            if self.wanted and sum(1 for k in self.finished if k.startswith("burst/")) >= self.wanted:
+                self.all_done.set()
+
+
+def reset_emulator_state() -> None:
+    """moto's backends are process-wide: every pipeline (and the bench emulator) shares them."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def allow_plain_http(s3: Any, bucket: str) -> bool:
+    """The stack's bucket policy denies requests without TLS, and moto enforces it on our
+    http:// endpoint. If a probe upload is refused, drop the policy for the benchmark."""
+    try:
+        s3.put_object(Bucket=bucket, Key="probe/tls.json", Body=b"{}")
+        return False
+    except s3.exceptions.ClientError as error:
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 403:
+            raise
+    s3.delete_bucket_policy(Bucket=bucket)
+    return True
+
+
+def run_level(side: str, assembly: Path, concurrency: int, objects: int, idle_samples: int) -> Level:
+    from s3flow.local.pipeline import LocalPipeline
+
+    reset_emulator_state()
+
+    level = Level(side, concurrency)
+    tracker = _Tracker()
+    overrides = None
+    if side == "reference":
+        function_name = "s3-object-processor-dev"
+        overrides = {function_name: {"LAMBDA_TASK_ROOT": str(paths.reference_handler().parent),
+                                     "AWS_XRAY_SDK_ENABLED": "true"}}  # fmt: skip
+    pipeline = LocalPipeline(
+        assembly, paths.STACK_NAME, port=_free_port(), concurrency=concurrency, on_flow=tracker.on_flow,
+        environment_overrides=overrides,
+    )  # fmt: skip
+    with pipeline:
+        s3 = boto3.client("s3", endpoint_url=pipeline.endpoint_url, region_name=REGION,
+                          aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+        bucket = pipeline.deployment.outputs["S3BucketName"]
+        if allow_plain_http(s3, bucket):
+            level.policy_dropped = True
+
+        def upload(key: str) -> None:
+            tracker.uploaded[key] = time.perf_counter()
+            s3.put_object(Bucket=bucket, Key=key, Body=b'{"bench": true}')
+
+        def wait_for(keys: list[str], timeout: float) -> bool:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if all(k in tracker.finished for k in keys):
+                    return True
+                time.sleep(0.002)
+            return False
+
+        warm = [f"warmup/{i}.json" for i in range(concurrency)]
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(upload, warm))
+        if not wait_for(warm, 120):
+            level.error = "warm-up objects never finished"
+            return level
+        for i in range(idle_samples):
+            key = f"idle/{i}.json"
+            upload(key)
+            if wait_for([key], 30):
+                level.idle_ms.append((tracker.finished[key][0] - tracker.uploaded[key]) * 1000)
+        keys = [f"burst/{i:06d}.json" for i in range(objects)]
+        with tracker.lock:
+            tracker.wanted = objects
+        started, cpu_started = time.perf_counter(), time.process_time()
+        sandboxes_started, (busy_started, _) = _sandboxes_cpu(), _machine_busy()
+        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+            list(pool.map(upload, keys))
+        tracker.all_done.wait(timeout=max(120, objects * 0.5))
+        cpu_ended, sandboxes_ended, (busy_ended, _) = time.process_time(), _sandboxes_cpu(), _machine_busy()
+        ended = max(
+            (tracker.finished[k][0] for k in keys if k in tracker.finished), default=time.perf_counter()
+        )
+        pipeline.wait_idle(30)
+    level.emulator_cores = (cpu_ended - cpu_started) / (ended - started or 1)
+    level.machine_cores = (busy_ended - busy_started) / (ended - started or 1)
+    level.function_cpu_ms = (sandboxes_ended - sandboxes_started) * 1000 / max(1, objects)
+    level.objects = sum(1 for k in keys if k in tracker.finished)
+    level.seconds = ended - started
+    level.failed = sum(1 for k in keys if tracker.finished.get(k, (0, ""))[1] == "failed")
+    level.latencies_ms = [
+        (tracker.finished[k][0] - tracker.uploaded[k]) * 1000 for k in keys if k in tracker.finished
+    ]
+    if level.objects < objects:
+        level.error = f"{objects - level.objects} of {objects} objects never finished"
+    return level
+
+
+def _sandboxes_cpu() -> float:
+    """CPU seconds used so far by this process's live children (the sandboxes), from /proc."""
+    total, me, tick = 0, str(os.getpid()), os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / tick
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+def measure(
+    objects: int, concurrencies: tuple[int, ...], scratch: Path, idle_samples: int = IDLE_SAMPLES
+) -> list[Level]:
+    assemblies = {"ours": paths.CLOUD_ASSEMBLY, "reference": reference_assembly(scratch)}
+    levels = []
+    for concurrency in concurrencies:
+        for side, assembly in assemblies.items():
+            try:
+                levels.append(run_level(side, assembly, concurrency, objects, idle_samples))
+            except Exception as error:  # one broken level must not lose the others
+                levels.append(Level(side, concurrency, error=f"{type(error).__name__}: {error}"))
+    return levels
+
+
+def table(levels: list[Level], objects: int) -> Table:
+    t = Table(
+        f"End to end through the local pipeline ({objects:,} objects uploaded as a burst per row)",
+        ["concurrency", "handler", "objects/s", "burst latency p50", "burst latency p99", "idle latency p50",
+         "idle latency p99", "machine CPU busy (all processes)", "emulator process CPU",
+         "sandbox CPU/object", "failed", "note"],
+    )  # fmt: skip
+    by_key = {(lv.side, lv.concurrency): lv for lv in levels}
+    for lv in levels:
+        if lv.objects == 0:
+            t.add(lv.concurrency, lv.side, "failed", *[""] * 8, lv.error or "")
+            continue
+        t.add(
+            lv.concurrency, lv.side, f"{lv.throughput:,.0f}", ms(median(lv.latencies_ms)),
+            ms(percentile(lv.latencies_ms, 99)), ms(median(lv.idle_ms)), ms(percentile(lv.idle_ms, 99)),
+            f"{lv.machine_cores:.2f} cores", f"{lv.emulator_cores:.2f} cores", ms(lv.function_cpu_ms),
+            lv.failed, lv.error or "",
+        )  # fmt: skip
+        ours, reference = by_key.get(("ours", lv.concurrency)), by_key.get(("reference", lv.concurrency))
+        if lv.side == "reference" and ours and ours.objects and reference and reference.objects:
+            t.add(
+                lv.concurrency, "ratio ours / reference", x(ratio(ours.throughput, reference.throughput)),
+                x(ratio(median(ours.latencies_ms), median(reference.latencies_ms))),
+                x(ratio(percentile(ours.latencies_ms, 99), percentile(reference.latencies_ms, 99))),
+                x(ratio(median(ours.idle_ms), median(reference.idle_ms))),
+                x(ratio(percentile(ours.idle_ms, 99), percentile(reference.idle_ms, 99))),
+                "", "", x(ratio(ours.function_cpu_ms, reference.function_cpu_ms)), "", "",
+            )  # fmt: skip
+    if any(lv.policy_dropped for lv in levels):
+        t.notes.append(
+            "The stack's TLS-only bucket policy was removed before uploading: moto enforces "
+            "`aws:SecureTransport` and the local endpoint is plain HTTP."
+        )
+    return t
