@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -196,6 +197,7 @@ def test_an_object_whose_event_is_too_big_becomes_an_error_not_a_failed_batch(aw
     assert [item["objectKey"] for item in items if item["status"] == contract.STATUS_SUCCESS] == ["small.txt"]
     assert len(errors) == 1 and errors[0]["requestId"].startswith("error#")
     assert "limit" in errors[0]["errorMessage"]
+    assert json.loads(errors[0]["recordExcerpt"])["versionId"] == "v-huge"
     types = sorted(event["detail-type"] for event in aws.delivered_events())
     assert types == sorted([contract.DETAIL_TYPE_SUCCESS, contract.DETAIL_TYPE_ERROR])
 

@@ -28,7 +28,14 @@ from s3flow import contract
 from s3flow.processor.events import MAX_REQUEST_BYTES, entry_for, entry_size
 from s3flow.processor.items import Invocation, error_item, item_key, object_item
 from s3flow.processor.publisher import publish
-from s3flow.processor.records import IgnoredRecord, InvalidRecord, ObjectRecord, ParsedRecord, error_digest
+from s3flow.processor.records import (
+    IgnoredRecord,
+    InvalidRecord,
+    ObjectRecord,
+    ParsedRecord,
+    canonical_json,
+    error_digest,
+)
 from s3flow.processor.store import PutOutcome, mark_published, put_pending
 from s3flow.processor.tracing import Trace
 
@@ -65,7 +72,7 @@ def oversized(record: ObjectRecord, size: int, limit: int) -> InvalidRecord:
     }
     return InvalidRecord(
         message=f"event for s3://{record.bucket}/{key} is {size} bytes, over the {limit}-byte entry limit",
-        excerpt=str(identity),
+        excerpt=canonical_json(identity),
         error_id=error_digest(["entry-too-large", record.object_id]),
         event_time=record.event_time,
         event_name=record.event_name,
