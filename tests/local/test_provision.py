@@ -790,7 +790,7 @@ def test_other_sdk_calls_of_a_custom_resource_are_unsupported(tmp_path: Path, mo
         deploy(tmp_path, moto_endpoint, _sdk_call_resource("deleteLogGroup"))
 
 
-def test_sns_topic_and_topic_policy(tmp_path: Path, moto_endpoint: str) -> None:
+def test_sns_topic_topic_policy_and_subscription(tmp_path: Path, moto_endpoint: str) -> None:
     resources = {
         "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "alarms", "DisplayName": "Alarms"}},
         "TopicPolicy": {
@@ -811,9 +811,25 @@ def test_sns_topic_and_topic_policy(tmp_path: Path, moto_endpoint: str) -> None:
             },
         },
     }
+    resources["Queue"] = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "alarm-inbox"}}
+    resources["Subscription"] = {
+        "Type": "AWS::SNS::Subscription",
+        "Properties": {
+            "TopicArn": {"Ref": "Topic"},
+            "Protocol": "sqs",
+            "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
+            "RawMessageDelivery": True,
+        },
+    }
     deployment = deploy(tmp_path, moto_endpoint, resources)
 
     arn = f"arn:aws:sns:{REGION}:{MOTO_ACCOUNT_ID}:alarms"
+    sns = client("sns", moto_endpoint)
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+    assert subscription["Endpoint"] == f"arn:aws:sqs:{REGION}:{MOTO_ACCOUNT_ID}:alarm-inbox"
+    assert subscription["SubscriptionArn"] == deployment.physical_ids["Subscription"]
+    subscription_attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])
+    assert subscription_attributes["Attributes"]["RawMessageDelivery"] == "true"
     assert deployment.physical_ids["Topic"] == arn  # Ref of a topic is its ARN
     attributes = client("sns", moto_endpoint).get_topic_attributes(TopicArn=arn)["Attributes"]
     assert attributes["DisplayName"] == "Alarms"

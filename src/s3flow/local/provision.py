@@ -44,7 +44,8 @@ does not know raises it too, naming the property: nothing is skipped silently):
   ``AWS::Events::EventBus``, ``AWS::Events::Rule`` (pattern, state, targets with input
   transformation, dead-letter and retry settings), ``AWS::Logs::LogGroup``,
   ``AWS::Logs::ResourcePolicy``, ``AWS::IAM::Role``, ``AWS::IAM::Policy``, ``AWS::SNS::Topic``,
-  ``AWS::SNS::TopicPolicy``, ``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::Dashboard``.
+  ``AWS::SNS::TopicPolicy``, ``AWS::SNS::Subscription``, ``AWS::CloudWatch::Alarm``,
+  ``AWS::CloudWatch::Dashboard``.
 - Recorded, not created: ``AWS::Lambda::Function`` (moto runs code only in Docker; the local
   runtime runs it from a :class:`FunctionSpec`; functions that only serve CDK custom resources
   get a physical id and nothing else), ``AWS::Lambda::EventInvokeConfig`` (the spec's
@@ -538,6 +539,20 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
         ]
     ),
     "AWS::SNS::TopicPolicy": frozenset({"Topics", "PolicyDocument"}),
+    "AWS::SNS::Subscription": frozenset(
+        [
+            "TopicArn",
+            "Protocol",
+            "Endpoint",
+            "Region",
+            "FilterPolicy",
+            "FilterPolicyScope",
+            "RawMessageDelivery",
+            "RedrivePolicy",
+            "DeliveryPolicy",
+            "SubscriptionRoleArn",
+        ]
+    ),
     "AWS::CloudWatch::Alarm": frozenset(
         [
             "AlarmName",
@@ -603,6 +618,7 @@ class _Provisioner:
             "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
             "AWS::SNS::Topic": self._topic,
             "AWS::SNS::TopicPolicy": self._topic_policy,
+            "AWS::SNS::Subscription": self._subscription,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::CloudWatch::Dashboard": self._dashboard,
             "Custom::S3BucketNotifications": self._bucket_notifications,
@@ -986,6 +1002,21 @@ class _Provisioner:
                 TopicArn=arn, AttributeName="Policy", AttributeValue=policy
             )
         return Created(physical_name(self.stack, logical_id, max_length=128))
+
+    def _subscription(self, logical_id: str, props: dict[str, Any]) -> Created:
+        attributes = {
+            key: _sdk_value(value)
+            for key, value in props.items()
+            if key not in ("TopicArn", "Protocol", "Endpoint", "Region")
+        }
+        arn = self.client("sns").subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return Created(arn)
 
     # ------------------------------------------------------------ CloudWatch
 
