@@ -53,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         cold_results: list[cold_start.ColdResult] = []
         warm_results: list[warm.WarmResult] = []
         with Emulator() as emulator:
+            assert emulator.resources is not None
+            made = emulator.resources.provisioned_from
+            summary.append(
+                f"Cold-start and warm runs used a table and bus made {made}"
+                + (" (the synthesized stack, rules included)." if made == "from the template"
+                   else " (the template could not be provisioned; no rules on the bus).")
+            )  # fmt: skip
             if "cold" in wanted:
                 pairs = [
                     (ours(), reference()),

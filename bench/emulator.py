@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ class Resources:
     table_name: str
     event_bus_name: str
     bucket: str  # where benchmark objects are uploaded: no notification, so nothing else reacts
-    provisioned_from: str  # "template" or "by hand"
+    provisioned_from: str  # "from the template" or "by hand"
 
 
 class Emulator:
@@ -67,11 +68,21 @@ class Emulator:
             provision = None
         template = paths.CLOUD_ASSEMBLY / f"{paths.STACK_NAME}.template.json"
         if provision is not None and template.is_file():
-            with _aws_env(endpoint):
-                deployment = provision(
-                    paths.CLOUD_ASSEMBLY, paths.STACK_NAME, endpoint_url=endpoint, region=REGION
+            try:
+                with _aws_env(endpoint):
+                    deployment = provision(
+                        paths.CLOUD_ASSEMBLY, paths.STACK_NAME, endpoint_url=endpoint, region=REGION
+                    )
+                return (
+                    deployment.outputs["DynamoDBTableName"],
+                    deployment.outputs["EventBusName"],
+                    "from the template",
                 )
-            return deployment.outputs["DynamoDBTableName"], deployment.outputs["EventBusName"], "template"
+            except Exception as error:  # the table and bus are all the benchmarks need: make them by hand
+                print(
+                    f"provisioning the template failed ({error}); creating table and bus by hand",
+                    file=sys.stderr,
+                )
         table, bus = self._by_hand(endpoint)
         return table, bus, "by hand"
 
