@@ -5,9 +5,11 @@ the synthesized template onto it, and wires the local runtime in: S3 object writ
 S3 events for the function's async invoker, the processor runs in worker processes,
 ``PutEvents`` is routed by the stack's rules, and spans reach the local trace store.
 
-State lives in memory only. moto 5.2.5's server has no persistence of its own (no
-snapshot/restore API or state directory in ``moto/moto_server``; only ``/moto-api/reset``
-and the recorder, which replays raw requests); stopping the pipeline discards everything.
+State lives in memory only, and moto's is global to the process: one pipeline runs per
+process at a time, and starting one empties the emulator. moto 5.2.5's server has no
+persistence of its own (no snapshot/restore API or state directory in ``moto/moto_server``;
+only ``/moto-api/reset`` and the recorder, which replays raw requests): stopping the
+pipeline discards everything.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import json
 import logging
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import boto3
+import requests
 from botocore.exceptions import ClientError
 
 from s3flow.local.deployment import Deployment
@@ -52,6 +55,8 @@ class FlowEvent:
     key: str
     version_id: str | None
     detail: str = ""
+    # The Lambda event the object travels in (received, recorded, retrying, failed).
+    payload: Any = field(default=None, repr=False, compare=False)
 
 
 def objects_in(event: Any) -> list[tuple[str, str, str | None]]:
@@ -84,7 +89,7 @@ class _FlowReporter(Listener):
 
     def _each(self, invocation: Invocation, kind: FlowKind, detail: str) -> None:
         for bucket, key, version in objects_in(invocation.event) or [("", "", None)]:
-            self.emit(FlowEvent(kind, bucket, key, version, detail))
+            self.emit(FlowEvent(kind, bucket, key, version, detail, invocation.event))
 
     def queued(self, invocation: Invocation) -> None:
         self._each(invocation, FlowKind.RECEIVED, f"request {invocation.request_id}")
@@ -194,6 +199,8 @@ class LocalPipeline:
             raise CloudAssemblyMissingError(self.cloud_assembly, self.stack_name)
         self.server.start()
         try:
+            # moto's state is global to the process: a pipeline starts from an empty emulator.
+            requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
             self._deployment = provision(
                 self.cloud_assembly, self.stack_name, endpoint_url=self.endpoint_url, region=self.region
             )

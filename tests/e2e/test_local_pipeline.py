@@ -1,0 +1,139 @@
+"""The whole pipeline on the local emulator, driven over real HTTP with boto3."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+IDLE = 60.0
+
+
+def records_for(running: Any, key: str) -> list[dict[str, Any]]:
+    table = running.outputs["DynamoDBTableName"]
+    items = running.client("dynamodb").scan(TableName=table)["Items"]
+    return [item for item in items if item.get("objectKey", {}).get("S") == key]
+
+
+def logged_events_for(running: Any, key: str) -> list[dict[str, Any]]:
+    logs = running.client("logs")
+    events = logs.filter_log_events(logGroupName=running.outputs["EventLogGroupName"])["events"]
+    found = []
+    for event in events:
+        message = json.loads(event["message"])
+        detail = message.get("detail", message)  # the whole event, or only its detail if transformed
+        if detail.get("objectKey") == key:
+            found.append(detail)
+    return found
+
+
+def failure_messages(running: Any) -> list[dict[str, Any]]:
+    sqs = running.client("sqs")
+    answer = sqs.receive_message(QueueUrl=running.outputs["FailureQueueUrl"], MaxNumberOfMessages=10)
+    return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
+
+
+def test_an_upload_is_recorded_and_its_event_reaches_the_log_group(start_pipeline):
+    running = start_pipeline()
+    key = "incoming/my file+x é.txt"
+
+    put = running.client("s3").put_object(Bucket=running.outputs["S3BucketName"], Key=key, Body=b"hello")
+    assert running.pipeline.wait_idle(IDLE)
+
+    (record,) = records_for(running, key)
+    assert record["versionId"]["S"] == put["VersionId"]
+    assert record["size"]["N"] == "5"
+    assert record["status"]["S"] == "SUCCESS"
+    (event,) = logged_events_for(running, key)
+    assert event["versionId"] == put["VersionId"] and event["status"] == "SUCCESS"
+    assert running.kinds(key) == ["received", "routed", "recorded"]
+
+
+def test_the_invocation_is_traced(start_pipeline):
+    running = start_pipeline()
+    key = "traced.txt"
+
+    running.client("s3").put_object(Bucket=running.outputs["S3BucketName"], Key=key, Body=b"t")
+    assert running.pipeline.wait_idle(IDLE)
+
+    (record,) = records_for(running, key)
+    trace_id = dict(p.split("=", 1) for p in record["xrayTraceId"]["S"].split(";"))["Root"]
+    (trace,) = running.client("xray").batch_get_traces(TraceIds=[trace_id])["Traces"]
+    names = {json.loads(segment["Document"])["name"] for segment in trace["Segments"]}
+    assert running.outputs["LambdaFunctionName"] in names  # the function segment the runtime emits
+    assert len(names) > 1  # and the processor's own spans, through the daemon address
+
+
+def test_a_duplicate_delivery_makes_one_record_and_one_event(start_pipeline):
+    running = start_pipeline()
+    bucket, key = running.outputs["S3BucketName"], "dup/once.txt"
+    running.client("s3").put_object(Bucket=bucket, Key=key, Body=b"same")
+    assert running.pipeline.wait_idle(IDLE)
+    # S3 delivers at least once: the very record S3 sent, again, twice, through Lambda's Invoke API
+    (event,) = [flow.payload for flow in running.flows if flow.key == key and str(flow.kind) == "received"]
+    lam = running.client("lambda")
+    for _ in range(2):
+        answer = lam.invoke(
+            FunctionName=running.outputs["LambdaFunctionName"],
+            InvocationType="Event",
+            Payload=json.dumps(event),
+        )
+        assert answer["StatusCode"] == 202
+    assert running.pipeline.wait_idle(IDLE)
+
+    assert len(records_for(running, key)) == 1
+    assert len(logged_events_for(running, key)) == 1
+    assert running.kinds(key).count("recorded") == 3
+
+
+def test_a_failing_processor_is_retried_kept_in_the_failure_queue_and_redriven(start_pipeline):
+    # GIVEN a processor pointed at a table that does not exist (a test-only environment override)
+    function = "s3-object-processor-dev"
+    running = start_pipeline(environment_overrides={function: {"DYNAMODB_TABLE_NAME": "no-such-table"}})
+    key = "fails/first.txt"
+
+    put = running.client("s3").put_object(Bucket=running.outputs["S3BucketName"], Key=key, Body=b"x")
+    assert running.pipeline.wait_idle(IDLE)
+
+    # THEN Lambda's retries ran out and the original event waits in the failure queue
+    assert running.kinds(key) == ["received", "retrying", "retrying", "failed"]
+    assert records_for(running, key) == []
+    (failure,) = failure_messages(running)
+    assert failure["requestContext"]["condition"] == "RetriesExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 3
+    (original,) = failure["requestPayload"]["Records"]
+    assert original["s3"]["object"]["versionId"] == put["VersionId"]
+    assert original["s3"]["object"]["key"] == "fails/first.txt"
+
+    # WHEN the fault clears and the event is redriven with Lambda's Invoke API
+    running.pipeline.override_environment(function, None)
+    answer = running.client("lambda").invoke(
+        FunctionName=running.outputs["LambdaFunctionArn"],
+        InvocationType="Event",
+        Payload=json.dumps(failure["requestPayload"]),
+    )
+    assert answer["StatusCode"] == 202
+    assert running.pipeline.wait_idle(IDLE)
+
+    # THEN the object is recorded once, with the version that was written
+    (record,) = records_for(running, key)
+    assert record["versionId"]["S"] == put["VersionId"]
+    assert len(logged_events_for(running, key)) == 1
+
+
+def test_the_endpoint_serves_any_client_and_a_second_pipeline_cannot_take_its_port(
+    start_pipeline, synthesized
+):
+    from s3flow.local.errors import PortInUseError
+    from s3flow.local.pipeline import LocalPipeline
+
+    running = start_pipeline()
+
+    health = requests.get(f"{running.pipeline.endpoint_url}/moto-api/data.json", timeout=10)
+    assert health.status_code == 200
+    with pytest.raises(PortInUseError):
+        LocalPipeline(synthesized, port=running.pipeline.server.port).start()
