@@ -36,3 +36,10 @@ HANDLER = "s3flow.processor.handler.handler"
 # metric carries the dimension below with the environment suffix as its value.
 METRICS_NAMESPACE = "S3Flow"
 METRICS_DIMENSION_ENVIRONMENT = "Environment"
+# Metric names in that namespace (issue 6); the dashboard and alarms read these.
+METRIC_OBJECTS_PROCESSED = "ObjectsProcessed"  # Count: records written for new object versions
+METRIC_PROCESSING_ERRORS = "ProcessingErrors"  # Count: records that became error records/events
+METRIC_DUPLICATES_SKIPPED = "DuplicatesSkipped"  # Count: redeliveries already fully processed
+METRIC_BYTES_PROCESSED = "BytesProcessed"  # Bytes: object sizes of processed records
+METRIC_PROCESSING_LATENCY = "ProcessingLatency"  # Milliseconds: per invocation
+METRIC_EVENTS_PUBLISHED = "EventsPublished"  # Count: entries EventBridge accepted

@@ -13,6 +13,7 @@ from constructs import Construct
 from s3flow import contract
 from s3flow.infra.events import Events
 from s3flow.infra.findings import accept, accept_checkov
+from s3flow.infra.monitoring import Monitoring
 from s3flow.infra.processing import Processing
 from s3flow.infra.storage import Storage
 
@@ -28,6 +29,11 @@ def resolve_environment_suffix(scope: Construct, environment_suffix: str | None)
     )
 
 
+def resolve_alarm_email(scope: Construct, alarm_email: str | None) -> str | None:
+    """Prop first, then the `alarmEmail` context value; None means no email subscription."""
+    return alarm_email or scope.node.try_get_context("alarmEmail") or None
+
+
 class TapStack(Stack):
     def __init__(
         self,
@@ -35,6 +41,7 @@ class TapStack(Stack):
         construct_id: str,
         *,
         environment_suffix: str | None = None,
+        alarm_email: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -45,6 +52,17 @@ class TapStack(Stack):
         self.events = Events(self, "Events", environment_suffix=suffix)
         self.processing = Processing(self, "Processing", environment_suffix=suffix)
         self._wire()
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            environment_suffix=suffix,
+            function=self.processing.function,
+            failure_queue=self.processing.failure_queue,
+            event_dead_letter_queue=self.events.dead_letter_queue,
+            event_bus=self.events.bus,
+            rules=[self.events.success_rule, self.events.error_rule],
+            alarm_email=resolve_alarm_email(self, alarm_email),
+        )
         self._tag(suffix)
         self._outputs(suffix)
         self._accept_cdk_handler_findings()
@@ -151,6 +169,8 @@ class TapStack(Stack):
             "EventDeadLetterQueueUrl": (dlq.queue_url, "SQS queue of events the rules could not deliver"),
             "EventDeadLetterQueueArn": (dlq.queue_arn, "ARN of the event dead-letter queue"),
             "AccessLogBucketName": (log_bucket.bucket_name, "Bucket of the trigger bucket's access logs"),
+            "AlarmTopicArn": (self.monitoring.topic.topic_arn, "SNS topic the pipeline's alarms notify"),
+            "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of the flow"),
         }
         for output_id, (value, description) in outputs.items():
             export_name = f"{output_id}-{suffix}"

@@ -1,0 +1,246 @@
+"""Monitoring unit: alarms on everything that loses or delays objects, a topic, a dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from s3flow import contract
+
+PERIOD = Duration.minutes(5)
+# Failures wait in the queue for a redrive; page again well before 14-day retention ends.
+OLDEST_FAILURE_AGE_ALARM = Duration.days(1)
+
+
+class Monitoring(Construct):
+    """Alarms to an encrypted SNS topic (email only when asked) and a flow dashboard."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        function: lambda_.IFunction,
+        failure_queue: sqs.IQueue,
+        event_dead_letter_queue: sqs.IQueue,
+        event_bus: events.IEventBus,
+        rules: Sequence[events.Rule],
+        alarm_email: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._suffix = environment_suffix
+
+        # CloudWatch can publish to an encrypted topic only with a customer managed key
+        # whose policy lets it: the AWS managed aws/sns key cannot be granted to it.
+        self.topic_key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            alias=f"alias/s3flow-alarms-{environment_suffix}",
+            description=f"Encrypts the s3flow-{environment_suffix} alarm topic",
+            enable_key_rotation=True,
+            pending_window=Duration.days(7),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.topic_key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        )
+        self.topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=f"s3flow-alarms-{environment_suffix}",
+            display_name=f"s3flow {environment_suffix} alarms",
+            master_key=self.topic_key,
+            enforce_ssl=True,
+        )
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+
+        self.function_errors = self._alarm(
+            "FunctionErrorsAlarm",
+            name="processor-errors",
+            metric=function.metric_errors(period=PERIOD),
+            threshold=1,
+            description="The processor raised: its invocations are retried, then sent to the failure queue.",
+        )
+        self.function_throttles = self._alarm(
+            "FunctionThrottlesAlarm",
+            name="processor-throttles",
+            metric=function.metric_throttles(period=PERIOD),
+            threshold=1,
+            description="Lambda throttled the processor: the account's concurrency is exhausted; "
+            "uploads are delayed and may age out into the failure queue.",
+        )
+        self.failure_queue_depth = self._alarm(
+            "FailureQueueDepthAlarm",
+            name="failure-queue-depth",
+            metric=failure_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            description="Invocations failed after every retry and wait in the failure queue: "
+            "fix the cause, then run `s3flow redrive`.",
+        )
+        self.failure_queue_age = self._alarm(
+            "FailureQueueAgeAlarm",
+            name="failure-queue-oldest-age",
+            metric=failure_queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            threshold=OLDEST_FAILURE_AGE_ALARM.to_seconds(),
+            description="A failed invocation has waited over a day; SQS drops it after 14 days. Redrive it.",
+        )
+        self.event_dead_letters = self._alarm(
+            "EventDeadLetterDepthAlarm",
+            name="event-dlq-depth",
+            metric=event_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            description="EventBridge could not deliver events to the log group after its retries.",
+        )
+        self.rule_failures = [
+            self._alarm(
+                f"{rule.node.id}FailedInvocationsAlarm",
+                name=f"{rule.node.id}-failed-invocations",
+                metric=_rule_metric("FailedInvocations", rule, event_bus),
+                threshold=1,
+                description="An EventBridge rule failed to deliver to its log-group target.",
+            )
+            for rule in rules
+        ]
+        self.alarms = [
+            self.function_errors,
+            self.function_throttles,
+            self.failure_queue_depth,
+            self.failure_queue_age,
+            self.event_dead_letters,
+            *self.rule_failures,
+        ]
+        self.dashboard = self._dashboard(function, failure_queue, event_dead_letter_queue, event_bus, rules)
+
+    def _alarm(
+        self, construct_id: str, *, name: str, metric: cloudwatch.IMetric, threshold: float, description: str
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=f"s3flow-{self._suffix}-{name}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = cw_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        return alarm
+
+    def _own_metric(
+        self, name: str, statistic: str = "Sum", unit: cloudwatch.Unit | None = None
+    ) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=contract.METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={contract.METRICS_DIMENSION_ENVIRONMENT: self._suffix},
+            statistic=statistic,
+            period=PERIOD,
+            unit=unit,
+        )
+
+    def _dashboard(
+        self,
+        function: lambda_.IFunction,
+        failure_queue: sqs.IQueue,
+        event_dead_letter_queue: sqs.IQueue,
+        event_bus: events.IEventBus,
+        rules: Sequence[events.Rule],
+    ) -> cloudwatch.Dashboard:
+        own = self._own_metric
+        flow = [
+            cloudwatch.GraphWidget(
+                title="Objects in",
+                left=[function.metric_invocations(period=PERIOD, label="Processor invocations")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Records written",
+                left=[
+                    own(contract.METRIC_OBJECTS_PROCESSED),
+                    own(contract.METRIC_DUPLICATES_SKIPPED),
+                ],
+                right=[own(contract.METRIC_BYTES_PROCESSED, unit=cloudwatch.Unit.BYTES)],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Events routed",
+                left=[
+                    own(contract.METRIC_EVENTS_PUBLISHED),
+                    *(_rule_metric("Invocations", rule, event_bus, label=rule.node.id) for rule in rules),
+                ],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Failures",
+                left=[
+                    function.metric_errors(period=PERIOD),
+                    function.metric_throttles(period=PERIOD),
+                    own(contract.METRIC_PROCESSING_ERRORS),
+                    *(
+                        _rule_metric("FailedInvocations", rule, event_bus, label=f"{rule.node.id} failed")
+                        for rule in rules
+                    ),
+                ],
+                right=[
+                    failure_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, label="Failure queue"
+                    ),
+                    event_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, label="Event DLQ"
+                    ),
+                ],
+                width=6,
+            ),
+        ]
+        latency = [
+            cloudwatch.GraphWidget(
+                title="Latency",
+                left=[
+                    function.metric_duration(period=PERIOD, statistic="p50", label="Duration p50"),
+                    function.metric_duration(period=PERIOD, statistic="p99", label="Duration p99"),
+                    own(contract.METRIC_PROCESSING_LATENCY, "p99", cloudwatch.Unit.MILLISECONDS),
+                ],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
+        ]
+        return cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"s3flow-{self._suffix}",
+            widgets=[flow, latency],
+        )
+
+
+def _rule_metric(
+    name: str, rule: events.Rule, bus: events.IEventBus, *, label: str | None = None
+) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/Events",
+        metric_name=name,
+        dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule.rule_name},
+        statistic="Sum",
+        period=PERIOD,
+        label=label,  # a labelled metric renders an alarm in the metric-math form
+    )
