@@ -45,7 +45,7 @@ does not know raises it too, naming the property: nothing is skipped silently):
   transformation, dead-letter and retry settings), ``AWS::Logs::LogGroup``,
   ``AWS::Logs::ResourcePolicy``, ``AWS::IAM::Role``, ``AWS::IAM::Policy``, ``AWS::SNS::Topic``,
   ``AWS::SNS::TopicPolicy``, ``AWS::SNS::Subscription``, ``AWS::CloudWatch::Alarm``,
-  ``AWS::CloudWatch::Dashboard``.
+  ``AWS::CloudWatch::Dashboard``, ``AWS::KMS::Key`` (policy, rotation), ``AWS::KMS::Alias``.
 - Recorded, not created: ``AWS::Lambda::Function`` (moto runs code only in Docker; the local
   runtime runs it from a :class:`FunctionSpec`; functions that only serve CDK custom resources
   get a physical id and nothing else), ``AWS::Lambda::EventInvokeConfig`` (the spec's
@@ -579,6 +579,21 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
         ]
     ),
     "AWS::CloudWatch::Dashboard": frozenset({"DashboardName", "DashboardBody"}),
+    "AWS::KMS::Key": frozenset(
+        [
+            "Description",
+            "Enabled",
+            "EnableKeyRotation",
+            "KeyPolicy",
+            "KeySpec",
+            "KeyUsage",
+            "MultiRegion",
+            "PendingWindowInDays",  # applies to deletion only
+            "RotationPeriodInDays",
+            "Tags",
+        ]
+    ),
+    "AWS::KMS::Alias": frozenset({"AliasName", "TargetKeyId"}),
     "Custom::S3BucketNotifications": frozenset(
         {"ServiceToken", "BucketName", "NotificationConfiguration", "Managed", "SkipDestinationValidation"}
     ),
@@ -621,6 +636,8 @@ class _Provisioner:
             "AWS::SNS::Subscription": self._subscription,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::CloudWatch::Dashboard": self._dashboard,
+            "AWS::KMS::Key": self._key,
+            "AWS::KMS::Alias": self._alias,
             "Custom::S3BucketNotifications": self._bucket_notifications,
             "Custom::S3AutoDeleteObjects": self._auto_delete_objects,
             **{kind: self._sdk_call for kind in _SDK_CALL_TYPES},
@@ -1040,6 +1057,36 @@ class _Provisioner:
         name = self._name(logical_id, props.get("DashboardName"), max_length=255)
         self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=props["DashboardBody"])
         return Created(name)
+
+    # ------------------------------------------------------------ KMS
+
+    def _key(self, logical_id: str, props: dict[str, Any]) -> Created:
+        args: dict[str, Any] = {
+            "Tags": [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in props.get("Tags", [])]
+        }
+        for key in ("Description", "KeySpec", "KeyUsage", "MultiRegion"):
+            if key in props:
+                args[key] = props[key]
+        if "KeyPolicy" in props:
+            policy = props["KeyPolicy"]
+            args["Policy"] = policy if isinstance(policy, str) else json.dumps(policy)
+        kms = self.client("kms")
+        metadata = kms.create_key(**args)["KeyMetadata"]
+        key_id = metadata["KeyId"]
+        if props.get("EnableKeyRotation"):
+            rotation = (
+                {"RotationPeriodInDays": int(props["RotationPeriodInDays"])}
+                if "RotationPeriodInDays" in props
+                else {}
+            )
+            kms.enable_key_rotation(KeyId=key_id, **rotation)
+        if props.get("Enabled") is False:
+            kms.disable_key(KeyId=key_id)
+        return Created(key_id, {"Arn": metadata["Arn"], "KeyId": key_id})
+
+    def _alias(self, logical_id: str, props: dict[str, Any]) -> Created:
+        self.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+        return Created(props["AliasName"])
 
     # ------------------------------------------------------------ CDK custom resources
 
