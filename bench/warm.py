@@ -94,13 +94,13 @@ def table(results: list[WarmResult], repeats: int) -> Table:
     t = Table(
         f"Warm cost per object (median of {repeats} warm containers per side)",
         ["records/event", "handler", "wall/object", "CPU/object", "waiting on AWS/object", "API calls/object",
-         "floor", "calls by operation (time in them)", "records kept/object", "log bytes/object",
-         "failed invocations"],
+         "floor", "calls by operation (time in them)", "billed/object", "records kept/object",
+         "log bytes/object", "failed invocations"],
     )  # fmt: skip
     for n in SIZES:
         for r in results:
             if r.failure or not r.sizes[n].blocks:
-                t.add(n, r.side.label, "failed", *[""] * 8)
+                t.add(n, r.side.label, "failed", *[""] * 9)
                 continue
             s = r.sizes[n]
             spent = s.call_ms_by_operation()
@@ -110,7 +110,7 @@ def table(results: list[WarmResult], repeats: int) -> Table:
             t.add(
                 n, r.side.label, ms(s.per_object("wall_ms")), ms(s.per_object("cpu_ms")),
                 ms(s.call_ms_per_object()),
-                f"{s.calls_per_object():.2f}", f"{floor_calls(n):.2f}", ops,
+                f"{s.calls_per_object():.2f}", f"{floor_calls(n):.2f}", ops, _billed(s),
                 f"{s.per_object('items_written'):.2f}", f"{s.per_object('log_bytes'):,.0f}", s.errors,
             )  # fmt: skip
         if len(results) == 2 and all(r.sizes[n].blocks for r in results):
@@ -119,6 +119,17 @@ def table(results: list[WarmResult], repeats: int) -> Table:
                 n, "ratio ours / reference", x(ratio(a.per_object("wall_ms"), b.per_object("wall_ms"))),
                 x(ratio(a.per_object("cpu_ms"), b.per_object("cpu_ms"))),
                 x(ratio(a.call_ms_per_object(), b.call_ms_per_object())),
-                x(ratio(a.calls_per_object(), b.calls_per_object())), "", "", "", "", "",
+                x(ratio(a.calls_per_object(), b.calls_per_object())), "", "", "", "", "", "",
             )  # fmt: skip
     return t
+
+
+def _billed(s: SizeResult) -> str:
+    table, index = s.billed_per_object("write_units"), s.billed_per_object("index_write_units")
+    writes, size = s.billed_per_object("item_writes"), s.billed_per_object("item_bytes")
+    entries, event_bytes = s.billed_per_object("event_entries"), s.billed_per_object("event_bytes")
+    return (
+        f"{table + index:.2f} WRU ({writes:.2f} writes of {size / max(writes, 1e-9):,.0f} B, "
+        f"{index:.2f} to the index); {s.billed_per_object('event_chunks'):.2f} events "
+        f"({event_bytes / max(entries, 1e-9):,.0f} B each)"
+    )
