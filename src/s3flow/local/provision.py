@@ -19,7 +19,8 @@ Template features supported:
   ``Fn::Sub`` (string and ``[string, variables]`` forms, ``${!Literal}``), ``Fn::Select``,
   ``Fn::Split``, ``Fn::GetAZs`` (``<region>a``..``c``), ``Fn::FindInMap``, ``Fn::Base64``,
   ``Fn::If`` and the condition functions ``Fn::Equals``/``Fn::And``/``Fn::Or``/``Fn::Not``.
-- Pseudo parameters: ``AWS::AccountId`` (moto's default account, 123456789012),
+- Pseudo parameters: ``AWS::AccountId`` (the emulator's account as STS reports it: moto's
+  default is 123456789012),
   ``AWS::Region``, ``AWS::Partition``, ``AWS::URLSuffix``, ``AWS::StackName``,
   ``AWS::StackId`` (the id moto's CloudFormation gives the registered stack; a template
   that uses it is registered before its resources are created and updated after),
@@ -1225,13 +1226,19 @@ def provision_template(
     region: str = "us-east-1",
     parameters: Mapping[str, str] | None = None,
 ) -> Deployment:
-    session = _session(region)
-    resolver = Resolver(template, stack_name, region, parameter_overrides=dict(parameters or {}))
-    deployment = Deployment(stack_name=stack_name, region=region, account=resolver.account)
-    provisioner = _Provisioner(session, endpoint_url, resolver, deployment)
     resources: Mapping[str, Any] = template.get("Resources", {})
     order = creation_order(resources)  # template errors surface before anything is created
     _check_supported(resources)
+
+    session = _session(region)
+    # moto's account (123456789012 unless moto was configured otherwise), as the endpoint says.
+    sts = session.client("sts", endpoint_url=endpoint_url)
+    account = sts.get_caller_identity()["Account"]
+    resolver = Resolver(
+        template, stack_name, region, account=account, parameter_overrides=dict(parameters or {})
+    )
+    deployment = Deployment(stack_name=stack_name, region=region, account=account)
+    provisioner = _Provisioner(session, endpoint_url, resolver, deployment)
 
     cloudformation = provisioner.client("cloudformation")
     if _stack_exists(cloudformation, stack_name):
@@ -1305,10 +1312,7 @@ def _stack_exists(cloudformation: Any, stack_name: str) -> bool:
 
 
 def _session(region: str) -> boto3.session.Session:
-    """A session for the emulator; moto accepts any credentials, so a fresh machine needs none."""
-    session = boto3.session.Session(region_name=region)
-    if session.get_credentials() is None:
-        session = boto3.session.Session(
-            region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
-        )
-    return session
+    """A session for the emulator: moto accepts any credentials, and real ones never go to it."""
+    return boto3.session.Session(
+        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
