@@ -67,6 +67,11 @@ def sleep(event: dict[str, Any], context: Any) -> None:
     time.sleep(event["seconds"])
 
 
+def echo_slowly(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    time.sleep(0.5)  # long enough for the second event to find the first sandbox busy
+    return {"pid": os.getpid()}
+
+
 def fail_when_faulty(event: dict[str, Any], context: Any) -> str:
     if os.environ.get("FAULT") == "1":
         raise RuntimeError("fault injected")
@@ -128,11 +133,17 @@ def sqs(server: LocalServer) -> Any:
     return client
 
 
-def make_runtime(server: LocalServer, *specs: FunctionSpec, **kwargs: Any) -> LambdaRuntime:
+def make_runtime(
+    server: LocalServer, *specs: FunctionSpec, concurrency: int = 1, **kwargs: Any
+) -> LambdaRuntime:
     deployment = Deployment(stack_name="Test", region=REGION, account=ACCOUNT)
     deployment.functions = {s.name: s for s in specs}
     runtime = LambdaRuntime(
-        deployment, endpoint_url=server.endpoint_url, retry_delays=(0.1, 0.2), concurrency=1, **kwargs
+        deployment,
+        endpoint_url=server.endpoint_url,
+        retry_delays=(0.1, 0.2),
+        concurrency=concurrency,
+        **kwargs,
     )
     runtime.start()
     return runtime
@@ -339,3 +350,31 @@ def test_a_destination_record_without_any_attempt_has_no_response():
     assert record["requestContext"]["approximateInvokeCount"] == 0
     assert "responseContext" not in record and "responsePayload" not in record
     assert record["timestamp"].endswith("Z")
+
+
+def test_concurrency_runs_queued_events_in_separate_sandboxes(server, runtimes):
+    pids: list[int] = []
+
+    class Pids(Listener):
+        def succeeded(self, invocation: Invocation, outcome: Outcome) -> None:
+            pids.append(outcome.payload["pid"])
+
+    runtime = make_runtime(server, spec("echo_slowly"), listener=Pids(), concurrency=2)
+    runtimes.append(runtime)
+
+    for n in range(2):
+        runtime.enqueue("fn-echo_slowly", {"n": n})
+    assert runtime.wait_idle(60)
+
+    assert len(pids) == 2 and len(set(pids)) == 2
+
+
+def test_stopping_cuts_running_invocations_short_without_retry_or_destination(server, runtimes, sqs):
+    recorder = Recorder()
+    runtime = make_runtime(server, spec("sleep"), listener=recorder)
+
+    runtime.enqueue("fn-sleep", {"seconds": 60})
+    runtime.stop()  # while its sandbox starts or runs the handler
+
+    assert [kind for kind, _ in recorder.seen] == ["queued"]
+    assert failures(sqs) == []

@@ -194,6 +194,7 @@ class FunctionQueue:
         self._cond = threading.Condition()
         self._stopping = False
         self._generation = 0  # bumped when the environment override changes
+        self._sandboxes: set[Sandbox] = set()
         self._threads = [
             threading.Thread(target=self._slot, name=f"lambda-{spec.name}-{i}", daemon=True)
             for i in range(concurrency)
@@ -215,11 +216,19 @@ class FunctionQueue:
             self._generation += 1
 
     def stop(self) -> None:
+        """Stops the slots; running invocations are cut short and queued ones dropped."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+            sandboxes = list(self._sandboxes)
+        for sandbox in sandboxes:
+            sandbox.kill()
         for thread in self._threads:
             thread.join(timeout=10)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def _next(self) -> Invocation | None:
         with self._cond:
@@ -243,14 +252,22 @@ class FunctionQueue:
                 break
             try:
                 if sandbox is not None and (generation != self._generation or not sandbox.alive()):
-                    sandbox.kill()
+                    self._retire(sandbox)
                     sandbox = None
                 if sandbox is None:
                     generation = self._generation
                     sandbox = self.runtime.new_sandbox(self.spec)
+                    with self._cond:
+                        self._sandboxes.add(sandbox)
+                        stopping = self._stopping
+                    if stopping:  # stop() came while this sandbox started: it never saw it
+                        self._retire(sandbox)
+                        sandbox = None
+                        break
                 outcome = self.runtime.attempt(invocation, sandbox)
                 if not sandbox.alive():
-                    sandbox = None  # died or was killed on timeout: replaced on next use
+                    self._retire(sandbox)  # died or was killed on timeout: replaced on next use
+                    sandbox = None
                 self.runtime.settle(invocation, outcome, self)
             except Exception:
                 log.exception("local Lambda runtime failed on %s", invocation.request_id)
@@ -259,7 +276,12 @@ class FunctionQueue:
                     self._running -= 1
                     self._cond.notify_all()
         if sandbox is not None:
-            sandbox.kill()
+            self._retire(sandbox)
+
+    def _retire(self, sandbox: Sandbox) -> None:
+        sandbox.kill()
+        with self._cond:
+            self._sandboxes.discard(sandbox)
 
 
 class LambdaRuntime:
@@ -401,6 +423,8 @@ class LambdaRuntime:
             assert invocation.result is not None and outcome is not None
             invocation.result.set_result(outcome)
             return
+        if queue.stopping:
+            return  # cut short by stop(): neither a retry nor a failure
         if outcome is None:
             self._fail(invocation, CONDITION_EVENT_AGE_EXCEEDED)
             return
