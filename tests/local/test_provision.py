@@ -1073,18 +1073,31 @@ def test_the_synthesized_tap_stack_provisions_end_to_end(
         json.loads(rule["EventPattern"])["detail-type"][0] for rule in rules if rule["State"] == "ENABLED"
     }
     assert patterns == {contract.DETAIL_TYPE_SUCCESS, contract.DETAIL_TYPE_ERROR}
+    # Every log group and queue carries the template's retention.
     logs = client("logs", moto_endpoint)
-    (group,) = logs.describe_log_groups(logGroupNamePrefix=outputs["EventLogGroupName"])["logGroups"]
-    assert group["retentionInDays"] > 0
+    retention = {g["logGroupName"]: g.get("retentionInDays") for g in logs.describe_log_groups()["logGroups"]}
+    sqs = client("sqs", moto_endpoint)
+    for lid, res in template["Resources"].items():
+        properties = res.get("Properties", {})
+        if res["Type"] == "AWS::Logs::LogGroup":
+            assert retention[deployment.physical_ids[lid]] == properties.get("RetentionInDays")
+        if res["Type"] == "AWS::SQS::Queue" and "MessageRetentionPeriod" in properties:
+            queue = sqs.get_queue_attributes(QueueUrl=deployment.physical_ids[lid], AttributeNames=["All"])
+            assert queue["Attributes"]["MessageRetentionPeriod"] == str(properties["MessageRetentionPeriod"])
+    assert outputs["EventLogGroupName"] in retention
 
     # Processing: one runnable function, its environment resolved to the deployed names.
     (spec,) = deployment.functions.values()
     assert spec.arn == outputs["LambdaFunctionArn"] and spec.handler == contract.HANDLER
     assert spec.environment[contract.ENV_TABLE_NAME] == outputs["DynamoDBTableName"]
     assert spec.environment[contract.ENV_EVENT_BUS_NAME] == outputs["EventBusName"]
+    template_environment = template["Resources"][spec.logical_id]["Properties"]["Environment"]["Variables"]
+    assert spec.environment == {
+        key: deployment.physical_ids[value["Ref"]] if isinstance(value, dict) else value
+        for key, value in template_environment.items()
+    }
     assert spec.tracing_active
     assert spec.async_config.on_failure_arn == outputs["FailureQueueArn"]
-    sqs = client("sqs", moto_endpoint)
     attributes = sqs.get_queue_attributes(QueueUrl=outputs["FailureQueueUrl"], AttributeNames=["QueueArn"])
     assert attributes["Attributes"]["QueueArn"] == outputs["FailureQueueArn"]
     sqs.send_message(QueueUrl=outputs["FailureQueueUrl"], MessageBody="{}")  # its policy lets us in
