@@ -135,6 +135,7 @@ def traces_(
 ) -> None:
     """List recent traces, or show one as a timeline of its spans."""
     target = _target(stack, endpoint_url, region)
+    target.outputs  # noqa: B018 - traces belong to the stack: fail early if it is not there
     out = render.console()
     if trace_id is None:
         out.print(
@@ -168,12 +169,13 @@ def redrive(
     """Re-invoke each failed event; a message is deleted only after its invoke is accepted."""
     target = _target(stack, endpoint_url, region)
     out = render.console()
-    summary = queries.redrive(
-        target,
-        dry_run=dry_run,
-        on_message=lambda f: out.print(f"  re-invoked {', '.join(f.keys) or f.message_id}"),
-    )
     verb = "would re-invoke" if dry_run else "re-invoked"
+
+    def report(failure: queries.FailedInvocation, accepted: bool) -> None:
+        what = ", ".join(failure.keys) or failure.message_id
+        out.print(f"  {verb if accepted else 'not accepted'}: {what}")
+
+    summary = queries.redrive(target, dry_run=dry_run, on_message=report)
     out.print(
         f"{verb} {len(summary.redriven)}, skipped {len(summary.skipped)} without a payload, "
         f"{len(summary.rejected)} not accepted (kept in the queue)"

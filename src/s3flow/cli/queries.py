@@ -163,6 +163,9 @@ def receive_failures(
     return list(seen.values())
 
 
+REDRIVE_VISIBILITY_SECONDS = 60
+
+
 @dataclass
 class RedriveSummary:
     redriven: list[str]
@@ -171,31 +174,38 @@ class RedriveSummary:
 
 
 def redrive(target: Target, *, dry_run: bool = False, on_message: Any = None) -> RedriveSummary:
-    """Re-invoke each failed event's ``requestPayload``; delete the message only once accepted."""
-    failures = receive_failures(target, visibility_timeout=0 if dry_run else 60)
+    """Re-invoke each failed event's ``requestPayload``; delete the message only once accepted.
+
+    Messages are hidden while being redriven; one whose invoke is refused is made visible
+    again at once, so it stays in the queue for the next attempt.
+    """
+    failures = receive_failures(target, visibility_timeout=0 if dry_run else REDRIVE_VISIBILITY_SECONDS)
     summary = RedriveSummary([], [], [])
-    if dry_run:
-        for failure in failures:
-            (summary.redriven if failure.request_payload is not None else summary.skipped).append(
-                failure.message_id
-            )
-        return summary
-    lambda_, sqs = target.client("lambda"), target.client("sqs")
-    function_name, url = target.output("LambdaFunctionName"), target.output("FailureQueueUrl")
     for failure in failures:
         if failure.request_payload is None:
             summary.skipped.append(failure.message_id)
+        elif dry_run or _reinvoke(target, failure):
+            summary.redriven.append(failure.message_id)
         else:
-            response = lambda_.invoke(
-                FunctionName=function_name,
-                InvocationType="Event",
-                Payload=json.dumps(failure.request_payload).encode("utf-8"),
-            )
-            if response.get("StatusCode") == 202:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=failure.receipt_handle)
-                summary.redriven.append(failure.message_id)
-            else:
-                summary.rejected.append(failure.message_id)
+            summary.rejected.append(failure.message_id)
         if on_message:
-            on_message(failure)
+            on_message(failure, failure.message_id in summary.redriven)
     return summary
+
+
+def _reinvoke(target: Target, failure: FailedInvocation) -> bool:
+    sqs, url = target.client("sqs"), target.output("FailureQueueUrl")
+    try:
+        response = target.client("lambda").invoke(
+            FunctionName=target.output("LambdaFunctionName"),
+            InvocationType="Event",
+            Payload=json.dumps(failure.request_payload).encode("utf-8"),
+        )
+        accepted = response.get("StatusCode") == 202
+    except ClientError:
+        accepted = False
+    if accepted:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=failure.receipt_handle)
+    else:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=failure.receipt_handle, VisibilityTimeout=0)
+    return accepted

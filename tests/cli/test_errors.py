@@ -1,0 +1,100 @@
+"""Bad arguments, a missing stack, a stopped emulator: one line, non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from s3flow.cli.main import app
+
+READ_COMMANDS = [["records"], ["events"], ["traces"], ["failures"], ["redrive"], ["redrive", "--dry-run"]]
+
+
+def _one_error_line(output: str) -> str:
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [*READ_COMMANDS, ["put", __file__]], ids=lambda c: " ".join(c)[:20])
+def test_stopped_emulator_is_one_line_naming_the_url(runner, stopped_endpoint, command):
+    result = runner.invoke(app, [*command, "--endpoint-url", stopped_endpoint])
+
+    assert result.exit_code == 1
+    line = _one_error_line(result.output)
+    assert f"no emulator at {stopped_endpoint}" in line
+    assert "s3flow local up" in line
+
+
+def test_default_target_is_the_local_emulator_on_4566(runner, monkeypatch):
+    # GIVEN no options: the CLI talks to the local emulator (nothing listens on 4566 in tests)
+    monkeypatch.delenv("S3FLOW_ENDPOINT_URL", raising=False)
+    from s3flow.cli.target import resolve_target
+
+    target = resolve_target()
+    assert (target.endpoint_url, target.stack_name) == ("http://127.0.0.1:4566", "TapStackdev")
+
+
+def test_stack_alone_targets_aws_and_endpoint_overrides():
+    from s3flow.cli.target import resolve_target
+
+    assert resolve_target("TapStackprod").endpoint_url is None
+    assert resolve_target("TapStackprod", "http://localhost:9999/").endpoint_url == "http://localhost:9999"
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: " ".join(c))
+def test_missing_stack_is_one_line(fake_stack, runner, command):
+    result = runner.invoke(
+        app, [*command, "--endpoint-url", fake_stack.endpoint_url, "--stack", "TapStacknope"]
+    )
+
+    assert result.exit_code == 1
+    assert "stack TapStacknope not found" in _one_error_line(result.output)
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["records", "--bogus"], "No such option: --bogus"),
+        (["records", "--since", "last tuesday"], "cannot read time 'last tuesday'"),
+        (["records", "--since", "-1h", "--until", "-2h"], "is before --since"),
+        (["records", "--status", "MAYBE"], "--status must be SUCCESS or ERROR"),
+        (["events", "--limit", "zero"], "'--limit'"),
+        (["put"], "Missing argument"),
+        (["put", "/no/such/file.txt"], "no such file or folder: /no/such/file.txt"),
+        (["local", "up", "--port", "99999"], "'--port'"),
+        (["demo", "--concurrency", "0"], "'--concurrency'"),
+        (["nosuchcommand"], "No such command"),
+    ],
+)
+def test_bad_arguments_are_one_line(runner, argv, fragment):
+    result = runner.invoke(app, argv)
+
+    assert result.exit_code != 0
+    assert fragment in _one_error_line(result.output)
+
+
+def test_local_up_without_cloud_assembly_offers_synth(runner, tmp_path: Path):
+    result = runner.invoke(app, ["local", "up", "--cdk-out", str(tmp_path / "cdk.out")])
+
+    assert result.exit_code == 1
+    line = _one_error_line(result.output)
+    assert "TapStackdev.template.json" in line and "--synth" in line
+
+
+def test_local_up_on_a_busy_port_names_the_port(runner, tmp_path: Path):
+    import socket
+
+    (tmp_path / "TapStackdev.template.json").write_text("{}")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["local", "up", "--cdk-out", str(tmp_path), "--port", str(port)])
+
+    assert result.exit_code == 1
+    line = _one_error_line(result.output)
+    assert f"port {port} is in use" in line and "--port" in line
