@@ -676,6 +676,22 @@ def test_lambda_function_event_invoke_config_and_permission_are_recorded_not_cre
     assert client("lambda", moto_endpoint).list_functions()["Functions"] == []
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"DeadLetterConfig": {"TargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq"}}, "DeadLetterConfig"),
+        ({"PackageType": "Image"}, "only zip-packaged functions"),
+    ],
+)
+def test_functions_the_local_runtime_cannot_honour_are_errors(
+    tmp_path: Path, moto_endpoint: str, extra: dict[str, Any], message: str
+) -> None:
+    resources = _function_template()
+    resources["Fn"]["Properties"].update(extra)
+    with pytest.raises(UnsupportedResourceError, match=message):
+        deploy(tmp_path, moto_endpoint, resources)
+
+
 def test_bucket_notifications_become_deployment_notifications(tmp_path: Path, moto_endpoint: str) -> None:
     resources = {
         **_function_template(),

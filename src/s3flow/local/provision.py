@@ -490,6 +490,8 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::IAM::Policy": frozenset({"PolicyName", "PolicyDocument", "Roles", "Users", "Groups"}),
     # Code, role, architecture and the rest of the function's deployment settings have no
     # meaning for the local runtime, which runs the processor from the installed package.
+    # DeadLetterConfig is left out on purpose: it redirects failed async invocations, and the
+    # local runtime follows only the EventInvokeConfig's destination.
     "AWS::Lambda::Function": frozenset(
         [
             "FunctionName",
@@ -509,7 +511,6 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
             "Layers",
             "EphemeralStorage",
             "PackageType",
-            "DeadLetterConfig",
             "KmsKeyArn",
         ]
     ),
@@ -951,6 +952,12 @@ class _Provisioner:
         name = self._name(logical_id, props.get("FunctionName"), max_length=64)
         arn = f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"
         if logical_id not in self.providers:
+            if props.get("PackageType", "Zip") != "Zip" or "Handler" not in props:
+                raise UnsupportedResourceError(
+                    "AWS::Lambda::Function",
+                    logical_id,
+                    "only zip-packaged functions with a Handler run locally",
+                )
             variables = props.get("Environment", {}).get("Variables", {})
             reserved = props.get("ReservedConcurrentExecutions")
             self.deployment.functions[name] = FunctionSpec(
