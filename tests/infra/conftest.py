@@ -38,9 +38,6 @@ class Synthesized:
         """The logical id of an L2 construct's resource, as the stack computes it."""
         return str(self.stack.resolve(self.stack.get_logical_id(construct.node.default_child)))
 
-    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return self.template.find_resources(resource_type)
-
 
 def add_security_checks(app: App) -> None:
     """cdk-nag's AwsSolutions and Serverless packs, as CDK policy-validation plugins."""

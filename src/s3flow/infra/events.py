@@ -8,6 +8,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from s3flow import contract
@@ -50,7 +51,7 @@ class LogGroupTarget:
         self._log_group = log_group
         self._dead_letter_queue = dead_letter_queue
 
-    def bind(self, rule: events.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
         arn = Stack.of(self._log_group).format_arn(
             service="logs",
             resource="log-group",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Aws, CfnOutput, Stack, Tags
+from aws_cdk import Aws, CfnElement, CfnOutput, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from s3flow import contract
 from s3flow.infra.events import Events
@@ -94,7 +94,7 @@ class TapStack(Stack):
                 resources=[bucket.arn_for_objects("*")],
             )
         )
-        bucket_id = self.resolve(self.get_logical_id(bucket.node.default_child))
+        bucket_id = self.resolve(self.get_logical_id(cast(CfnElement, bucket.node.default_child)))
         accept(
             self.processing.role,
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
@@ -118,10 +118,8 @@ class TapStack(Stack):
 
     def _accept_cdk_handler_findings(self) -> None:
         """checkov findings on the functions CDK adds for its own custom resources."""
-        handlers = [
-            child.node.default_child
-            for child in self.node.children
-            if child.node.id.startswith("BucketNotificationsHandler")
+        handlers: list[IConstruct] = [
+            child for child in self.node.children if child.node.id.startswith("BucketNotificationsHandler")
         ]
         auto_delete = self.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
         if auto_delete is not None:
