@@ -89,6 +89,7 @@ def test_cloudwatch_may_use_the_topic_key(template: Template) -> None:
     [
         ("s3flow-dev-processor-errors", "AWS/Lambda", "Errors", 1),
         ("s3flow-dev-processor-throttles", "AWS/Lambda", "Throttles", 1),
+        ("s3flow-dev-record-errors", contract.METRICS_NAMESPACE, contract.METRIC_PROCESSING_ERRORS, 1),
         ("s3flow-dev-failure-queue-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
         ("s3flow-dev-failure-queue-oldest-age", "AWS/SQS", "ApproximateAgeOfOldestMessage", 86400),
         ("s3flow-dev-event-dlq-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
@@ -125,6 +126,9 @@ def test_alarms_point_at_the_stack_resources(synthesized: Synthesized, template:
     assert _alarm(template, "s3flow-dev-failure-queue-depth")["Dimensions"] == [failure_queue]
     assert _alarm(template, "s3flow-dev-failure-queue-oldest-age")["Dimensions"] == [failure_queue]
     assert _alarm(template, "s3flow-dev-event-dlq-depth")["Dimensions"] == [dlq]
+    assert _alarm(template, "s3flow-dev-record-errors")["Dimensions"] == [
+        {"Name": contract.METRICS_DIMENSION_ENVIRONMENT, "Value": "dev"}
+    ]
     rule_alarm = _alarm(template, "s3flow-dev-SuccessEventRule-failed-invocations")
     assert rule_alarm["Dimensions"] == [
         {"Name": "EventBusName", "Value": {"Ref": synthesized.logical_id(stack.events.bus)}},
@@ -138,7 +142,7 @@ def test_dashboard_shows_the_flow_failures_latency_and_alarms(template: Template
     titles = [widget["properties"].get("title") for widget in widgets]
     assert titles == ["Objects in", "Records written", "Events routed", "Failures", "Latency", "Alarms"]
     alarm_widget = widgets[-1]["properties"]
-    assert len(alarm_widget["alarms"]) == 7
+    assert len(alarm_widget["alarms"]) == 8
 
 
 def test_dashboard_reads_the_processor_emf_metrics_by_environment(template: Template) -> None:

@@ -82,6 +82,16 @@ class Monitoring(Construct):
             description="Lambda throttled the processor: the account's concurrency is exhausted; "
             "uploads are delayed and may age out into the failure queue.",
         )
+        # Bad records do not fail the invocation (the others in it must go through), so
+        # Lambda's Errors metric misses them; the processor counts them itself (EMF).
+        self.record_errors = self._alarm(
+            "RecordErrorsAlarm",
+            name="record-errors",
+            metric=self._own_metric(contract.METRIC_PROCESSING_ERRORS),
+            threshold=1,
+            description="Objects became error records and error events (see the error rule's log "
+            "group for which and why); the invocation itself succeeded.",
+        )
         self.failure_queue_depth = self._alarm(
             "FailureQueueDepthAlarm",
             name="failure-queue-depth",
@@ -121,6 +131,7 @@ class Monitoring(Construct):
         self.alarms = [
             self.function_errors,
             self.function_throttles,
+            self.record_errors,
             self.failure_queue_depth,
             self.failure_queue_age,
             self.event_dead_letters,
