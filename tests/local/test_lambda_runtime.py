@@ -298,13 +298,18 @@ def test_function_segments_name_the_parent_of_the_trace_header(server, runtimes)
     runtime = make_runtime(server, spec("echo"), on_segment=segments.append)
     runtimes.append(runtime)
 
-    outcome = runtime.invoke("fn-echo", {})
+    cold = runtime.invoke("fn-echo", {})
+    runtime.invoke("fn-echo", {})
 
-    header = dict(p.split("=", 1) for p in outcome.payload["environ"]["_X_AMZN_TRACE_ID"].split(";"))
-    (segment,) = segments
-    assert segment["id"] == header["Parent"] and segment["trace_id"] == header["Root"]
-    assert segment["origin"] == "AWS::Lambda::Function" and segment["name"] == "fn-echo"
-    assert segment["start_time"] <= segment["end_time"]
+    header = dict(p.split("=", 1) for p in cold.payload["environ"]["_X_AMZN_TRACE_ID"].split(";"))
+    first, second = segments
+    assert first["id"] == header["Parent"] and first["trace_id"] == header["Root"]
+    assert first["origin"] == "AWS::Lambda::Function" and first["name"] == "fn-echo"
+    # a cold start shows its init phase before the invocation; a warm one does not
+    init, invocation = first["subsegments"]
+    assert (init["name"], invocation["name"]) == ("Initialization", "Invocation")
+    assert first["start_time"] == init["start_time"] <= init["end_time"] <= invocation["start_time"]
+    assert [sub["name"] for sub in second["subsegments"]] == ["Invocation"]
 
 
 def test_the_invoke_api_queues_event_invocations_and_runs_request_response(server, runtimes, sqs):

@@ -121,14 +121,22 @@ def destination_record(
 
 
 def function_segment(invocation: Invocation, segment_id: str, outcome: Outcome) -> dict[str, Any]:
-    """The ``AWS::Lambda::Function`` segment Lambda records per invocation with active tracing."""
+    """The ``AWS::Lambda::Function`` segment Lambda records per invocation with active tracing,
+    with its ``Initialization`` (cold starts only) and ``Invocation`` subsegments."""
+    phases = [("Invocation", outcome.started, outcome.ended)]
+    if outcome.init is not None:
+        phases.insert(0, ("Initialization", *outcome.init))
     segment: dict[str, Any] = {
         "name": invocation.function.name,
         "id": segment_id,
         "trace_id": invocation.trace_id,
-        "start_time": outcome.started,
+        "start_time": phases[0][1],
         "end_time": outcome.ended,
         "origin": "AWS::Lambda::Function",
+        "subsegments": [
+            {"id": new_segment_id(), "name": name, "start_time": start, "end_time": end}
+            for name, start, end in phases
+        ],
         "aws": {
             "function_arn": invocation.function.arn,
             "request_id": invocation.request_id,

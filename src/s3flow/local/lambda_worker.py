@@ -61,11 +61,13 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
     """The loop of the child process: import the handler once, then serve jobs."""
     handler = None
     init_error: BaseException | None = None
+    init_started = time.time()
     try:
         module_name, _, function_name = handler_path.rpartition(".")
         handler = getattr(importlib.import_module(module_name), function_name)
     except Exception as error:  # reported per invocation, as Lambda reports init errors
         init_error = error
+    conn.send(("ready", (init_started, time.time())))
     while True:
         try:
             job = conn.recv()
@@ -104,6 +106,7 @@ class Outcome:
     payload: Any  # the handler's return value, or Lambda's error payload
     started: float  # epoch seconds
     ended: float
+    init: tuple[float, float] | None = None  # the sandbox's init phase, on a cold start
 
 
 class Sandbox:
@@ -124,6 +127,7 @@ class Sandbox:
         theirs.close()  # so that the child's death reads as EOF here
         self._conn = Connection(ours.detach())
         self._conn.send({"handler": handler_path, "context": context_base})
+        self._init: tuple[float, float] | None = None  # set once the child reports ready
         threading.Thread(target=self._forward_output, name=f"sandbox-{self.process.pid}", daemon=True).start()
 
     def _forward_output(self) -> None:
@@ -136,17 +140,27 @@ class Sandbox:
         return self.process.poll() is None
 
     def run(self, event: Any, *, request_id: str, trace_header: str, timeout_seconds: float) -> Outcome:
-        """Run one invocation; the sandbox is unusable afterwards if the outcome says it died."""
+        """Run one invocation; the sandbox is unusable afterwards if the outcome says it died.
+
+        On the first invocation the sandbox's init (the handler's import) is waited for
+        first, up to the same timeout, and reported in ``Outcome.init``, not in its duration.
+        """
         started = time.time()
-        deadline = started + timeout_seconds
+        cold: tuple[float, float] | None = None
         try:
+            if self._init is None:
+                if not self._conn.poll(timeout_seconds):
+                    return self._timed_out(request_id, timeout_seconds, started)
+                _, self._init = self._conn.recv()
+                cold = self._init
+                started = time.time()
+            deadline = started + timeout_seconds
             self._conn.send(
                 {"event": event, "request_id": request_id, "trace_header": trace_header, "deadline": deadline}
             )
-            # Includes the first invocation's import time, as a cold start does on Lambda.
             if self._conn.poll(timeout_seconds):
                 status, payload = self._conn.recv()
-                return Outcome(status == "ok", payload, started, time.time())
+                return Outcome(status == "ok", payload, started, time.time(), cold)
         except (EOFError, OSError, BrokenPipeError):
             try:
                 code = self.process.wait(timeout=5)
@@ -162,7 +176,13 @@ class Sandbox:
                 },
                 started,
                 time.time(),
+                cold,
             )
+        return self._timed_out(request_id, timeout_seconds, started, cold)
+
+    def _timed_out(
+        self, request_id: str, timeout_seconds: float, started: float, cold: tuple[float, float] | None = None
+    ) -> Outcome:
         self.kill()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return Outcome(
@@ -174,6 +194,7 @@ class Sandbox:
             },
             started,
             time.time(),
+            cold,
         )
 
     def kill(self) -> None:
