@@ -339,6 +339,22 @@ def test_the_invoke_api_queues_event_invocations_and_runs_request_response(serve
     assert record["requestPayload"] == {"name": "x"}
 
 
+def test_the_invoke_api_enforces_lambdas_payload_limits(server, runtimes):
+    runtime = make_runtime(server, spec("echo"))
+    runtimes.append(runtime)
+    server.middleware.routes.append(runtime.route)
+    try:
+        client = boto3.client("lambda", endpoint_url=server.endpoint_url, region_name=REGION)
+        too_big_for_event = json.dumps({"x": "y" * (1024 * 1024)})
+        with pytest.raises(client.exceptions.RequestTooLargeException) as raised:
+            client.invoke(FunctionName="fn-echo", InvocationType="Event", Payload=too_big_for_event)
+    finally:
+        server.middleware.routes.remove(runtime.route)
+
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert runtime.idle()
+
+
 def test_unknown_functions_are_an_error():
     runtime = LambdaRuntime(
         Deployment(stack_name="T", region=REGION, account=ACCOUNT), endpoint_url="http://x"

@@ -51,6 +51,9 @@ DUMMY_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+# Invoke's payload limits: asynchronous (Event) and synchronous (RequestResponse).
+MAX_EVENT_PAYLOAD = 1024 * 1024
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 
 CONDITION_RETRIES_EXHAUSTED = "RetriesExhausted"
@@ -487,6 +490,13 @@ class LambdaRuntime:
         if invocation_type == "DryRun":
             return Response(status=204, headers=headers)
         raw = request.get_data()
+        limit = MAX_EVENT_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        if len(raw) > limit:
+            return _lambda_error(
+                413,
+                "RequestTooLargeException",
+                f"Request must be smaller than {limit} bytes for the Invoke operation",
+            )
         try:
             event = json.loads(raw) if raw else {}
         except ValueError:
