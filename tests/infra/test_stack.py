@@ -6,6 +6,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from s3flow.infra.app import cdk_json_context
 from s3flow.infra.stack import resolve_environment_suffix
 
 from .conftest import Synthesized
@@ -114,3 +115,12 @@ def test_xray_service_map_output_has_no_export(template: Template) -> None:
     (output,) = outputs.values()
     assert "Export" not in output
     assert "xray/home" in str(output["Value"])
+
+
+def test_app_applies_cdk_json_feature_flags_without_the_cli(synthesized: Synthesized) -> None:
+    # `python app.py` and these tests do not go through the CDK CLI, which is what
+    # normally feeds cdk.json's context to the app; create_app does it instead.
+    flags = cdk_json_context()
+    assert flags["@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"] is True
+    for flag, value in flags.items():
+        assert synthesized.stack.node.try_get_context(flag) == value, flag
