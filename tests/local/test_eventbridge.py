@@ -61,7 +61,7 @@ class Env:
 def env() -> Iterator[tuple[Env, list[Delivery]]]:
     server = LocalServer(port=0)
     server.start()
-    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
     deliveries: list[Delivery] = []
     server.middleware.routes.append(EventRouter(account=ACCOUNT, on_delivery=deliveries.append).route)
     local = Env(server.endpoint_url)

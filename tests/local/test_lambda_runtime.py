@@ -127,7 +127,7 @@ def server() -> Iterator[LocalServer]:
 @pytest.fixture
 def sqs(server: LocalServer) -> Any:
     """An empty failure queue (the emulator is reset first)."""
-    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
     client = boto3.client("sqs", endpoint_url=server.endpoint_url, region_name=REGION)
     client.create_queue(QueueName=QUEUE)
     return client

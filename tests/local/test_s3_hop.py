@@ -167,7 +167,7 @@ def test_the_record_has_aws_s3_event_shape():
 def hop() -> Iterator[tuple[Any, list[tuple[str, dict[str, Any]]]]]:
     server = LocalServer(port=0)
     server.start()
-    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
     deployment = Deployment(stack_name="T", region="us-east-1", account="123456789012")
     deployment.notifications = [BucketNotification("watched", FUNCTION_ARN, ("s3:ObjectCreated:*",))]
     queued: list[tuple[str, dict[str, Any]]] = []

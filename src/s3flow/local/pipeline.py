@@ -200,7 +200,7 @@ class LocalPipeline:
         self.server.start()
         try:
             # moto's state is global to the process: a pipeline starts from an empty emulator.
-            requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+            requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
             self._deployment = provision(
                 self.cloud_assembly, self.stack_name, endpoint_url=self.endpoint_url, region=self.region
             )
