@@ -1,13 +1,24 @@
-"""A stand-in for the deployed stack: a moto server with the resources made by hand and
-a stack registered in moto's CloudFormation whose outputs name them, so the CLI reads
-everything from stack outputs exactly as it does locally and on AWS."""
+"""Fixtures for the CLI tier.
+
+- ``local``: the real local pipeline (synthesized template, moto, Lambda hop) on a free
+  port, one per test module; the CLI reads everything from its stack outputs.
+- ``fake_stack``: a bare moto server with resources made by hand and a stack registered
+  in moto's CloudFormation, for what the pipeline cannot be made to do (a refused invoke).
+
+moto's state is global to the process and a pipeline resets it on start, so both are
+module-scoped and a module uses only one of them.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,6 +27,7 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from s3flow import contract
+from s3flow.local.pipeline import FlowEvent, LocalPipeline
 
 STACK = "TapStackcli"
 REGION = "us-east-1"
@@ -92,7 +104,7 @@ def _register_stack(stack: FakeStack, outputs: dict[str, str]) -> None:
     stack.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fake_stack() -> Iterator[FakeStack]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
@@ -115,3 +127,65 @@ def runner() -> CliRunner:
 def stopped_endpoint() -> str:
     """An endpoint where nothing listens."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FAST_RETRIES = (0.2, 0.4)  # Lambda waits minutes between async retries; tests cannot
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python app.py`` into a private folder (``cdk.out`` is shared and rewritten by others)."""
+    given = os.environ.get("S3FLOW_E2E_CLOUD_ASSEMBLY")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("cdk.out")
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "CDK_OUTDIR": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
+    return out
+
+
+@dataclass
+class Local:
+    pipeline: LocalPipeline
+    flows: list[FlowEvent]
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.pipeline.endpoint_url
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return self.pipeline.deployment.outputs
+
+    @property
+    def args(self) -> list[str]:
+        return ["--endpoint-url", self.endpoint_url]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)
+
+    def settle(self) -> None:
+        assert self.pipeline.wait_idle(60), "the pipeline did not become idle"
+
+
+@pytest.fixture(scope="module")
+def local(synthesized: Path) -> Iterator[Local]:
+    flows: list[FlowEvent] = []
+    pipeline = LocalPipeline(
+        synthesized, "TapStackdev", port=0, concurrency=2, on_flow=flows.append, retry_delays=FAST_RETRIES
+    )
+    pipeline.start()
+    try:
+        yield Local(pipeline, flows)
+    finally:
+        pipeline.stop()

@@ -1,217 +1,188 @@
-"""Each read/write command against a stack whose outputs name moto resources."""
+"""Each command against the real local pipeline, reading everything from its stack outputs."""
 
 from __future__ import annotations
 
 import json
-import time
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from s3flow import contract
+from s3flow.cli.demo import trace_root
 from s3flow.cli.main import app
 from s3flow.processor.time_index import format_timestamp, time_bucket
 
 
-def test_put_uploads_files_and_folders_and_prints_keys_with_version_ids(fake_stack, runner, tmp_path: Path):
-    # GIVEN a file with an awkward name and a folder with a nested file
-    single = tmp_path / "my file+x.txt"
+def _records_for(local, key: str) -> list[dict]:
+    from s3flow.cli import queries
+    from s3flow.cli.target import resolve_target
+
+    target = resolve_target(endpoint_url=local.endpoint_url)
+    now = datetime.now(UTC)
+    return [
+        r for r in queries.fetch_records(target, now - timedelta(hours=1), now) if r.get("objectKey") == key
+    ]
+
+
+def test_put_uploads_files_and_folders_under_their_keys_with_version_ids(local, runner, tmp_path: Path):
+    # GIVEN a file with spaces and a plus sign, and a folder with nested and unicode names
+    tag = uuid.uuid4().hex[:6]
+    single = tmp_path / f"my file+{tag}.txt"
     single.write_text("one")
     folder = tmp_path / "batch"
     (folder / "a" / "b").mkdir(parents=True)
     (folder / "a" / "b" / "c.txt").write_text("nested")
-    (folder / "résumé.txt").write_text("unicode")
+    (folder / "résumé 東京.txt").write_text("unicode")
 
     # WHEN they are put under a prefix
-    result = runner.invoke(app, ["put", str(single), str(folder), "--prefix", "in/", *fake_stack.args])
+    result = runner.invoke(app, ["put", str(single), str(folder), "--prefix", f"in-{tag}/", *local.args])
 
     # THEN each object exists under its key, and the printed version id is the one S3 assigned
     assert result.exit_code == 0, result.output
-    s3 = fake_stack.client("s3")
-    versions = s3.list_object_versions(Bucket=fake_stack.outputs["S3BucketName"], Prefix="in/")["Versions"]
+    bucket = local.outputs["S3BucketName"]
+    versions = local.client("s3").list_object_versions(Bucket=bucket, Prefix=f"in-{tag}/")["Versions"]
     by_key = {v["Key"]: v["VersionId"] for v in versions}
-    assert set(by_key) == {"in/my file+x.txt", "in/a/b/c.txt", "in/résumé.txt"}
+    assert set(by_key) == {f"in-{tag}/my file+{tag}.txt", f"in-{tag}/a/b/c.txt", f"in-{tag}/résumé 東京.txt"}
     for key, version in by_key.items():
         assert key in result.output
         assert version in result.output
 
 
-def test_put_large_file_goes_multipart_and_reports_its_version(fake_stack, runner, tmp_path: Path):
-    big = tmp_path / "big.bin"
+def test_put_large_file_goes_multipart_and_reports_its_version(local, runner, tmp_path: Path):
+    big = tmp_path / f"big-{uuid.uuid4().hex[:6]}.bin"
     big.write_bytes(b"x" * (9 * 1024 * 1024))  # above the 8 MiB multipart threshold
 
-    result = runner.invoke(app, ["put", str(big), *fake_stack.args])
+    result = runner.invoke(app, ["put", str(big), *local.args])
 
     assert result.exit_code == 0, result.output
-    head = fake_stack.client("s3").head_object(Bucket=fake_stack.outputs["S3BucketName"], Key="big.bin")
+    head = local.client("s3").head_object(Bucket=local.outputs["S3BucketName"], Key=big.name)
     assert head["ContentLength"] == 9 * 1024 * 1024
     assert head["ETag"].strip('"').endswith("-2")  # two parts: 5 MiB + 4 MiB
     assert head["VersionId"] in result.output
     assert "2 parts" in result.output
 
 
-def _put_record(fake_stack, key: str, when: datetime, status: str = contract.STATUS_SUCCESS) -> str:
+def test_an_uploaded_object_shows_in_records_events_and_traces(local, runner, tmp_path: Path):
+    # GIVEN an object put through the CLI and processed by the pipeline
+    key = f"seen {uuid.uuid4().hex[:6]}+x.txt"
+    (tmp_path / key).write_text("hello")
+    assert runner.invoke(app, ["put", str(tmp_path / key), *local.args]).exit_code == 0
+    local.settle()
+
+    # WHEN the read commands are asked about the last hour
+    records = runner.invoke(app, ["records", "--since", "-1h", *local.args])
+    events = runner.invoke(app, ["events", "--since", "-1h", *local.args])
+
+    # THEN the record and the routed success event carry the key as uploaded
+    assert records.exit_code == 0, records.output
+    assert events.exit_code == 0, events.output
+    assert key in records.output and "SUCCESS" in records.output
+    assert key in events.output and "SUCCESS" in events.output
+
+    # AND the object's trace is listed and shows processing, the DynamoDB write and the publish
+    (record,) = _records_for(local, key)
+    trace_id = trace_root(record.get("xrayTraceId"))
+    assert trace_id, record
+    listing = runner.invoke(app, ["traces", "--since", "-1h", *local.args])
+    timeline = runner.invoke(app, ["traces", trace_id, *local.args])
+    assert trace_id in listing.output, listing.output
+    assert timeline.exit_code == 0, timeline.output
+    for kind in ("processing", "dynamodb", "eventbridge"):
+        assert re.search(rf"│\s*{kind}\s*│", timeline.output), timeline.output
+    assert "requestId=" in timeline.output
+
+
+def _put_record(local, key: str, when: datetime, status: str = contract.STATUS_SUCCESS) -> None:
     digest = uuid.uuid4().hex
     item = {
-        contract.TABLE_PARTITION_KEY: digest,
-        contract.TABLE_SORT_KEY: format_timestamp(when),
-        contract.TIME_INDEX_PARTITION_KEY: time_bucket(digest, when, contract.DEFAULT_TIME_INDEX_SHARDS),
-        "status": status,
-        "objectKey": key,
-        "versionId": f"v-{digest[:8]}",
-        "size": 3,
-        "eventState": "PUBLISHED",
+        contract.TABLE_PARTITION_KEY: {"S": digest},
+        contract.TABLE_SORT_KEY: {"S": format_timestamp(when)},
+        contract.TIME_INDEX_PARTITION_KEY: {
+            "S": time_bucket(digest, when, contract.DEFAULT_TIME_INDEX_SHARDS)
+        },
+        "status": {"S": status},
+        "objectKey": {"S": key},
+        "size": {"N": "3"},
     }
-    fake_stack.client("dynamodb").put_item(
-        TableName=fake_stack.outputs["DynamoDBTableName"], Item={k: _attr(v) for k, v in item.items()}
-    )
-    return digest
+    local.client("dynamodb").put_item(TableName=local.outputs["DynamoDBTableName"], Item=item)
 
 
-def _attr(value: object) -> dict[str, str]:
-    return {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
-
-
-def test_records_returns_the_time_range_through_the_index_and_filters_by_status(fake_stack, runner):
+def test_records_reads_a_time_range_through_the_index_and_filters_by_status(local, runner):
     now = datetime.now(UTC)
     tag = uuid.uuid4().hex[:6]
-    _put_record(fake_stack, f"recent-ok-{tag}.txt", now - timedelta(minutes=5))
-    _put_record(fake_stack, f"recent-bad-{tag}.txt", now - timedelta(minutes=4), contract.STATUS_ERROR)
-    _put_record(fake_stack, f"old-{tag}.txt", now - timedelta(days=3))
+    _put_record(local, f"recent-ok-{tag}", now - timedelta(minutes=5))
+    _put_record(local, f"recent-bad-{tag}", now - timedelta(minutes=4), contract.STATUS_ERROR)
+    _put_record(local, f"old-{tag}", now - timedelta(days=3))
 
-    recent = runner.invoke(app, ["records", "--since", "-1h", *fake_stack.args])
-    errors = runner.invoke(app, ["records", "--since", "-1h", "--status", "error", *fake_stack.args])
-    wide = runner.invoke(app, ["records", "--since", "-4d", "--until", "-2d", *fake_stack.args])
+    recent = runner.invoke(app, ["records", "--since", "-1h", *local.args])
+    errors = runner.invoke(app, ["records", "--since", "-1h", "--status", "error", *local.args])
+    older = runner.invoke(app, ["records", "--since", "-4d", "--until", "-2d", *local.args])
 
     assert recent.exit_code == 0, recent.output
-    assert f"recent-ok-{tag}.txt" in recent.output and f"recent-bad-{tag}.txt" in recent.output
-    assert f"old-{tag}.txt" not in recent.output
-    assert f"recent-bad-{tag}.txt" in errors.output and f"recent-ok-{tag}.txt" not in errors.output
-    assert f"old-{tag}.txt" in wide.output and f"recent-ok-{tag}.txt" not in wide.output
+    assert f"recent-ok-{tag}" in recent.output and f"recent-bad-{tag}" in recent.output
+    assert f"old-{tag}" not in recent.output
+    assert f"recent-bad-{tag}" in errors.output and f"recent-ok-{tag}" not in errors.output
+    assert f"old-{tag}" in older.output and f"recent-ok-{tag}" not in older.output
 
 
-def test_events_lists_what_the_log_group_received(fake_stack, runner):
-    logs = fake_stack.client("logs")
-    group, stream = fake_stack.outputs["EventLogGroupName"], f"s-{uuid.uuid4().hex[:6]}"
-    logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    detail = {"status": "SUCCESS", "objectKey": "routed é+.txt", "versionId": "v123", "size": 5}
-    logs.put_log_events(
-        logGroupName=group,
-        logStreamName=stream,
-        logEvents=[{"timestamp": int(time.time() * 1000), "message": json.dumps(detail)}],
-    )
-
-    result = runner.invoke(app, ["events", "--since", "-10m", *fake_stack.args])
-
-    assert result.exit_code == 0, result.output
-    assert "routed é+.txt" in result.output
-    assert "SUCCESS" in result.output
-
-
-def _segment(trace_id: str, start: float) -> dict:
-    return {
-        "trace_id": trace_id,
-        "id": uuid.uuid4().hex[:16],
-        "name": "s3flow-processor",
-        "start_time": start,
-        "end_time": start + 0.2,
-        "annotations": {"requestId": "abc123"},
-        "subsegments": [
-            {"id": uuid.uuid4().hex[:16], "name": "process_object", "start_time": start + 0.01,
-             "end_time": start + 0.15, "annotations": {"objectKey": "k.txt"}},
-            {"id": uuid.uuid4().hex[:16], "name": "DynamoDB.PutItem", "start_time": start + 0.02,
-             "end_time": start + 0.05, "namespace": "aws"},
-            {"id": uuid.uuid4().hex[:16], "name": "EventBridge.PutEvents", "start_time": start + 0.06,
-             "end_time": start + 0.1, "namespace": "aws"},
-        ],
-    }  # fmt: skip
-
-
-def test_traces_lists_and_shows_a_timeline_with_annotations(fake_stack, runner):
-    start = time.time() - 30
-    trace_id = f"1-{int(start):08x}-{uuid.uuid4().hex[:24]}"
-    fake_stack.client("xray").put_trace_segments(
-        TraceSegmentDocuments=[json.dumps(_segment(trace_id, start))]
-    )
-
-    listing = runner.invoke(app, ["traces", "--since", "-10m", *fake_stack.args])
-    timeline = runner.invoke(app, ["traces", trace_id, *fake_stack.args])
-
-    assert listing.exit_code == 0, listing.output
-    assert trace_id in listing.output
-    assert timeline.exit_code == 0, timeline.output
-    for name in ("process_object", "DynamoDB.PutItem", "EventBridge.PutEvents", "requestId=abc123"):
-        assert name in timeline.output
-    assert "dynamodb" in timeline.output and "eventbridge" in timeline.output
-
-
-def test_traces_unknown_id_is_one_line(fake_stack, runner):
-    result = runner.invoke(app, ["traces", "1-00000000-000000000000000000000000", *fake_stack.args])
-    assert result.exit_code == 1
-    assert "no trace 1-00000000" in result.output
-    assert "Traceback" not in result.output
-
-
-def _drain(sqs, url: str) -> None:
-    """Empty the queue (PurgeQueue is limited to once a minute)."""
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
-        "Messages"
-    ):
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
-@pytest.fixture
-def failure_message(fake_stack):
-    sqs, url = fake_stack.client("sqs"), fake_stack.outputs["FailureQueueUrl"]
-    _drain(sqs, url)
-    body = {
-        "version": "1.0",
-        "requestContext": {"requestId": "r1", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
-        "requestPayload": {
-            "Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": "broken+file%C3%A9.txt"}}}]
-        },
-        "responsePayload": {"errorMessage": "boom", "errorType": "RuntimeError"},
-    }
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
-    yield body
-    _drain(sqs, url)
-
-
-def test_failures_shows_messages_without_consuming_them(fake_stack, runner, failure_message):
-    first = runner.invoke(app, ["failures", *fake_stack.args])
-    second = runner.invoke(app, ["failures", *fake_stack.args])
-
-    assert first.exit_code == 0, first.output
-    for result in (first, second):
-        assert "broken fileé.txt" in result.output  # the key, decoded
-        assert "RetriesExhausted" in result.output and "boom" in result.output
-        assert "failure queue (1)" in result.output
-
-
-def test_redrive_dry_run_reports_and_keeps_the_messages(fake_stack, runner, failure_message):
-    result = runner.invoke(app, ["redrive", "--dry-run", *fake_stack.args])
-
-    assert result.exit_code == 0, result.output
-    assert "would re-invoke 1" in result.output
-    attrs = fake_stack.client("sqs").get_queue_attributes(
-        QueueUrl=fake_stack.outputs["FailureQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+def _queue_depth(local) -> int:
+    attributes = local.client("sqs").get_queue_attributes(
+        QueueUrl=local.outputs["FailureQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
-    assert attrs["ApproximateNumberOfMessages"] == "1"
+    return int(attributes["ApproximateNumberOfMessages"])
 
 
-def test_redrive_keeps_the_message_when_the_invoke_is_refused(fake_stack, runner, failure_message):
-    # GIVEN a stack whose function does not exist here, so Lambda refuses the invoke
-    result = runner.invoke(app, ["redrive", *fake_stack.args])
+def test_failures_are_shown_without_consuming_them_and_redrive_reprocesses_them(
+    local, runner, tmp_path: Path
+):
+    # GIVEN a processor that fails (pointed at a missing table) until its retries run out
+    function = local.outputs["LambdaFunctionName"]
+    local.pipeline.override_environment(function, {contract.ENV_TABLE_NAME: "no-such-table"})
+    key = f"fails {uuid.uuid4().hex[:6]}+1.txt"
+    (tmp_path / key).write_text("will fail")
+    assert runner.invoke(app, ["put", str(tmp_path / key), *local.args]).exit_code == 0
+    local.settle()
 
-    # THEN the command fails in one line and the message stays in the queue
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    assert "not accepted" in result.output
-    sqs = fake_stack.client("sqs")
-    peek = sqs.receive_message(
-        QueueUrl=fake_stack.outputs["FailureQueueUrl"], VisibilityTimeout=0, WaitTimeSeconds=0
+    # WHEN the failures are listed twice and a dry-run redrive is asked for
+    first = runner.invoke(app, ["failures", *local.args])
+    second = runner.invoke(app, ["failures", *local.args])
+    dry = runner.invoke(app, ["redrive", "--dry-run", *local.args])
+
+    # THEN the failed event is shown with its decoded key, and nothing left the queue
+    for result in (first, second):
+        assert result.exit_code == 0, result.output
+        assert key in result.output and "RetriesExhausted" in result.output
+        assert "failure queue (1)" in result.output
+    assert "would re-invoke 1" in dry.output
+    assert _queue_depth(local) == 1
+    assert _records_for(local, key) == []
+
+    # WHEN the processor is fixed and the failures are redriven
+    local.pipeline.override_environment(function, None)
+    redriven = runner.invoke(app, ["redrive", *local.args])
+    local.settle()
+
+    # THEN the object is recorded, and the queue is empty
+    assert redriven.exit_code == 0, redriven.output
+    assert "re-invoked 1" in redriven.output
+    assert [r["objectKey"] for r in _records_for(local, key)] == [key]
+    assert _queue_depth(local) == 0
+    assert "failure queue (0)" in runner.invoke(app, ["failures", *local.args]).output
+
+
+def test_events_reads_entries_written_by_others_too(local, runner):
+    # Entries in the log group that are not processor details are shown raw, not dropped.
+    logs, group = local.client("logs"), local.outputs["EventLogGroupName"]
+    stream = f"manual-{uuid.uuid4().hex[:6]}"
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    message = json.dumps({"note": f"hand-written {stream}"})
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    logs.put_log_events(
+        logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now_ms, "message": message}]
     )
-    assert peek.get("Messages"), "the failed message was deleted although its invoke failed"
+
+    result = runner.invoke(app, ["events", "--since", "-5m", *local.args])
+
+    assert result.exit_code == 0, result.output
+    assert f"hand-written {stream}" in result.output

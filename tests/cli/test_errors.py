@@ -46,10 +46,8 @@ def test_stack_alone_targets_aws_and_endpoint_overrides():
 
 
 @pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: " ".join(c))
-def test_missing_stack_is_one_line(fake_stack, runner, command):
-    result = runner.invoke(
-        app, [*command, "--endpoint-url", fake_stack.endpoint_url, "--stack", "TapStacknope"]
-    )
+def test_missing_stack_is_one_line(local, runner, command):
+    result = runner.invoke(app, [*command, "--endpoint-url", local.endpoint_url, "--stack", "TapStacknope"])
 
     assert result.exit_code == 1
     assert "stack TapStacknope not found" in _one_error_line(result.output)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +42,15 @@ EndpointOption = Annotated[
 ]
 RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region (default: your AWS config).")]
 Status = typer.Option("--status", help="SUCCESS or ERROR.", case_sensitive=False)
+
+
+@app.callback()
+def _setup() -> None:
+    # The emulator's notes on what moto lacks are for debugging, not for every run.
+    debug = bool(os.environ.get("S3FLOW_DEBUG"))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _target(stack: str | None, endpoint_url: str | None, region: str | None) -> Target:

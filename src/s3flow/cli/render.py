@@ -77,7 +77,7 @@ def events_table(events: list[RoutedEvent], title: str = "events in the log grou
         table.add_row(
             when.replace("+00:00", "Z"),
             _status(detail.get("status", "?")),
-            str(detail.get("objectKey", "")) if detail else short(event.raw, 60),
+            str(detail["objectKey"]) if "objectKey" in detail else short(event.raw, 80),
             short(detail.get("versionId"), 34) or "-",
             str(extra),
         )

@@ -7,7 +7,7 @@ the local runtime.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from s3flow.cli.target import Target
 
 BATCH = 5  # BatchGetTraces takes at most 5 ids per call
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Span:
         text = " ".join((self.name, self.namespace, self.operation)).lower()
         if "dynamodb" in text or "putitem" in text or "batchwriteitem" in text:
             return "dynamodb"
-        if "eventbridge" in text or "putevents" in text or "put_events" in text or text.startswith("events"):
+        if any(word in text for word in ("eventbridge", "putevents", "put_events", "publish")):
             return "eventbridge"
         if "process" in text or "handler" in text:
             return "processing"
@@ -114,26 +115,39 @@ def get_timelines(target: Target, trace_ids: Iterable[str]) -> list[Timeline]:
 
 
 def timeline_of(trace_id: str, documents: Iterable[str | dict[str, Any]]) -> Timeline:
-    """Every segment and subsegment of a trace, depth-first, ordered by start time."""
-    spans: list[Span] = []
+    """Every segment and subsegment of a trace in start order, nested by parent id."""
+    flat: list[tuple[dict[str, Any], str | None]] = []
     for document in documents:
         segment = json.loads(document) if isinstance(document, str) else document
-        spans.extend(_walk(segment, 0))
+        _flatten(segment, None, flat)
+    parents = {doc.get("id"): parent for doc, parent in flat}
+
+    def depth(span_id: str | None) -> int:
+        level = 0
+        while span_id in parents and parents[span_id] in parents and level < MAX_DEPTH:
+            span_id, level = parents[span_id], level + 1
+        return level
+
+    spans = [_span(doc, depth(doc.get("id"))) for doc, _ in flat]
     spans.sort(key=lambda s: (s.start, s.depth))
     return Timeline(trace_id, spans)
 
 
-def _walk(segment: dict[str, Any], depth: int) -> Iterator[Span]:
-    aws = segment.get("aws") or {}
-    yield Span(
-        name=str(segment.get("name", "?")),
-        start=float(segment.get("start_time", 0)),
-        end=float(segment["end_time"]) if segment.get("end_time") is not None else None,
+def _flatten(doc: dict[str, Any], parent: str | None, into: list[tuple[dict[str, Any], str | None]]) -> None:
+    into.append((doc, doc.get("parent_id", parent)))
+    for sub in doc.get("subsegments") or ():
+        _flatten(sub, doc.get("id"), into)
+
+
+def _span(doc: dict[str, Any], depth: int) -> Span:
+    aws = doc.get("aws") if isinstance(doc.get("aws"), dict) else {}
+    return Span(
+        name=str(doc.get("name", "?")),
+        start=float(doc.get("start_time", 0)),
+        end=float(doc["end_time"]) if doc.get("end_time") is not None else None,
         depth=depth,
-        annotations=dict(segment.get("annotations") or {}),
-        namespace=str(segment.get("namespace", "")),
-        operation=str(aws.get("operation", "")) if isinstance(aws, dict) else "",
-        error=bool(segment.get("error") or segment.get("fault")),
+        annotations=dict(doc.get("annotations") or {}),
+        namespace=str(doc.get("namespace", "")),
+        operation=str(aws.get("operation", "")),
+        error=bool(doc.get("error") or doc.get("fault")),
     )
-    for sub in segment.get("subsegments") or []:
-        yield from _walk(sub, depth + 1)
