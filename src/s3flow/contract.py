@@ -43,3 +43,8 @@ METRIC_DUPLICATES_SKIPPED = "DuplicatesSkipped"  # Count: redeliveries already f
 METRIC_BYTES_PROCESSED = "BytesProcessed"  # Bytes: object sizes of processed records
 METRIC_PROCESSING_LATENCY = "ProcessingLatency"  # Milliseconds: per invocation
 METRIC_EVENTS_PUBLISHED = "EventsPublished"  # Count: entries EventBridge accepted
+# User processing steps (issue 6): comma-separated "module:function" or
+# "name=module:function" entries; the stack sets it from a construct prop.
+ENV_PROCESSING_STEPS = "S3FLOW_PROCESSING_STEPS"
+# Item attribute / event detail member holding each step's fields, keyed by step name.
+STEPS_ATTRIBUTE = "steps"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from s3flow.processor.settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Dependencies:
     events: EventBridgeClient | Any
     backoff: Backoff
     region: str | None
+    # Only processing steps read objects: the S3 client is created on first use.
+    s3: Callable[[], S3Client | Any]
 
 
 @functools.cache
@@ -40,4 +44,5 @@ def dependencies() -> Dependencies:
         events=session.client("events"),
         backoff=Backoff(),
         region=session.region_name,
+        s3=functools.cache(lambda: session.client("s3")),
     )

@@ -25,3 +25,11 @@ class RetryableProcessingError(ProcessorError):
     def __init__(self, message: str, *, summary: dict[str, int]) -> None:
         super().__init__(message)
         self.summary = summary
+
+
+class StepConfigurationError(ConfigurationError):
+    """A processing step cannot be registered or imported (bad spec, missing module, clash)."""
+
+
+class StepOutputError(ProcessorError):
+    """A processing step returned something we cannot store: not a mapping, not JSON, too big."""

@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any
 
+from s3flow.processor import logs
 from s3flow.processor.dependencies import dependencies
 from s3flow.processor.exceptions import RetryableProcessingError
 from s3flow.processor.items import Invocation
+from s3flow.processor.observability import observed
 from s3flow.processor.pipeline import process
 from s3flow.processor.records import parse_event
 from s3flow.processor.tracing import TRACE_HEADER_ENV, invocation_trace
 
-logger = logging.getLogger("s3flow")
-logger.setLevel(logging.INFO)
+logs.configure()
+logger = logging.getLogger(__name__)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    deps = dependencies()
     trace_header = os.environ.get(TRACE_HEADER_ENV)  # per invocation: Lambda sets it for each one
-    invocation = Invocation.from_context(
-        context, trace_header=trace_header, environment=deps.settings.environment
-    )
-    records = parse_event(event)
-    with invocation_trace(trace_header, region=deps.region) as trace:
-        summary = process(records, deps, invocation, trace)
-    logger.info("processed: %s", json.dumps(summary.as_dict()))
-    if summary.failed:
-        raise RetryableProcessingError(
-            f"{summary.failed} record(s) hit transient failures; retry to finish them",
-            summary=summary.as_dict(),
+    with observed(context, trace_header) as observation:
+        deps = dependencies()
+        invocation = Invocation.from_context(
+            context, trace_header=trace_header, environment=deps.settings.environment
         )
-    return summary.as_dict()
+        records = parse_event(event)
+        with invocation_trace(trace_header, region=deps.region) as trace:
+            summary = process(records, deps, invocation, trace)
+        observation.summary = summary.as_dict()
+        logger.info("invocation processed", extra={"summary": observation.summary})
+        if summary.failed:
+            raise RetryableProcessingError(
+                f"{summary.failed} record(s) hit transient failures; retry to finish them",
+                summary=observation.summary,
+            )
+        return observation.summary

@@ -119,3 +119,36 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | set | tuple):
         return [plain(v) for v in value]
     return value
+
+
+FAILED_STEP = "failedStep"
+
+
+def with_step_fields(item: dict[str, Any], fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The item with each step's fields under ``steps.<name>`` (steps that returned nothing omitted)."""
+    kept = {name: value for name, value in fields.items() if value}
+    base = {name: value for name, value in item.items() if name not in _STEP_OUTCOME}
+    return {**base, contract.STEPS_ATTRIBUTE: kept} if kept else base
+
+
+def step_error_item(item: dict[str, Any], *, step: str, message: str, error_type: str) -> dict[str, Any]:
+    """The object's own item (same key: one record per object) turned into an error naming the step.
+
+    A later delivery of the object retries the steps; their success replaces this item.
+    """
+    base = {name: value for name, value in item.items() if name not in _STEP_OUTCOME}
+    return {
+        **base,
+        "status": contract.STATUS_ERROR,
+        "errorMessage": message[:ERROR_MESSAGE_LIMIT],
+        "errorType": error_type,
+        FAILED_STEP: step,
+    }
+
+
+def is_step_error(item: dict[str, Any]) -> bool:
+    return item.get("status") == contract.STATUS_ERROR and FAILED_STEP in item
+
+
+# Attributes a step outcome sets; cleared before another outcome is applied.
+_STEP_OUTCOME = {contract.STEPS_ATTRIBUTE, FAILED_STEP, "errorMessage", "errorType"}

@@ -9,6 +9,11 @@ Per invocation:
 3. PutEvents for everything to publish (chunked, failed entries retried);
 4. rewrite the published items as PUBLISHED (BatchWriteItem).
 
+Between 2 and 3, the user's processing steps (``extension``) run for each object whose
+event is about to be published for the first time, or whose earlier attempt ended in a
+step error (a redelivery retries the steps; the outcome replaces the error item, so the
+object keeps one record). Their fields ride on the item written in 4 and on the event.
+
 One record's failure never stops the others. Transient failures (a write or publish
 still failing after retries) are counted; the handler then raises so Lambda redelivers,
 and the finished records are skipped as duplicates the second time.
@@ -26,7 +31,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from s3flow import contract
 from s3flow.processor.events import MAX_REQUEST_BYTES, entry_for, entry_size
-from s3flow.processor.items import Invocation, error_item, item_key, object_item
+from s3flow.processor.extension import ObjectRef, RegisteredStep, failure, load_steps, storable
+from s3flow.processor.items import (
+    Invocation,
+    error_item,
+    is_step_error,
+    item_key,
+    object_item,
+    step_error_item,
+    with_step_fields,
+)
+from s3flow.processor.logs import object_context
 from s3flow.processor.publisher import publish
 from s3flow.processor.records import (
     IgnoredRecord,
@@ -36,7 +51,7 @@ from s3flow.processor.records import (
     canonical_json,
     error_digest,
 )
-from s3flow.processor.store import PutOutcome, mark_published, put_pending
+from s3flow.processor.store import PutOutcome, PutResult, mark_published, put_pending
 from s3flow.processor.tracing import Trace
 
 if TYPE_CHECKING:
@@ -57,6 +72,9 @@ class Summary:
     duplicates: int = 0  # already fully processed: nothing done
     failed: int = 0  # transient failures: not published, the handler raises
     unmarked: int = 0  # published, but still PENDING in the table
+    retried: int = 0  # objects whose earlier step error this delivery retried
+    step_errors: int = 0  # objects a processing step failed for in this invocation
+    bytes: int = 0  # total size of the objects counted in ``succeeded``
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -119,7 +137,9 @@ def process(
     *,
     now: datetime | None = None,
     max_entry_bytes: int = MAX_REQUEST_BYTES,
+    steps: Sequence[RegisteredStep] | None = None,
 ) -> Summary:
+    """``steps``: the processing steps to run; None loads the registered ones (``extension``)."""
     settings = deps.settings
     summary = Summary(records=len(records))
     with trace.span("process_s3_records") as root:
@@ -134,9 +154,14 @@ def process(
             max_entry_bytes=max_entry_bytes,
             summary=summary,
         )
-        to_publish = [
-            item for item in (_write(item, deps, trace, summary) for item in items) if item is not None
-        ]
+        has_objects = any(item["status"] == contract.STATUS_SUCCESS for item in items)
+        run = _StepRunner(steps if steps is not None else (load_steps() if has_objects else ()), deps, trace)
+        to_publish = []
+        for item in items:
+            with object_context(item):
+                ready = _handle(item, deps, trace, summary, run, max_entry_bytes)
+            if ready is not None:
+                to_publish.append(ready)
         published = _publish(to_publish, deps, trace, summary)
         _mark(published, deps, trace, summary)
         root.metadata("summary", summary.as_dict())
@@ -145,8 +170,90 @@ def process(
     return summary
 
 
-def _write(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summary) -> dict[str, Any] | None:
-    """The conditional PENDING write; the item to publish, or None (duplicate or failed)."""
+def _handle(
+    item: dict[str, Any],
+    deps: Dependencies,
+    trace: Trace,
+    summary: Summary,
+    run: _StepRunner,
+    max_entry_bytes: int,
+) -> dict[str, Any] | None:
+    """Write one planned item and run the steps it needs; the item to publish, or None."""
+    result = _write(item, deps, trace, summary)
+    if result is None:
+        return None
+    if result.outcome is PutOutcome.PUBLISHED_EXISTS:
+        if not is_step_error(result.item):
+            summary.duplicates += 1
+            logger.info("duplicate delivery skipped: already processed")
+            return None
+        summary.retried += 1
+        logger.info("retrying the steps of an object whose step %s failed before", result.item["failedStep"])
+        return run(item, summary, max_entry_bytes)
+    if result.outcome is PutOutcome.PENDING_EXISTS:
+        summary.resumed += 1
+        logger.info("resuming a record an earlier attempt wrote but did not publish")
+    if result.item["status"] != contract.STATUS_SUCCESS:
+        return result.item
+    return run(result.item, summary, max_entry_bytes)
+
+
+class _StepRunner:
+    """Runs the processing steps for one object; a failing step turns only that object into an error."""
+
+    def __init__(self, steps: Sequence[RegisteredStep], deps: Dependencies, trace: Trace) -> None:
+        self._steps = tuple(steps)
+        self._deps = deps
+        self._trace = trace
+
+    def __call__(self, item: dict[str, Any], summary: Summary, max_entry_bytes: int) -> dict[str, Any]:
+        if not self._steps:
+            return with_step_fields(item, {})
+        ref = ObjectRef(
+            bucket=item["bucketName"],
+            key=item["objectKey"],
+            version_id=item.get("versionId"),
+            size=int(item["size"]),
+            etag=item.get("eTag"),
+            client_factory=self._deps.s3,
+        )
+        outputs: dict[str, dict[str, Any]] = {}
+        for step in self._steps:
+            with self._trace.span("processing_step") as span:
+                span.annotate("step", step.name)
+                try:
+                    outputs[step.name] = storable(step.name, step.function(ref))
+                except Exception as error:  # noqa: BLE001 - a user step fails only its own object
+                    failed = failure(step.name, error)
+                    span.fail(f"step {step.name} failed: {failed.message}")
+                    span.annotate("error", failed.message)
+                    logger.warning(
+                        "step %s failed: %s",
+                        step.name,
+                        failed.message,
+                        exc_info=True,
+                        extra={"step": step.name},
+                    )
+                    summary.step_errors += 1
+                    return step_error_item(
+                        item, step=step.name, message=failed.message, error_type=failed.error_type
+                    )
+        enriched = with_step_fields(item, outputs)
+        size = entry_size(entry_for(enriched, event_bus_name=self._deps.settings.event_bus_name))
+        if size > max_entry_bytes:
+            names = ",".join(outputs)
+            message = (
+                f"the fields of steps {names} make the event {size} bytes, "
+                f"over the {max_entry_bytes}-byte limit"
+            )
+            logger.warning("%s", message)
+            summary.step_errors += 1
+            return step_error_item(item, step=names, message=message, error_type="EventTooLarge")
+        return enriched
+
+
+def _write(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summary) -> PutResult | None:
+    """The conditional PENDING write; its result, or None when it failed (counted)."""
     with trace.span("dynamodb_write") as span:
         span.annotate("requestId", item[contract.TABLE_PARTITION_KEY])
         span.metadata("object", {name: item.get(name) for name in OBJECT_METADATA})
@@ -161,12 +268,7 @@ def _write(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summ
             summary.failed += 1
             return None
         span.metadata("outcome", result.outcome.value)
-    if result.outcome is PutOutcome.PUBLISHED_EXISTS:
-        summary.duplicates += 1
-        return None
-    if result.outcome is PutOutcome.PENDING_EXISTS:
-        summary.resumed += 1
-    return result.item
+    return result
 
 
 def _publish(
@@ -191,7 +293,23 @@ def _publish(
             summary.errors += 1
         else:
             summary.succeeded += 1
+            summary.bytes += int(item.get("size") or 0)
+    _log_outcomes(items, report.failed)
     return published
+
+
+def _log_outcomes(items: list[dict[str, Any]], failed: dict[int, str]) -> None:
+    """One line per object: what became of its event."""
+    for index, item in enumerate(items):
+        with object_context(item):
+            if index in failed:
+                logger.error("event not published, left for retry", extra={"errorCode": failed[index]})
+            elif item["status"] == contract.STATUS_ERROR:
+                logger.warning(
+                    "error event published: %s", item.get("errorMessage"), extra={"status": item["status"]}
+                )
+            else:
+                logger.info("success event published", extra={"status": item["status"]})
 
 
 def _mark(items: list[dict[str, Any]], deps: Dependencies, trace: Trace, summary: Summary) -> None:
