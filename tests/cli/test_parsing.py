@@ -1,0 +1,106 @@
+"""Pure helpers of the CLI: time arguments, upload planning, trace timelines, S3 event shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from s3flow.cli.demo import s3_event_for, trace_root
+from s3flow.cli.errors import CliError
+from s3flow.cli.queries import parse_log_message
+from s3flow.cli.timeparse import parse_range, parse_when
+from s3flow.cli.traces import timeline_of
+from s3flow.cli.uploads import plan_uploads
+from s3flow.processor.records import parse_record
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("now", NOW),
+        ("-90m", datetime(2026, 11, 25, 6, 30, tzinfo=UTC)),
+        ("2d", datetime(2026, 11, 23, 8, 0, tzinfo=UTC)),
+        ("2026-11-24T10:00:00Z", datetime(2026, 11, 24, 10, 0, tzinfo=UTC)),
+        ("2026-11-24T12:00:00+02:00", datetime(2026, 11, 24, 10, 0, tzinfo=UTC)),
+        ("2026-11-24", datetime(2026, 11, 24, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_parse_when_reads_instants_dates_and_offsets(text, expected):
+    assert parse_when(text, now=NOW) == expected
+
+
+def test_parse_range_rejects_an_end_before_the_start():
+    with pytest.raises(CliError, match="before --since"):
+        parse_range("-1h", "-2h", now=NOW)
+    with pytest.raises(CliError, match="cannot read time"):
+        parse_when("soonish", now=NOW)
+
+
+def test_plan_uploads_walks_folders_with_posix_keys_relative_to_the_folder(tmp_path: Path):
+    (tmp_path / "d" / "x").mkdir(parents=True)
+    (tmp_path / "d" / "x" / "y.txt").write_text("1")
+    (tmp_path / "d" / "top.txt").write_text("22")
+    (tmp_path / "f.bin").write_bytes(b"")
+
+    planned = plan_uploads([tmp_path / "d", tmp_path / "f.bin"], prefix="p/")
+
+    assert [(u.key, u.size) for u in planned] == [("p/top.txt", 2), ("p/x/y.txt", 1), ("p/f.bin", 0)]
+    with pytest.raises(CliError, match="no such file or folder"):
+        plan_uploads([tmp_path / "missing"])
+
+
+def test_timeline_nests_spans_by_parent_id_across_segments():
+    root = {
+        "id": "a",
+        "name": "fn",
+        "start_time": 10.0,
+        "end_time": 11.0,
+        "subsegments": [{"id": "b", "name": "Invocation", "start_time": 10.1, "end_time": 10.9}],
+    }
+    child = {"id": "c", "parent_id": "b", "name": "process_s3_records", "start_time": 10.2, "end_time": 10.8,
+             "annotations": {"requestId": "r"},
+             "subsegments": [{"id": "d", "name": "DynamoDB", "namespace": "aws", "start_time": 10.3,
+                              "end_time": 10.4, "aws": {"operation": "PutItem"}}]}  # fmt: skip
+
+    timeline = timeline_of("1-t", [root, child])
+
+    assert [(s.name, s.depth, s.kind) for s in timeline.spans] == [
+        ("fn", 0, "other"),
+        ("Invocation", 1, "other"),
+        ("process_s3_records", 2, "processing"),
+        ("DynamoDB", 3, "dynamodb"),
+    ]
+    assert timeline.annotations() == {"requestId": "r"}
+
+
+def test_trace_root_reads_the_lambda_trace_header():
+    assert trace_root("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1") == (
+        "1-5759e988-bd862e3fe1be46a994272793"
+    )
+    assert trace_root(None) is None
+
+
+def test_log_messages_yield_the_event_detail_wrapped_or_not():
+    assert parse_log_message('{"status":"SUCCESS","objectKey":"k"}')["objectKey"] == "k"
+    assert parse_log_message('{"timestamp":"t","message":{"status":"ERROR"}}') == {"status": "ERROR"}
+    assert parse_log_message("not json") == {}
+
+
+def test_rebuilt_s3_event_parses_back_to_the_same_object_version():
+    item = {"objectKey": "my file+x/é.txt", "size": 3, "eTag": "abc", "versionId": "v1",
+            "eventTime": "2026-11-25T08:00:00.123Z", "eventName": "ObjectCreated:Put"}  # fmt: skip
+
+    (record,) = s3_event_for(item, "us-east-1", "bucket")["Records"]
+
+    assert record["s3"]["object"]["key"] == "my+file%2Bx/%C3%A9.txt"  # as S3 encodes it
+    parsed = parse_record(record)
+    assert (parsed.bucket, parsed.key, parsed.version_id, parsed.size) == (
+        "bucket",
+        "my file+x/é.txt",
+        "v1",
+        3,
+    )
