@@ -18,12 +18,14 @@ from processor_support import (
     Aws,
     FakeContext,
     Sleeps,
+    Uploads,
     create_table,
     load_event,
 )
 
 from s3flow import contract
 from s3flow.processor import dependencies as dependencies_module
+from s3flow.processor import extension
 from s3flow.processor.backoff import Backoff
 
 
@@ -51,8 +53,10 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Iterator[Aws]:
     """moto with the table, the bus and a catch-all rule feeding an SQS queue; env set for the handler."""
-    for name in ("_X_AMZN_TRACE_ID", "AWS_ENDPOINT_URL", "AWS_XRAY_DAEMON_ADDRESS"):
+    unset = ("_X_AMZN_TRACE_ID", "AWS_ENDPOINT_URL", "AWS_XRAY_DAEMON_ADDRESS", contract.ENV_PROCESSING_STEPS)
+    for name in unset:
         monkeypatch.delenv(name, raising=False)
+    extension.clear_registered_steps()
     monkeypatch.setenv(contract.ENV_TABLE_NAME, TABLE)
     monkeypatch.setenv(contract.ENV_EVENT_BUS_NAME, BUS)
     monkeypatch.setenv(contract.ENV_ENVIRONMENT, "test")
@@ -75,6 +79,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Iterator[Aws]:
         events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}])
         yield Aws(dynamodb=dynamodb, events=events, sqs=sqs, queue_url=queue_url)
     dependencies_module.dependencies.cache_clear()
+    extension.clear_registered_steps()
 
 
 @pytest.fixture
@@ -86,3 +91,12 @@ def invoke(aws: Aws) -> Callable[..., dict[str, int]]:
         return handler(payload, context or FakeContext())
 
     return run
+
+
+@pytest.fixture
+def uploads(aws: Aws) -> Uploads:
+    """A versioned bucket in the same moto as ``aws``."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="uploads-test")
+    s3.put_bucket_versioning(Bucket="uploads-test", VersioningConfiguration={"Status": "Enabled"})
+    return Uploads(s3=s3, bucket="uploads-test")

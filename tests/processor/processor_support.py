@@ -115,3 +115,109 @@ def create_table(dynamodb: Any) -> None:
             }
         ],
     )
+
+
+def s3_record(
+    bucket: str, key: str, *, size: int, etag: str | None, version_id: str | None
+) -> dict[str, Any]:
+    """An ObjectCreated:Put record shaped like S3's, for an object really stored in moto."""
+    import copy
+    from urllib.parse import quote_plus
+
+    raw = copy.deepcopy(load_event("s3_put_single")["Records"][0])
+    raw["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "sequencer": "0055AED6DCD90281E5"}
+    if etag is not None:
+        obj["eTag"] = etag
+    if version_id is not None:
+        obj["versionId"] = version_id
+    raw["s3"]["object"] = obj
+    return raw
+
+
+@dataclass
+class Uploads:
+    """A bucket in moto; ``put`` stores an object and returns the S3 record announcing it."""
+
+    s3: Any
+    bucket: str
+    versioned: bool = True
+
+    def put(self, key: str, body: bytes) -> dict[str, Any]:
+        response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return s3_record(
+            self.bucket,
+            key,
+            size=len(body),
+            etag=response["ETag"].strip('"'),
+            version_id=response.get("VersionId") if self.versioned else None,
+        )
+
+
+# Units the EMF specification accepts (CloudWatch's StandardUnit values).
+EMF_UNITS = {
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+    "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+    "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+    "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+    "Count/Second", "None",
+}  # fmt: skip
+
+
+def emf_problems(document: Any) -> list[str]:
+    """What makes ``document`` invalid per the CloudWatch embedded metric format specification."""
+    problems: list[str] = []
+    if not isinstance(document, dict) or not isinstance(document.get("_aws"), dict):
+        return ["root must be an object with an _aws object"]
+    meta = document["_aws"]
+    timestamp = meta.get("Timestamp")
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool) or timestamp <= 0:
+        problems.append("_aws.Timestamp must be epoch milliseconds")
+    directives = meta.get("CloudWatchMetrics")
+    if not isinstance(directives, list) or not directives:
+        return [*problems, "_aws.CloudWatchMetrics must be a non-empty array"]
+    for directive in directives:
+        if not isinstance(directive, dict) or set(directive) - {"Namespace", "Dimensions", "Metrics"}:
+            problems.append(f"directive has unknown members: {directive}")
+            continue
+        namespace = directive.get("Namespace")
+        if not isinstance(namespace, str) or not 1 <= len(namespace) <= 255 or not namespace.strip():
+            problems.append("Namespace must be a non-blank string of 1-255 characters")
+        for dimension_set in directive.get("Dimensions", []):
+            if not isinstance(dimension_set, list) or len(dimension_set) > 30:
+                problems.append("a DimensionSet must be an array of at most 30 keys")
+                continue
+            for key in dimension_set:
+                value = document.get(key)
+                if not isinstance(value, str) or not 1 <= len(value) <= 1024:
+                    problems.append(f"dimension {key!r} must be a top-level string of 1-1024 characters")
+        metrics = directive.get("Metrics")
+        if not isinstance(metrics, list) or len(metrics) > 100:
+            problems.append("Metrics must be an array of at most 100 definitions")
+            continue
+        for metric in metrics:
+            name = metric.get("Name") if isinstance(metric, dict) else None
+            if not isinstance(name, str) or not 1 <= len(name) <= 255:
+                problems.append(f"metric definition without a valid Name: {metric}")
+                continue
+            if set(metric) - {"Name", "Unit", "StorageResolution"}:
+                problems.append(f"metric {name} has unknown members")
+            if "Unit" in metric and metric["Unit"] not in EMF_UNITS:
+                problems.append(f"metric {name} has unit {metric['Unit']!r}")
+            if metric.get("StorageResolution", 60) not in (1, 60):
+                problems.append(f"metric {name} has an invalid StorageResolution")
+            value = document.get(name)
+            values = value if isinstance(value, list) else [value]
+            if (
+                not values
+                or len(values) > 100
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+            ):
+                problems.append(f"metric {name} must have a top-level number (or up to 100 numbers)")
+    return problems
+
+
+def stdout_documents(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every stdout line parsed as JSON (raises if one is not): (log lines, EMF documents)."""
+    parsed = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [d for d in parsed if "_aws" not in d], [d for d in parsed if "_aws" in d]

@@ -1,0 +1,147 @@
+"""The EMF document: one per invocation on stdout, valid per the specification, values that add up."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from processor_support import FakeContext, emf_problems, load_event, stdout_documents
+
+from s3flow import contract
+from s3flow.processor.exceptions import ConfigurationError, RetryableProcessingError
+from s3flow.processor.metrics import UNITS, emf_document, metric_values
+
+TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+METRIC_NAMES = {
+    contract.METRIC_OBJECTS_PROCESSED,
+    contract.METRIC_PROCESSING_ERRORS,
+    contract.METRIC_DUPLICATES_SKIPPED,
+    contract.METRIC_BYTES_PROCESSED,
+    contract.METRIC_PROCESSING_LATENCY,
+    contract.METRIC_EVENTS_PUBLISHED,
+}
+
+
+def one_document(capsys) -> dict:
+    _, documents = stdout_documents(capsys.readouterr().out)
+    assert len(documents) == 1
+    return documents[0]
+
+
+def values(document: dict) -> dict[str, float]:
+    return {name: document[name] for name in METRIC_NAMES}
+
+
+def test_one_valid_emf_document_per_invocation(aws, invoke, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
+    before = int(time.time() * 1000)
+
+    invoke("s3_put_five")
+
+    document = one_document(capsys)
+    assert emf_problems(document) == []
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == contract.METRICS_NAMESPACE == "S3Flow"
+    assert directive["Dimensions"] == [[contract.METRICS_DIMENSION_ENVIRONMENT]]
+    assert {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]} == {
+        "ObjectsProcessed": "Count",
+        "ProcessingErrors": "Count",
+        "DuplicatesSkipped": "Count",
+        "BytesProcessed": "Bytes",
+        "ProcessingLatency": "Milliseconds",
+        "EventsPublished": "Count",
+    }
+    assert document["Environment"] == "test"
+    assert document["_aws"]["Timestamp"] >= before
+    assert document["requestId"] == FakeContext().aws_request_id
+    assert document["traceId"] == "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def test_values_count_what_the_invocation_did(aws, invoke, capsys) -> None:
+    invoke("s3_put_five")
+    first = values(one_document(capsys))
+    invoke("s3_put_five")
+    again = values(one_document(capsys))
+
+    sizes = sum(r["s3"]["object"]["size"] for r in load_event("s3_put_five")["Records"])
+    assert first == {**first, "ObjectsProcessed": 5, "EventsPublished": 5, "BytesProcessed": sizes}
+    assert first == {**first, "ProcessingErrors": 0, "DuplicatesSkipped": 0}
+    assert first["ProcessingLatency"] > 0
+    assert again == {**again, "ObjectsProcessed": 0, "EventsPublished": 0, "BytesProcessed": 0}
+    assert again["DuplicatesSkipped"] == 5
+
+
+def test_bad_records_count_as_errors_and_are_published(aws, invoke, capsys) -> None:
+    invoke("s3_mixed_valid_invalid_other")
+
+    document = one_document(capsys)
+    assert values(document) == {
+        **values(document),
+        "ObjectsProcessed": 2,
+        "ProcessingErrors": 1,
+        "EventsPublished": 3,
+        "BytesProcessed": 2048,
+    }
+
+
+def test_the_document_is_written_when_the_handler_raises_for_a_retry(
+    aws, invoke, capsys, monkeypatch
+) -> None:
+    from s3flow.processor.dependencies import dependencies
+
+    client = dependencies().events
+
+    def failing(Entries):  # noqa: N803 - boto3's name
+        return {
+            "FailedEntryCount": len(Entries),
+            "Entries": [{"ErrorCode": "InternalFailure"} for _ in Entries],
+        }
+
+    monkeypatch.setattr(client, "put_events", failing)
+
+    with pytest.raises(RetryableProcessingError):
+        invoke("s3_put_five")
+
+    document = one_document(capsys)
+    assert emf_problems(document) == []
+    assert values(document) == {**values(document), "ProcessingErrors": 5, "ObjectsProcessed": 0}
+
+
+def test_the_document_is_written_when_settings_are_missing(aws, invoke, capsys, monkeypatch) -> None:
+    from s3flow.processor.dependencies import dependencies
+
+    monkeypatch.delenv(contract.ENV_TABLE_NAME)
+    monkeypatch.setenv(contract.ENV_ENVIRONMENT, "prod")
+    dependencies.cache_clear()
+
+    with pytest.raises(ConfigurationError):
+        invoke("s3_put_single")
+
+    document = one_document(capsys)
+    assert emf_problems(document) == []
+    assert document["Environment"] == "prod"
+    assert document[contract.METRIC_PROCESSING_ERRORS] == 1
+
+
+def test_every_metric_has_a_unit_the_specification_accepts() -> None:
+    document = emf_document(
+        metric_values({"succeeded": 1, "bytes": 3}, latency_ms=1.5, crashed=False),
+        environment="dev",
+        timestamp_ms=1,
+    )
+
+    assert emf_problems(document) == []
+    assert set(UNITS) == METRIC_NAMES
+
+
+def test_the_validator_catches_what_cloudwatch_would_reject() -> None:
+    good = emf_document({contract.METRIC_OBJECTS_PROCESSED: 1}, environment="dev", timestamp_ms=1)
+
+    missing_value = {k: v for k, v in good.items() if k != contract.METRIC_OBJECTS_PROCESSED}
+    bad_unit = {**good, "_aws": {**good["_aws"], "CloudWatchMetrics": [
+        {**good["_aws"]["CloudWatchMetrics"][0], "Metrics": [{"Name": "ObjectsProcessed", "Unit": "Objects"}]}
+    ]}}  # fmt: skip
+    no_dimension_value = {k: v for k, v in good.items() if k != "Environment"}
+
+    assert emf_problems(good) == []
+    assert emf_problems(missing_value) and emf_problems(bad_unit) and emf_problems(no_dimension_value)

@@ -1,0 +1,296 @@
+"""User processing steps through the handler on moto: fields stored and published, failures per object."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from processor_support import load_event
+
+from s3flow import contract
+from s3flow.processor import extension
+from s3flow.processor.exceptions import ConfigurationError, RetryableProcessingError
+from s3flow.processor.extension import ObjectRef, register_step
+
+
+def by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {item["objectKey"]: item for item in items}
+
+
+def events_by_key(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {event["detail"]["objectKey"]: event for event in events}
+
+
+def first_bytes(obj: ObjectRef) -> dict[str, Any]:
+    return {"head": obj.read(0, 4).decode(), "size": obj.size, "ratio": 0.5}
+
+
+def test_fields_from_a_step_land_on_the_item_and_in_the_event(aws, invoke, uploads) -> None:
+    register_step(first_bytes, name="peek")
+    record = uploads.put("docs/a b.txt", b"hello world")
+
+    summary = invoke({"Records": [record]})
+
+    [item] = aws.items()
+    assert item["status"] == contract.STATUS_SUCCESS and item["eventState"] == "PUBLISHED"
+    assert item["steps"] == {"peek": {"head": "hell", "size": 11, "ratio": pytest.approx(0.5)}}
+    [event] = aws.delivered_events()
+    assert event["detail"]["steps"] == {"peek": {"head": "hell", "size": 11, "ratio": 0.5}}
+    assert event["detail"]["objectKey"] == "docs/a b.txt"
+    assert summary["succeeded"] == 1 and summary["step_errors"] == 0
+
+
+def test_a_failing_step_fails_only_its_object(aws, invoke, uploads) -> None:
+    def picky(obj: ObjectRef) -> dict[str, Any]:
+        if obj.key.endswith("bad.txt"):
+            raise RuntimeError("cannot parse bad.txt")
+        return {"ok": True}
+
+    register_step(picky)
+    records = [uploads.put(key, b"data") for key in ("one.txt", "bad.txt", "two.txt")]
+
+    summary = invoke({"Records": records})  # no raise: a step error is not a transient failure
+
+    assert summary == {**summary, "succeeded": 2, "errors": 1, "step_errors": 1, "failed": 0}
+    items = by_key(aws.items())
+    assert len(items) == 3
+    bad = items["bad.txt"]
+    assert bad["status"] == contract.STATUS_ERROR
+    assert bad["failedStep"] == "picky"
+    assert bad["errorMessage"] == "cannot parse bad.txt"
+    assert bad["errorType"] == "RuntimeError"
+    assert not bad["requestId"].startswith("error#")  # the object's own key: one record per object
+    assert "steps" not in bad
+    assert items["one.txt"]["steps"] == items["two.txt"]["steps"] == {"picky": {"ok": True}}
+    events = events_by_key(aws.delivered_events())
+    assert events["bad.txt"]["detail-type"] == contract.DETAIL_TYPE_ERROR
+    assert events["bad.txt"]["detail"]["failedStep"] == "picky"
+    assert events["bad.txt"]["detail"]["status"] == contract.STATUS_ERROR
+    assert events["bad.txt"]["detail"]["errorMessage"] == "cannot parse bad.txt"
+    assert {events[k]["detail-type"] for k in ("one.txt", "two.txt")} == {contract.DETAIL_TYPE_SUCCESS}
+
+
+def test_redelivery_retries_a_failed_step_and_its_success_replaces_the_error(aws, invoke, uploads) -> None:
+    broken = [True]
+
+    def flaky(obj: ObjectRef) -> dict[str, Any]:
+        if broken[0] and obj.key == "late.txt":
+            raise TimeoutError("upstream scanner timed out")
+        return {"scanned": True}
+
+    register_step(flaky)
+    event = {"Records": [uploads.put("early.txt", b"e"), uploads.put("late.txt", b"l")]}
+    invoke(event)
+    assert by_key(aws.items())["late.txt"]["status"] == contract.STATUS_ERROR
+    aws.delivered_events()
+    broken[0] = False
+
+    summary = invoke(event)
+
+    assert summary == {**summary, "retried": 1, "succeeded": 1, "duplicates": 1, "errors": 0}
+    items = by_key(aws.items())
+    assert len(aws.items()) == 2  # still one record per object
+    late = items["late.txt"]
+    assert late["status"] == contract.STATUS_SUCCESS
+    assert late["steps"] == {"flaky": {"scanned": True}}
+    assert "failedStep" not in late and "errorMessage" not in late and "errorType" not in late
+    assert late["eventState"] == "PUBLISHED"
+    [success] = aws.delivered_events()
+    assert success["detail-type"] == contract.DETAIL_TYPE_SUCCESS
+    assert success["detail"]["objectKey"] == "late.txt"
+    assert invoke(event)["duplicates"] == 2  # now done: no further step runs
+    assert aws.delivered_events() == []
+
+
+def test_a_step_failing_again_updates_the_one_error_record(aws, invoke, uploads) -> None:
+    attempts = [0]
+
+    def always_broken(obj: ObjectRef) -> dict[str, Any]:
+        attempts[0] += 1
+        raise ValueError(f"attempt {attempts[0]} failed")
+
+    register_step(always_broken)
+    event = {"Records": [uploads.put("x.bin", b"x")]}
+    invoke(event)
+    aws.delivered_events()
+
+    summary = invoke(event)
+
+    [item] = aws.items()
+    assert item["errorMessage"] == "attempt 2 failed"
+    assert summary == {**summary, "retried": 1, "errors": 1, "step_errors": 1}
+    [error] = aws.delivered_events()
+    assert error["detail"]["errorMessage"] == "attempt 2 failed"
+
+
+def test_step_fields_are_namespaced_and_cannot_overwrite_ours(aws, invoke, uploads) -> None:
+    register_step(lambda obj: {"status": "HACKED", "requestId": "mine", "objectKey": "other"}, name="sneaky")
+    record = uploads.put("safe.txt", b"s")
+
+    invoke({"Records": [record]})
+
+    [item] = aws.items()
+    assert item["status"] == contract.STATUS_SUCCESS
+    assert item["objectKey"] == "safe.txt"
+    assert item["requestId"] != "mine"
+    assert item["steps"]["sneaky"] == {"status": "HACKED", "requestId": "mine", "objectKey": "other"}
+    [event] = aws.delivered_events()
+    assert event["detail"]["status"] == contract.STATUS_SUCCESS
+    assert event["detail-type"] == contract.DETAIL_TYPE_SUCCESS
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (["not", "a", "mapping"], "not a mapping"),
+        ({"value": float("nan")}, "not JSON"),
+        ({"tags": {"a", "b"}}, "not JSON"),
+        ({"blob": "x" * (extension.MAX_STEP_FIELDS_BYTES + 1)}, "over"),
+        ({"": "no name"}, "empty name"),
+    ],
+)
+def test_output_we_cannot_store_is_that_objects_error(aws, invoke, uploads, output, expected) -> None:
+    register_step(lambda obj: output, name="odd")
+    record = uploads.put("odd.txt", b"o")
+
+    summary = invoke({"Records": [record]})
+
+    [item] = aws.items()
+    assert item["status"] == contract.STATUS_ERROR
+    assert item["failedStep"] == "odd" and item["errorType"] == "StepOutputError"
+    assert expected in item["errorMessage"]
+    assert summary["step_errors"] == 1 and summary["errors"] == 1
+
+
+def test_a_step_returning_nothing_adds_no_fields(aws, invoke, uploads) -> None:
+    calls: list[str] = []
+    register_step(lambda obj: calls.append(obj.key), name="quiet")
+
+    invoke({"Records": [uploads.put("q.txt", b"q")]})
+
+    [item] = aws.items()
+    assert calls == ["q.txt"]
+    assert item["status"] == contract.STATUS_SUCCESS and "steps" not in item
+
+
+def test_duplicates_do_not_run_steps_or_read_s3_again(aws, invoke, uploads, api_calls) -> None:
+    seen: list[str] = []
+
+    def reading(obj: ObjectRef) -> dict[str, Any]:
+        seen.append(obj.key)
+        return {"first": obj.read(0, 1).decode()}
+
+    register_step(reading)
+    event = {"Records": [uploads.put(f"d{i}.txt", b"abc") for i in range(3)]}
+    invoke(event)
+    reads_before = len(api_calls.of("s3", "GetObject"))
+
+    summary = invoke(event)
+
+    assert summary["duplicates"] == 3
+    assert sorted(seen) == ["d0.txt", "d1.txt", "d2.txt"]
+    assert len(api_calls.of("s3", "GetObject")) == reads_before == 3
+
+
+def test_a_resumed_record_runs_its_steps_before_publishing(aws, invoke, uploads, monkeypatch) -> None:
+    from s3flow.processor.dependencies import dependencies
+
+    register_step(lambda obj: {"n": obj.size}, name="count")
+    event = {"Records": [uploads.put("r.txt", b"four")]}
+    client = dependencies().events
+    real = client.put_events
+    monkeypatch.setattr(client, "put_events", lambda **kw: (_ for _ in ()).throw(_throttled()))
+    with pytest.raises(RetryableProcessingError):
+        invoke(event)
+    [pending] = aws.items()
+    assert pending["eventState"] == "PENDING" and "steps" not in pending
+    monkeypatch.setattr(client, "put_events", real)
+
+    summary = invoke(event)
+
+    assert summary == {**summary, "resumed": 1, "succeeded": 1}
+    [item] = aws.items()
+    assert item["steps"] == {"count": {"n": 4}} and item["eventState"] == "PUBLISHED"
+    [published] = aws.delivered_events()
+    assert published["detail"]["steps"] == {"count": {"n": 4}}
+
+
+def _throttled() -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
+
+
+def test_steps_named_in_the_environment_run_the_shipped_examples(aws, invoke, uploads, monkeypatch) -> None:
+    monkeypatch.setenv(
+        contract.ENV_PROCESSING_STEPS,
+        "s3flow.processor.steps.checksum:sha256, kind=s3flow.processor.steps.content_type:content_type",
+    )
+    body = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    record = uploads.put("papers/report.pdf", body)
+
+    invoke({"Records": [record]})
+
+    [item] = aws.items()
+    assert item["steps"]["sha256"] == {"sha256": hashlib.sha256(body).hexdigest(), "bytesRead": len(body)}
+    assert item["steps"]["kind"] == {"contentType": "application/pdf", "sniffedBytes": 512}
+    [event] = aws.delivered_events()
+    assert event["detail"]["steps"]["sha256"]["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_step_reads_the_version_in_the_record_not_the_latest(aws, invoke, uploads, monkeypatch) -> None:
+    monkeypatch.setenv(contract.ENV_PROCESSING_STEPS, "s3flow.processor.steps.checksum:sha256")
+    first = uploads.put("same-key.txt", b"first version")
+    uploads.put("same-key.txt", b"second version, longer")
+
+    invoke({"Records": [first]})
+
+    [item] = aws.items()
+    assert item["steps"]["sha256"]["sha256"] == hashlib.sha256(b"first version").hexdigest()
+
+
+def test_a_misconfigured_step_fails_the_invocation_before_any_write(aws, invoke, monkeypatch) -> None:
+    monkeypatch.setenv(contract.ENV_PROCESSING_STEPS, "no_such_module_for_s3flow:step")
+
+    with pytest.raises(ConfigurationError, match="no_such_module_for_s3flow"):
+        invoke("s3_put_five")
+
+    assert aws.items() == []
+    assert aws.delivered_events() == []
+
+
+def test_steps_are_not_loaded_for_an_event_with_no_objects(aws, invoke, monkeypatch) -> None:
+    monkeypatch.setenv(contract.ENV_PROCESSING_STEPS, "no_such_module_for_s3flow:step")
+
+    assert invoke("s3_test_event")["ignored"] == 1
+
+
+def test_bad_records_do_not_run_steps(aws, invoke) -> None:
+    calls: list[str] = []
+    register_step(lambda obj: calls.append(obj.key), name="spy")
+
+    invoke(load_event("s3_object_removed"))
+
+    assert calls == []
+    [item] = aws.items()
+    assert item["status"] == contract.STATUS_ERROR and "failedStep" not in item
+
+
+PROBE = """
+import json, sys
+import s3flow.processor.handler
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("s3flow.processor.steps")
+                        or m == "no_such_module_for_s3flow")))
+"""
+
+
+def test_importing_the_handler_does_not_import_the_steps(monkeypatch) -> None:
+    env = {"PATH": "/usr/bin:/bin", contract.ENV_PROCESSING_STEPS: "s3flow.processor.steps.checksum:sha256"}
+    command = [sys.executable, "-c", PROBE]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+
+    assert json.loads(result.stdout) == []
