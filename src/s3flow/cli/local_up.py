@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from s3flow.cli.errors import CliError
+from s3flow.cli.target import DEFAULT_PORT
 
 FLOW_STYLE = {
     "received": "cyan",
@@ -109,17 +110,16 @@ def run_local_up(
     with console.status(f"deploying {stack} from {cdk_out}/ onto the emulator…"):
         pipeline.start()
     stopped = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    handlers = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         console.print(banner(pipeline, stack, concurrency))
         while not stopped.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
         with console.status("stopping…"):
             pipeline.stop()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         console.print("stopped; the emulator's state is gone")
 
 
@@ -133,6 +133,11 @@ def banner(pipeline: Any, stack: str, concurrency: int) -> str:
             f"  bucket {bucket}  table {outputs.get('DynamoDBTableName', '?')}"
             f"  bus {outputs.get('EventBusName', '?')}",
             f"  try:   s3flow put FILE   ·   aws --endpoint-url {url} s3 cp FILE s3://{bucket}/",
+            *(
+                [f"  other commands need the endpoint: export S3FLOW_ENDPOINT_URL={url}"]
+                if not url.endswith(f":{DEFAULT_PORT}")
+                else []
+            ),
             "  state is kept in memory only: stopping the emulator discards it",
             "  stop with Ctrl-C",
         ]

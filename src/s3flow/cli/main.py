@@ -47,10 +47,9 @@ Status = typer.Option("--status", help="SUCCESS or ERROR.", case_sensitive=False
 @app.callback()
 def _setup() -> None:
     # The emulator's notes on what moto lacks are for debugging, not for every run.
-    debug = bool(os.environ.get("S3FLOW_DEBUG"))
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("S3FLOW_DEBUG"):
+        logging.getLogger("s3flow").setLevel(logging.DEBUG)
 
 
 def _target(stack: str | None, endpoint_url: str | None, region: str | None) -> Target:

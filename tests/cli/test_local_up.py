@@ -1,0 +1,101 @@
+"""``s3flow local up`` as a user runs it: a foreground process that prints each object's flow."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from s3flow.cli.main import app
+
+from .conftest import REPO_ROOT, free_port
+
+S3FLOW = [sys.executable, "-c", "from s3flow.cli.main import app; app()"]
+
+
+class Lines:
+    """Collects a process's output lines in the background."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return True
+            time.sleep(0.1)
+        return False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.mark.e2e
+def test_local_up_serves_prints_the_flow_and_stops_on_ctrl_c(runner, synthesized: Path, tmp_path: Path):
+    # GIVEN `s3flow local up` running in the foreground on a free port
+    port = free_port()
+    process = subprocess.Popen(
+        [*S3FLOW, "local", "up", "--port", str(port), "--cdk-out", str(synthesized), "--concurrency", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    output = Lines(process)
+    try:
+        assert output.wait_for("stop with Ctrl-C", 120), output.text
+        assert "state is kept in memory only" in output.text
+        assert f"S3FLOW_ENDPOINT_URL=http://127.0.0.1:{port}" in output.text
+
+        # WHEN an object is put through the CLI
+        sample = tmp_path / "flow me+1.txt"
+        sample.write_text("flowing")
+        put = runner.invoke(app, ["put", str(sample), "--endpoint-url", f"http://127.0.0.1:{port}"])
+        assert put.exit_code == 0, put.output
+
+        # THEN the foreground process reports it received, routed and recorded
+        assert output.wait_for("recorded", 60), output.text
+        assert output.wait_for("routed", 60), output.text
+        flow = [line for line in output.lines if "flow me+1.txt" in line]
+        assert any("received" in line for line in flow), output.text
+    finally:
+        # AND Ctrl-C stops it cleanly
+        process.send_signal(signal.SIGINT)
+        code = process.wait(60)
+    assert code == 0, output.text
+    assert output.wait_for("stopped; the emulator's state is gone", 5), output.text
+    assert "Traceback" not in output.text and "error:" not in output.text
+
+
+def test_local_up_synth_synthesizes_before_checking_the_port(runner, tmp_path: Path, monkeypatch):
+    # GIVEN no cloud assembly yet, and a busy port
+    import socket
+
+    monkeypatch.chdir(REPO_ROOT)
+    out = tmp_path / "assembly"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        # WHEN `local up --synth` is asked for
+        result = runner.invoke(app, ["local", "up", "--synth", "--cdk-out", str(out), "--port", str(port)])
+
+    # THEN the template was synthesized into the folder, then the port was refused in one line
+    assert (out / "TapStackdev.template.json").is_file(), result.output
+    assert result.exit_code == 1
+    assert f"port {port} is in use" in result.output
