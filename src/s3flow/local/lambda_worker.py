@@ -126,6 +126,8 @@ class Sandbox:
         )
         theirs.close()  # so that the child's death reads as EOF here
         self._conn = Connection(ours.detach())
+        self._lock = threading.Lock()
+        self._closed = False
         self._conn.send({"handler": handler_path, "context": context_base})
         self._init: tuple[float, float] | None = None  # set once the child reports ready
         threading.Thread(target=self._forward_output, name=f"sandbox-{self.process.pid}", daemon=True).start()
@@ -198,11 +200,15 @@ class Sandbox:
         )
 
     def kill(self) -> None:
+        """Ends the process; safe to call from several threads (a descriptor is closed once)."""
         if self.process.poll() is None:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
-        self._conn.close()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
 
 
 if __name__ == "__main__":
