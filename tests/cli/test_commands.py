@@ -86,7 +86,8 @@ def test_an_uploaded_object_shows_in_records_events_and_traces(local, runner, tm
     assert trace_id, record
     listing = runner.invoke(app, ["traces", "--since", "-1h", *local.args])
     timeline = runner.invoke(app, ["traces", trace_id, *local.args])
-    assert trace_id in listing.output, listing.output
+    row = next((line for line in listing.output.splitlines() if trace_id in line), "")
+    assert "(processing, dynamodb, eventbridge)" in row, listing.output
     assert timeline.exit_code == 0, timeline.output
     for kind in ("processing", "dynamodb", "eventbridge"):
         assert re.search(rf"│\s*{kind}\s*│", timeline.output), timeline.output

@@ -148,9 +148,9 @@ def traces_(
     target.outputs  # noqa: B018 - traces belong to the stack: fail early if it is not there
     out = render.console()
     if trace_id is None:
-        out.print(
-            render.trace_list_table(traces.list_traces(target, timeparse.parse_when(since), limit=limit))
-        )
+        summaries = traces.list_traces(target, timeparse.parse_when(since), limit=limit)
+        timelines = traces.get_timelines(target, [s.trace_id for s in summaries])
+        out.print(render.trace_list_table(summaries, {t.trace_id: t for t in timelines}))
         return
     timelines = traces.get_timelines(target, [trace_id])
     if not timelines:

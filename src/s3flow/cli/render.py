@@ -59,7 +59,7 @@ def records_table(items: list[dict[str, Any]], title: str = "records") -> Table:
             str(item.get("timestamp", "")),
             _status(item.get("status")),
             str(item.get("objectKey") or item.get("errorMessage") or ""),
-            short(item.get("versionId"), 34) or "-",
+            str(item.get("versionId") or "-"),
             f"{int(item['size']):,}" if item.get("size") is not None else "",
             str(item.get("eventState", "")),
         )
@@ -78,7 +78,7 @@ def events_table(events: list[RoutedEvent], title: str = "events in the log grou
             when.replace("+00:00", "Z"),
             _status(detail.get("status", "?")),
             str(detail["objectKey"]) if "objectKey" in detail else short(event.raw, 80),
-            short(detail.get("versionId"), 34) or "-",
+            str(detail.get("versionId") or "-"),
             str(extra),
         )
     return table
@@ -98,13 +98,26 @@ def failures_table(failures: list[FailedInvocation]) -> Table:
     return table
 
 
-def trace_list_table(summaries: list[TraceSummary]) -> Table:
+def trace_list_table(summaries: list[TraceSummary], timelines: dict[str, Timeline] | None = None) -> Table:
+    """Recent traces; with their timelines, also when they started, how long and what they did."""
+    timelines = timelines or {}
     table = Table(title=f"traces ({len(summaries)})", title_justify="left")
-    for name in ("trace id", "duration", "error"):
-        table.add_column(name)
+    for name, justify in (("trace id", "left"), ("started", "left"), ("ms", "right"), ("spans", "left"),
+                          ("error", "left")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for summary in summaries:
         flag = "fault" if summary.has_fault else "error" if summary.has_error else ""
-        table.add_row(summary.trace_id, f"{summary.duration_s:.3f} s", Text(flag, style="red"))
+        timeline = timelines.get(summary.trace_id)
+        if timeline and timeline.spans:
+            started = datetime.fromtimestamp(timeline.start, tz=UTC).isoformat(timespec="seconds")
+            duration = f"{(timeline.end - timeline.start) * 1000:.0f}"
+            kinds = ", ".join(k for k in ("processing", "dynamodb", "eventbridge") if k in timeline.kinds)
+            spans = f"{len(timeline.spans)} ({kinds})" if kinds else str(len(timeline.spans))
+        else:
+            started, duration, spans = "", f"{summary.duration_s * 1000:.0f}", ""
+        table.add_row(
+            summary.trace_id, started.replace("+00:00", "Z"), duration, spans, Text(flag, style="red")
+        )
     return table
 
 
