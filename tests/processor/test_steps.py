@@ -284,7 +284,7 @@ PROBE = """
 import json, sys
 import s3flow.processor.handler
 print(json.dumps(sorted(m for m in sys.modules if m.startswith("s3flow.processor.steps")
-                        or m == "no_such_module_for_s3flow")))
+                        or m == "s3flow.processor.extension")))
 """
 
 

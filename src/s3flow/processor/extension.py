@@ -115,7 +115,7 @@ def _check_name(name: str) -> str:
 
 def register_step(function: Step, *, name: str | None = None) -> Step:
     """Register ``function`` under ``name`` (default: its ``__name__``); returns it unchanged."""
-    step = RegisteredStep(_check_name(name or getattr(function, "__name__", "")), function)
+    step = RegisteredStep(_check_name(name or str(getattr(function, "__name__", ""))), function)
     if any(existing.name == step.name for existing in _registered):
         raise StepConfigurationError(f"a step named {step.name!r} is already registered")
     _registered.append(step)

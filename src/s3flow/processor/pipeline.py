@@ -22,6 +22,8 @@ and the finished records are skipped as duplicates the second time.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -31,7 +33,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from s3flow import contract
 from s3flow.processor.events import MAX_REQUEST_BYTES, entry_for, entry_size
-from s3flow.processor.extension import ObjectRef, RegisteredStep, failure, load_steps, storable
 from s3flow.processor.items import (
     Invocation,
     error_item,
@@ -56,6 +57,7 @@ from s3flow.processor.tracing import Trace
 
 if TYPE_CHECKING:
     from s3flow.processor.dependencies import Dependencies
+    from s3flow.processor.extension import RegisteredStep
 
 logger = logging.getLogger(__name__)
 KEY_IN_MESSAGE_LIMIT = 200
@@ -154,8 +156,10 @@ def process(
             max_entry_bytes=max_entry_bytes,
             summary=summary,
         )
-        has_objects = any(item["status"] == contract.STATUS_SUCCESS for item in items)
-        run = _StepRunner(steps if steps is not None else (load_steps() if has_objects else ()), deps, trace)
+        if steps is None:
+            has_objects = any(item["status"] == contract.STATUS_SUCCESS for item in items)
+            steps = _configured_steps() if has_objects else ()
+        run = _StepRunner(steps, deps, trace)
         to_publish = []
         for item in items:
             with object_context(item):
@@ -198,6 +202,15 @@ def _handle(
     return run(result.item, summary, max_entry_bytes)
 
 
+def _configured_steps() -> tuple[RegisteredStep, ...]:
+    """The registered steps; without any, ``extension`` is never imported (cold start)."""
+    if "s3flow.processor.extension" not in sys.modules and not os.environ.get(contract.ENV_PROCESSING_STEPS):
+        return ()
+    from s3flow.processor.extension import load_steps
+
+    return load_steps()
+
+
 class _StepRunner:
     """Runs the processing steps for one object; a failing step turns only that object into an error."""
 
@@ -209,6 +222,8 @@ class _StepRunner:
     def __call__(self, item: dict[str, Any], summary: Summary, max_entry_bytes: int) -> dict[str, Any]:
         if not self._steps:
             return with_step_fields(item, {})
+        from s3flow.processor.extension import ObjectRef, failure, storable
+
         ref = ObjectRef(
             bucket=item["bucketName"],
             key=item["objectKey"],
