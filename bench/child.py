@@ -72,14 +72,15 @@ def peak_rss_mb() -> float:
 
 def cold(spec: dict[str, Any]) -> dict[str, Any]:
     setup_lambda_logging()
-    begin = time.perf_counter()
+    begin, begin_cpu = time.perf_counter(), time.process_time()
     handler = load_handler(spec["module"])
     imported = time.perf_counter()
     os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
     context = LambdaContext(spec["function_name"], spec["memory_mb"])
     response = handler(spec["event"], context)
-    served = time.perf_counter()
+    served, served_cpu = time.perf_counter(), time.process_time()
     return {
+        "cold_cpu_ms": (served_cpu - begin_cpu) * 1000,
         "interpreter_ms": (begin - STARTED) * 1000,
         "import_ms": (imported - begin) * 1000,
         "first_invoke_ms": (served - imported) * 1000,

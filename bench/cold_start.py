@@ -13,7 +13,15 @@ from bench.runner import ChildFailed, ChildRun, run_child
 from bench.sides import Side
 from bench.stats import median, ratio
 
-METRICS = ("import_ms", "first_invoke_ms", "cold_ms", "process_ms", "peak_rss_mb", "trace_datagrams")
+METRICS = (
+    "import_ms",
+    "first_invoke_ms",
+    "cold_ms",
+    "cold_cpu_ms",
+    "process_ms",
+    "peak_rss_mb",
+    "trace_datagrams",
+)
 
 
 @dataclass
@@ -32,6 +40,7 @@ def _flatten(run: ChildRun) -> dict[str, float]:
         "import_ms": r["import_ms"],
         "first_invoke_ms": r["first_invoke_ms"],
         "cold_ms": r["import_ms"] + r["first_invoke_ms"],
+        "cold_cpu_ms": r["cold_cpu_ms"],
         "process_ms": run.process_ms,
         "peak_rss_mb": r["peak_rss_mb"],
         "trace_datagrams": run.trace_datagrams,
@@ -70,16 +79,17 @@ def measure(
 def table(results: list[ColdResult], pairs: list[tuple[Side, Side]], repeats: int) -> Table:
     t = Table(
         f"Cold start (median of {repeats} fresh interpreters per row, tracing on)",
-        ["handler", "import", "first event", "import + first event", "process spawn to exit", "peak RSS",
-         "trace documents sent"],
+        ["handler", "import", "first event", "import + first event", "its CPU time", "process spawn to exit",
+         "peak RSS", "trace documents sent"],
     )  # fmt: skip
     by_side = {r.side: r for r in results}
     for r in results:
         if r.failure or not r.runs:
-            t.add(r.side.label, "failed", "", "", "", "", "")
+            t.add(r.side.label, "failed", *[""] * 6)
             continue
         t.add(
             r.side.label, ms(r.median("import_ms")), ms(r.median("first_invoke_ms")), ms(r.median("cold_ms")),
+            ms(r.median("cold_cpu_ms")),
             ms(r.median("process_ms")), mb(r.median("peak_rss_mb")), f"{r.median('trace_datagrams'):.0f}",
         )  # fmt: skip
     for ours, reference in pairs:
@@ -87,7 +97,7 @@ def table(results: list[ColdResult], pairs: list[tuple[Side, Side]], repeats: in
         if a.runs and b.runs:
             t.add(
                 f"ratio {ours.label} / {reference.label}",
-                *(x(ratio(a.median(m), b.median(m))) for m in METRICS[:5]),
+                *(x(ratio(a.median(m), b.median(m))) for m in METRICS[:6]),
                 "",
             )
     return t

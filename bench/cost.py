@@ -35,7 +35,8 @@ RULE_ENVELOPE_BYTES = 300  # version, id, time, account, region... around each r
 ASSUMPTIONS = (
     f"CPU time measured here is scaled by {FULL_VCPU_MB} / memory MB (Lambda's CPU share); "
     f"each API call adds an assumed round trip ({', '.join(f'{k} {v:g} ms' for k, v in CALL_MS.items())}); "
-    f"{COLD_FRACTION:.0%} of invocations are cold starts, whose import and first event are billed "
+    f"{COLD_FRACTION:.0%} of invocations are cold starts, whose import and first event "
+    "(CPU time, scaled the same way) are billed "
     f"(INIT is billed since August 2025); Lambda adds {PLATFORM_LOG_BYTES} bytes of platform log lines per "
     f"invocation; every published event is delivered by a rule to the log group with a "
     f"{RULE_ENVELOPE_BYTES}-byte envelope. X-Ray is left out: both trace every sampled invocation alike."
@@ -48,7 +49,7 @@ class Design:
     architecture: str  # "arm64" or "x86_64"
     memory_mb: int
     warm: SizeResult  # 1-record events
-    cold_ms: float  # import + first event, measured here
+    cold_cpu_ms: float  # CPU time of import + first event, measured here
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def bill(design: Design) -> Bill:
     calls = w.calls_by_operation()
     wait_ms = sum(per_object * CALL_MS.get(name.split(":")[0], 10.0) for name, per_object in calls.items())
     duration_ms = w.per_object("cpu_ms") * cpu_scale + wait_ms
-    init_ms = design.cold_ms * cpu_scale
+    init_ms = design.cold_cpu_ms * cpu_scale
     gb_s_price = PRICES[f"lambda_gb_s_{design.architecture}"]
     gb = design.memory_mb / 1024
     million = 1e6
