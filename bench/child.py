@@ -225,7 +225,7 @@ def _item_counter(spec: dict[str, Any]) -> Any:
     def count() -> int:
         total, start = 0, None
         while True:
-            extra = {"ExclusiveStartKey": start} if start else {}
+            extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             page = dynamodb.scan(TableName=spec["table_name"], Select="COUNT", **extra)
             total += page["Count"]
             start = page.get("LastEvaluatedKey")

@@ -51,22 +51,23 @@ def measure(
     pairs: list[tuple[Side, Side]], emulator: Emulator, repeats: int, scratch: Path
 ) -> list[ColdResult]:
     """Runs every side ``repeats`` times, interleaved, alternating which goes first."""
-    assert emulator.resources is not None
-    objects = ObjectFactory(emulator.client("s3"), emulator.resources.bucket, "cold")
+    resources = emulator.resources
+    assert resources is not None
+    objects = ObjectFactory(emulator.client("s3"), resources.bucket, "cold")
     sides = [side for pair in pairs for side in pair]
     results = {side: ColdResult(side, []) for side in sides}
 
     def once(side: Side) -> None:
         spec: dict[str, Any] = {"mode": "cold", "event": objects.event(1)}
         try:
-            results[side].runs.append(_flatten(run_child(side, spec, emulator.resources, scratch)))
+            results[side].runs.append(_flatten(run_child(side, spec, resources, scratch)))
         except ChildFailed as failure:
             results[side].failure = str(failure)
 
     for side in sides:  # warm the shared bytecode cache and the emulator; discarded
         if not side.as_shipped:
             try:
-                run_child(side, {"mode": "cold", "event": objects.event(1)}, emulator.resources, scratch)
+                run_child(side, {"mode": "cold", "event": objects.event(1)}, resources, scratch)
             except ChildFailed as failure:
                 results[side].failure = str(failure)
     for repeat in range(repeats):
