@@ -7,6 +7,7 @@ PYTHONPATH). The failure destination is a real SQS queue on a local moto server.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -65,6 +66,10 @@ def die(event: dict[str, Any], context: Any) -> None:
 
 def sleep(event: dict[str, Any], context: Any) -> None:
     time.sleep(event["seconds"])
+
+
+def shout(event: dict[str, Any], context: Any) -> None:
+    print(f"hello from {context.function_name}", flush=True)
 
 
 def echo_slowly(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -353,6 +358,39 @@ def test_the_invoke_api_enforces_lambdas_payload_limits(server, runtimes):
 
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
     assert runtime.idle()
+
+
+def test_the_function_output_and_lambdas_report_lines_go_to_its_log_group(server, runtimes, sqs):
+    # (the sqs fixture empties the emulator: no log group from an earlier test)
+    runtime = make_runtime(server, spec("shout"))
+    runtimes.append(runtime)
+
+    runtime.invoke("fn-shout", {})
+
+    logs = boto3.client("logs", endpoint_url=server.endpoint_url, region_name=REGION)
+    deadline = time.monotonic() + 10
+    messages: list[str] = []
+    while time.monotonic() < deadline and not any("hello from fn-shout" in m for m in messages):
+        time.sleep(0.05)
+        messages = [
+            e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/fn-shout")["events"]
+        ]
+    assert any(m == "hello from fn-shout" for m in messages)
+    assert [m.split(" ")[0] for m in messages if m.split(" ")[0] in {"START", "END", "REPORT"}] == [
+        "START",
+        "END",
+        "REPORT",
+    ]
+    assert "Init Duration" in next(m for m in messages if m.startswith("REPORT"))
+
+
+def test_reserved_concurrency_caps_the_sandboxes():
+    deployment = Deployment(stack_name="T", region=REGION, account=ACCOUNT)
+    runtime = LambdaRuntime(deployment, endpoint_url="http://x", concurrency=4)
+    capped = dataclasses.replace(spec("echo"), reserved_concurrency=2)
+
+    assert runtime.slots_for(spec("echo")) == 4
+    assert runtime.slots_for(capped) == 2
 
 
 def test_unknown_functions_are_an_error():

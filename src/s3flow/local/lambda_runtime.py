@@ -161,6 +161,46 @@ def function_segment(invocation: Invocation, segment_id: str, outcome: Outcome) 
     return segment
 
 
+def log_group_of(spec: FunctionSpec) -> str:
+    return spec.log_group or f"/aws/lambda/{spec.name}"
+
+
+class FunctionLog:
+    """One sandbox's log stream in the function's log group in moto, as Lambda writes it."""
+
+    def __init__(self, *, account: str, region: str, group: str, stream: str) -> None:
+        self.account, self.region, self.group, self.stream = account, region, group, stream
+        self._created = False
+        self._lock = threading.Lock()
+
+    def write(self, message: str) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[self.account][self.region]
+        with self._lock:
+            if not self._created:
+                if self.group not in backend.groups:  # Lambda creates its log group if missing
+                    backend.create_log_group(self.group, {})
+                backend.create_log_stream(self.group, self.stream)
+                self._created = True
+            backend.put_log_events(
+                self.group, self.stream, [{"timestamp": int(time.time() * 1000), "message": message}]
+            )
+
+
+def report_lines(invocation: Invocation, outcome: Outcome) -> list[str]:
+    """Lambda's START / END / REPORT lines around one invocation."""
+    rid = invocation.request_id
+    duration = (outcome.ended - outcome.started) * 1000
+    report = (
+        f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, round(duration))} ms"
+        f"\tMemory Size: {invocation.function.memory_mb} MB"
+    )
+    if outcome.init is not None:
+        report += f"\tInit Duration: {(outcome.init[1] - outcome.init[0]) * 1000:.2f} ms"
+    return [f"START RequestId: {rid} Version: $LATEST", f"END RequestId: {rid}", report]
+
+
 def sandbox_environment(
     spec: FunctionSpec,
     *,
@@ -179,7 +219,7 @@ def sandbox_environment(
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": log_group_of(spec),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "_HANDLER": spec.handler,
             "TZ": ":UTC",
@@ -331,7 +371,13 @@ class LambdaRuntime:
 
     def start(self) -> None:
         for name, spec in self.deployment.functions.items():
-            self._queues[name] = FunctionQueue(self, spec, self.concurrency)
+            self._queues[name] = FunctionQueue(self, spec, self.slots_for(spec))
+
+    def slots_for(self, spec: FunctionSpec) -> int:
+        """``concurrency``, capped by the function's reserved concurrency (at least one)."""
+        if spec.reserved_concurrency is None:
+            return self.concurrency
+        return max(1, min(self.concurrency, spec.reserved_concurrency))
 
     def stop(self) -> None:
         for queue in self._queues.values():
@@ -401,10 +447,17 @@ class LambdaRuntime:
             "function_version": "$LATEST",
             "invoked_function_arn": spec.arn,
             "memory_limit_in_mb": spec.memory_mb,
-            "log_group_name": f"/aws/lambda/{spec.name}",
+            "log_group_name": log_group_of(spec),
             "log_stream_name": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
         }
-        return Sandbox(spec.handler, environment, context_base)
+        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = context_base["log_stream_name"]
+        log = FunctionLog(
+            account=self.deployment.account,
+            region=self.deployment.region,
+            group=context_base["log_group_name"],
+            stream=context_base["log_stream_name"],
+        )
+        return Sandbox(spec.handler, environment, context_base, on_output=log.write)
 
     def attempt(self, invocation: Invocation, sandbox: Sandbox) -> Outcome | None:
         """Run one attempt, or None if the event is too old to be attempted."""
@@ -414,6 +467,7 @@ class LambdaRuntime:
         invocation.attempts += 1
         segment_id = new_segment_id()
         trace_header = f"Root={invocation.trace_id};Parent={segment_id};Sampled=1"
+        self._log(sandbox, [f"START RequestId: {invocation.request_id} Version: $LATEST"])
         outcome = sandbox.run(
             invocation.event,
             request_id=invocation.request_id,
@@ -421,12 +475,23 @@ class LambdaRuntime:
             timeout_seconds=invocation.function.timeout_seconds,
         )
         invocation.last = outcome
+        self._log(sandbox, report_lines(invocation, outcome)[1:])
         if invocation.function.tracing_active and self.on_segment is not None:
             try:
                 self.on_segment(function_segment(invocation, segment_id, outcome))
             except Exception:
                 log.exception("could not record the function segment")
         return outcome
+
+    @staticmethod
+    def _log(sandbox: Sandbox, lines: list[str]) -> None:
+        if sandbox.on_output is None:
+            return
+        try:
+            for line in lines:
+                sandbox.on_output(line)
+        except Exception:
+            log.warning("could not write the function's log", exc_info=True)
 
     def settle(self, invocation: Invocation, outcome: Outcome | None, queue: FunctionQueue) -> None:
         """Decide what follows an attempt: done, retry later, or the failure destination."""

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -112,7 +113,14 @@ class Outcome:
 class Sandbox:
     """The parent's handle on one worker process."""
 
-    def __init__(self, handler_path: str, environment: dict[str, str], context_base: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        handler_path: str,
+        environment: dict[str, str],
+        context_base: dict[str, Any],
+        on_output: Callable[[str], None] | None = None,
+    ) -> None:
+        self.on_output = on_output  # where the function's output lines go, besides our logging
         ours, theirs = socket.socketpair()
         # PYTHONPATH as Lambda sets one: the handler is imported from this interpreter's path.
         environment = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **environment}
@@ -133,10 +141,17 @@ class Sandbox:
         threading.Thread(target=self._forward_output, name=f"sandbox-{self.process.pid}", daemon=True).start()
 
     def _forward_output(self) -> None:
-        """The function's stdout and stderr (its CloudWatch log on AWS) go to our logging."""
+        """The function's stdout and stderr (its CloudWatch log on AWS) go to ``on_output``
+        and to our logging."""
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            function_log.info("%s", line.decode("utf-8", "replace").rstrip())
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", "replace").rstrip()
+            function_log.info("%s", line)
+            if self.on_output is not None:
+                try:
+                    self.on_output(line)
+                except Exception:
+                    function_log.exception("could not keep a line of the function's output")
 
     def alive(self) -> bool:
         return self.process.poll() is None
