@@ -258,6 +258,7 @@ def _exercise(
     console.print(render.records_table(records, title="records (one per object version)"))
     console.print(render.events_table(events, title="events in the log group"))
     if timeline:
+        console.print(f"the trace of {first['objectKey']!r}:")
         console.print(render.timeline_table(timeline))
     console.print(f"failure queue: {failures} message(s)")
     return Observed(uploaded, records, events, timeline, failures)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -19,7 +20,8 @@ STATUS_STYLE = {"SUCCESS": "green", "ERROR": "red"}
 
 def console(stderr: bool = False) -> Console:
     # Wide enough for keys and version ids when output is piped or captured.
-    return Console(stderr=stderr, width=None if Console().is_terminal else 160, highlight=False)
+    wide_enough = Console().is_terminal or os.environ.get("COLUMNS")
+    return Console(stderr=stderr, width=None if wide_enough else 160, highlight=False)
 
 
 def _status(value: Any) -> Text:
@@ -68,7 +70,7 @@ def records_table(items: list[dict[str, Any]], title: str = "records") -> Table:
 
 def events_table(events: list[RoutedEvent], title: str = "events in the log group") -> Table:
     table = Table(title=f"{title} ({len(events)})", title_justify="left")
-    for name in ("received", "status", "key", "version id", "detail"):
+    for name in ("received", "status", "key", "version id", "bytes / error"):
         table.add_column(name, overflow="fold")
     for event in events:
         when = datetime.fromtimestamp(event.timestamp_ms / 1000, tz=UTC).isoformat(timespec="seconds")
@@ -121,16 +123,17 @@ def trace_list_table(summaries: list[TraceSummary], timelines: dict[str, Timelin
     return table
 
 
-def timeline_table(timeline: Timeline) -> Table:
-    """One row per span: indented name, offset, duration and a bar placed on the trace's time axis."""
+def timeline_table(timeline: Timeline) -> Group:
+    """One row per span (indented name, offset, duration, a bar on the trace's time axis),
+    then each span's annotations on lines of their own."""
     start, total = timeline.start, max(timeline.end - timeline.start, 1e-6)
     table = Table(title=f"trace {timeline.trace_id}", title_justify="left")
-    table.add_column("span", overflow="fold")
+    table.add_column("span", no_wrap=True)
     table.add_column("kind")
     table.add_column("at ms", justify="right")
     table.add_column("ms", justify="right")
     table.add_column("timeline", no_wrap=True)
-    table.add_column("annotations", overflow="fold")
+    notes: list[Text] = []
     for span in timeline.spans:
         end = span.end if span.end is not None else timeline.end
         left = int((span.start - start) / total * BAR_WIDTH)
@@ -142,6 +145,10 @@ def timeline_table(timeline: Timeline) -> Table:
             f"{(span.start - start) * 1000:.1f}",
             f"{span.duration_ms:.1f}" if span.duration_ms is not None else "…",
             bar,
-            ", ".join(f"{k}={v}" for k, v in span.annotations.items()),
         )
-    return table
+        if span.annotations:
+            pairs = "  ".join(f"{k}={v}" for k, v in span.annotations.items())
+            notes.append(Text(f"  {span.name}: {pairs}", overflow="fold"))
+    if notes:
+        notes.insert(0, Text("annotations", style="bold"))
+    return Group(table, *notes)
