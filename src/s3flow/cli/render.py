@@ -106,7 +106,7 @@ def trace_list_table(summaries: list[TraceSummary], timelines: dict[str, Timelin
     table = Table(title=f"traces ({len(summaries)})", title_justify="left")
     for name, justify in (("trace id", "left"), ("started", "left"), ("ms", "right"), ("spans", "left"),
                           ("error", "left")):  # fmt: skip
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold", min_width=35 if name == "trace id" else None)  # type: ignore[arg-type]
     for summary in summaries:
         flag = "fault" if summary.has_fault else "error" if summary.has_error else ""
         timeline = timelines.get(summary.trace_id)
