@@ -140,7 +140,7 @@ def _flatten(doc: dict[str, Any], parent: str | None, into: list[tuple[dict[str,
 
 
 def _span(doc: dict[str, Any], depth: int) -> Span:
-    aws = doc.get("aws") if isinstance(doc.get("aws"), dict) else {}
+    aws: dict[str, Any] = doc["aws"] if isinstance(doc.get("aws"), dict) else {}
     return Span(
         name=str(doc.get("name", "?")),
         start=float(doc.get("start_time", 0)),
