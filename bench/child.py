@@ -37,8 +37,9 @@ class LambdaContext:
         return int((self._deadline - time.monotonic()) * 1000)
 
 
-def new_trace_header() -> str:
-    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=1"
+def new_trace_header(sampled: bool = True) -> str:
+    flag = "1" if sampled else "0"
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled={flag}"
 
 
 def setup_lambda_logging() -> None:
@@ -75,7 +76,7 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
     begin, begin_cpu = time.perf_counter(), time.process_time()
     handler = load_handler(spec["module"])
     imported = time.perf_counter()
-    os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
+    os.environ["_X_AMZN_TRACE_ID"] = new_trace_header(spec.get("sampled", True))
     context = LambdaContext(spec["function_name"], spec["memory_mb"])
     response = handler(spec["event"], context)
     served, served_cpu = time.perf_counter(), time.process_time()

@@ -48,13 +48,17 @@ def _flatten(run: ChildRun) -> dict[str, float]:
 
 
 def measure(
-    pairs: list[tuple[Side, Side]], emulator: Emulator, repeats: int, scratch: Path
+    pairs: list[tuple[Side, Side]],
+    emulator: Emulator,
+    repeats: int,
+    scratch: Path,
+    extra: tuple[Side, ...] = (),
 ) -> list[ColdResult]:
     """Runs every side ``repeats`` times, interleaved, alternating which goes first."""
     resources = emulator.resources
     assert resources is not None
     objects = ObjectFactory(emulator.client("s3"), resources.bucket, "cold")
-    sides = [side for pair in pairs for side in pair]
+    sides = [side for pair in pairs for side in pair] + list(extra)
     results = {side: ColdResult(side, []) for side in sides}
 
     def once(side: Side) -> None:

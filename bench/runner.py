@@ -38,6 +38,7 @@ def run_child(side: Side, spec: dict[str, Any], resources: Resources, scratch: P
             "module": side.module,
             "function_name": side.function_name,
             "index_key": side.index_key,
+            "sampled": side.sampled,
             "memory_mb": MEMORY_MB,
             "table_name": resources.table_name,
             "output": str(output),

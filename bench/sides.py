@@ -29,11 +29,13 @@ class Side:
     path_entries: tuple[str, ...] = ()  # prepended to sys.path, like /var/task
     # True: packaged code has no .pyc and none may be written, as in a read-only Lambda /var/task.
     as_shipped: bool = False
+    sampled: bool = True  # False: the invocation's trace header says Sampled=0 (most of them, on AWS)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
-        return f"{self.name} (as shipped)" if self.as_shipped else self.name
+        label = f"{self.name} (as shipped)" if self.as_shipped else self.name
+        return label if self.sampled else f"{label}, unsampled invocation"
 
 
 def ours() -> Side:
@@ -48,6 +50,10 @@ def reference() -> Side:
         REFERENCE_INDEX_KEY,
         (str(paths.reference_handler().parent),),
     )
+
+
+def ours_unsampled() -> Side:
+    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", OUR_INDEX_KEY, sampled=False)
 
 
 def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
