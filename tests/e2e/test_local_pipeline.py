@@ -63,9 +63,13 @@ def test_the_invocation_is_traced(start_pipeline):
     (record,) = records_for(running, key)
     trace_id = dict(p.split("=", 1) for p in record["xrayTraceId"]["S"].split(";"))["Root"]
     (trace,) = running.client("xray").batch_get_traces(TraceIds=[trace_id])["Traces"]
-    names = {json.loads(segment["Document"])["name"] for segment in trace["Segments"]}
-    assert running.outputs["LambdaFunctionName"] in names  # the function segment the runtime emits
-    assert len(names) > 1  # and the processor's own spans, through the daemon address
+    documents = [json.loads(segment["Document"]) for segment in trace["Segments"]]
+    # the function segment the runtime emits, as Lambda does with active tracing
+    (function,) = [d for d in documents if d.get("origin") == "AWS::Lambda::Function"]
+    assert function["name"] == running.outputs["LambdaFunctionName"]
+    # and the processor's own spans, sent to the daemon address, hang under it
+    children = [d for d in documents if d.get("parent_id") == function["id"]]
+    assert children and all(d["trace_id"] == trace_id for d in children)
 
 
 def test_a_duplicate_delivery_makes_one_record_and_one_event(start_pipeline):
