@@ -51,7 +51,7 @@ def test_parse_steps_rejects_entries_without_module_and_function(spec: str) -> N
 def test_environment_steps_come_first_then_registered_ones() -> None:
     register_step(lambda obj: None, name="mine")
 
-    steps = load_steps({"S3FLOW_PROCESSING_STEPS": "s3flow.processor.steps.checksum:sha256"})
+    steps = load_steps("s3flow.processor.steps.checksum:sha256")
 
     assert [step.name for step in steps] == ["sha256", "mine"]
     assert steps[0].function is sha256
@@ -67,14 +67,14 @@ def test_two_steps_with_one_name_are_refused() -> None:
     register_step(lambda obj: None, name="sha256")
 
     with pytest.raises(ConfigurationError, match="sha256"):
-        load_steps({"S3FLOW_PROCESSING_STEPS": "s3flow.processor.steps.checksum:sha256"})
+        load_steps("s3flow.processor.steps.checksum:sha256")
     with pytest.raises(StepConfigurationError):
         register_step(lambda obj: None, name="sha256")
 
 
 def test_a_non_callable_target_is_a_configuration_error() -> None:
     with pytest.raises(StepConfigurationError, match="not callable"):
-        load_steps({"S3FLOW_PROCESSING_STEPS": "s3flow.processor.steps.content_type:SNIFF_BYTES"})
+        load_steps("s3flow.processor.steps.content_type:SNIFF_BYTES")
 
 
 def test_storable_turns_floats_into_decimals_for_dynamodb() -> None:

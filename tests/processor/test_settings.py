@@ -20,9 +20,14 @@ def test_defaults() -> None:
 
 
 def test_all_values_read() -> None:
-    env = {**REQUIRED, contract.ENV_TIME_INDEX_SHARDS: "16", contract.ENV_ENVIRONMENT: "prod"}
+    env = {
+        **REQUIRED,
+        contract.ENV_TIME_INDEX_SHARDS: "16",
+        contract.ENV_ENVIRONMENT: "prod",
+        contract.ENV_PROCESSING_STEPS: " a.b:c ",
+    }
 
-    assert Settings.from_env(env) == Settings("table", "bus", 16, "prod")
+    assert Settings.from_env(env) == Settings("table", "bus", 16, "prod", "a.b:c")
 
 
 @pytest.mark.parametrize("shards", ["0", "-2", "four"])

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from s3flow import contract
 from s3flow.processor.exceptions import StepConfigurationError, StepOutputError
 
 MAX_STEP_FIELDS_BYTES = 8 * 1024
@@ -155,10 +153,10 @@ def _import(spec: str) -> tuple[RegisteredStep, ...]:
     return tuple(steps)
 
 
-def load_steps(env: Mapping[str, str] | None = None) -> tuple[RegisteredStep, ...]:
-    """The steps to run: those named in the environment (imported once), then those registered."""
-    env = os.environ if env is None else env
-    spec = env.get(contract.ENV_PROCESSING_STEPS, "").strip()
+def load_steps(spec: str = "") -> tuple[RegisteredStep, ...]:
+    """The steps to run: those named in ``spec`` (the environment variable; imported once per
+    container), then those registered in code."""
+    spec = spec.strip()
     if spec not in _imported:
         _imported[spec] = _import(spec) if spec else ()
     steps = (*_imported[spec], *_registered)

@@ -22,7 +22,6 @@ and the finished records are skipped as duplicates the second time.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -158,7 +157,7 @@ def process(
         )
         if steps is None:
             has_objects = any(item["status"] == contract.STATUS_SUCCESS for item in items)
-            steps = _configured_steps() if has_objects else ()
+            steps = _configured_steps(settings.processing_steps) if has_objects else ()
         run = _StepRunner(steps, deps, trace)
         to_publish = []
         for item in items:
@@ -202,13 +201,13 @@ def _handle(
     return run(result.item, summary, max_entry_bytes)
 
 
-def _configured_steps() -> tuple[RegisteredStep, ...]:
-    """The registered steps; without any, ``extension`` is never imported (cold start)."""
-    if "s3flow.processor.extension" not in sys.modules and not os.environ.get(contract.ENV_PROCESSING_STEPS):
+def _configured_steps(spec: str) -> tuple[RegisteredStep, ...]:
+    """The configured steps; without any, ``extension`` is never imported (cold start)."""
+    if not spec and "s3flow.processor.extension" not in sys.modules:
         return ()
     from s3flow.processor.extension import load_steps
 
-    return load_steps()
+    return load_steps(spec)
 
 
 class _StepRunner:

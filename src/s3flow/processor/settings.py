@@ -16,6 +16,7 @@ class Settings:
     event_bus_name: str
     time_index_shards: int = contract.DEFAULT_TIME_INDEX_SHARDS
     environment: str = "dev"
+    processing_steps: str = ""  # ``contract.ENV_PROCESSING_STEPS``; parsed by ``extension``
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,4 +40,5 @@ class Settings:
             event_bus_name=env[contract.ENV_EVENT_BUS_NAME],
             time_index_shards=shards,
             environment=env.get(contract.ENV_ENVIRONMENT) or "dev",
+            processing_steps=(env.get(contract.ENV_PROCESSING_STEPS) or "").strip(),
         )
