@@ -110,6 +110,7 @@ def test_a_target_that_cannot_be_reached_does_not_fail_the_producer(env):
     (dead,) = local.received(dlq_url)
     assert json.loads(dead["Body"])["id"] == answer["Entries"][0]["EventId"]
     assert dead["MessageAttributes"]["TARGET_ARN"]["StringValue"] == missing
+    assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "RESOURCE_NOT_FOUND"
 
 
 def test_the_input_transformer_of_the_log_group_shape_writes_the_message_and_timestamp(env):

@@ -310,8 +310,9 @@ class EventRouter:
         attributes = {
             "RULE_ARN": rule.arn,
             "TARGET_ARN": target["Arn"],
-            "ERROR_CODE": type(error).__name__,
+            "ERROR_CODE": _error_code(error),
             "ERROR_MESSAGE": str(error)[:256] or type(error).__name__,
+            "RETRY_ATTEMPTS": "0",  # a missing resource is not retried on AWS either
         }
         try:
             sqs_backends[account][queue_region or region].send_message(
@@ -343,6 +344,16 @@ class EventRouter:
             sqs_backends[account][target_region].send_message(parts[5], body)
         else:
             raise NotImplementedError(f"local EventBridge does not deliver to {service} targets")
+
+
+def _error_code(error: Exception) -> str:
+    """The ``ERROR_CODE`` EventBridge puts on a dead-lettered event."""
+    name = type(error).__name__
+    if "NotFound" in name or "NonExistent" in name:
+        return "RESOURCE_NOT_FOUND"
+    if "AccessDenied" in name:
+        return "NO_PERMISSIONS"
+    return "SDK_CLIENT_ERROR"
 
 
 def _region(request: Request) -> str:
