@@ -120,18 +120,29 @@ def allow_plain_http(s3: Any, bucket: str) -> bool:
     return True
 
 
-def run_level(side: str, assembly: Path, concurrency: int, objects: int, idle_samples: int) -> Level:
+def function_name() -> str:
+    template = json.loads(paths.processor_template().read_text())
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Function" and props.get("Handler") == contract.HANDLER:
+            return str(props["FunctionName"])
+    raise paths.BenchSetupError(f"no function with handler {contract.HANDLER} in the template")
+
+
+def run_level(
+    side: str, assembly: Path, concurrency: int, objects: int, idle_samples: int, pycache: Path
+) -> Level:
     from s3flow.local.pipeline import LocalPipeline
 
     reset_emulator_state()
 
     level = Level(side, concurrency)
     tracker = _Tracker()
-    overrides = None
+    # Sandboxes get exactly the function's environment: their bytecode goes to scratch, not into shared/.
+    extra = {"PYTHONPYCACHEPREFIX": str(pycache)}
     if side == "reference":
-        function_name = "s3-object-processor-dev"
-        overrides = {function_name: {"LAMBDA_TASK_ROOT": str(paths.reference_handler().parent),
-                                     "AWS_XRAY_SDK_ENABLED": "true"}}  # fmt: skip
+        extra |= {"LAMBDA_TASK_ROOT": str(paths.reference_handler().parent), "AWS_XRAY_SDK_ENABLED": "true"}
+    overrides = {function_name(): extra}
     pipeline = LocalPipeline(
         assembly, paths.STACK_NAME, port=_free_port(), concurrency=concurrency, on_flow=tracker.on_flow,
         environment_overrides=overrides,
@@ -223,7 +234,9 @@ def measure(
     for concurrency in concurrencies:
         for side, assembly in assemblies.items():
             try:
-                levels.append(run_level(side, assembly, concurrency, objects, idle_samples))
+                levels.append(
+                    run_level(side, assembly, concurrency, objects, idle_samples, scratch / "pycache")
+                )
             except Exception as error:  # one broken level must not lose the others
                 levels.append(Level(side, concurrency, error=f"{type(error).__name__}: {error}"))
     return levels
