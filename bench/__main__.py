@@ -56,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sections: list[tuple[str, Table, list[str]]] = []
     summary: list[str] = []
+    stale = package.stale_asset_files(asset_dir)
+    if stale:
+        warning = (
+            f"The processor asset in cdk.out is older than src/ ({len(stale)} file(s) differ, e.g. "
+            f"{stale[0]}): the *as shipped* and package rows describe that older build; run `make bench` "
+            "(which synthesizes first) for a consistent run."
+        )
+        print(f"warning: {warning}", file=sys.stderr)
+        summary.append(warning)
     history = {"cold": "", "calls50": "", "e2e": ""}
     with tempfile.TemporaryDirectory(prefix="s3flow-bench-") as scratch_name:
         scratch = Path(scratch_name)

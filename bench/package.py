@@ -67,6 +67,23 @@ def processor_asset_dir() -> Path:
     )
 
 
+def stale_asset_files(asset_dir: Path) -> list[str]:
+    """Runtime sources whose copy in the synthesized asset differs from src/ (synth is out of date)."""
+    source_root, asset_root = paths.PROJECT_ROOT / "src" / "s3flow", asset_dir / "s3flow"
+    runtime = [
+        source_root / "__init__.py",
+        source_root / "contract.py",
+        *(source_root / "processor").rglob("*.py"),
+    ]
+    stale = []
+    for source in runtime:
+        relative = source.relative_to(source_root)
+        copy = asset_root / relative
+        if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+            stale.append(str(relative))
+    return stale
+
+
 def _distribution_files(name: str) -> dict[str, Path]:
     dist = metadata.distribution(name)
     files = {}
