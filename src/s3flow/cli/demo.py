@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
@@ -26,6 +25,7 @@ from rich.table import Table
 from s3flow import contract
 from s3flow.cli import queries, render, traces, uploads
 from s3flow.cli.local_up import ensure_template, free_port
+from s3flow.cli.s3events import s3_record
 from s3flow.cli.target import Target, local_target
 
 LARGE_SIZE = 12 * uploads.MIB
@@ -58,31 +58,18 @@ def sample_files(root: Path) -> list[uploads.Upload]:
 
 
 def s3_event_for(item: dict[str, Any], region: str, bucket: str) -> dict[str, Any]:
-    """The S3 notification for a recorded object version, shaped as S3 sends it (key URL-encoded)."""
-    obj: dict[str, Any] = {"key": quote_plus(item["objectKey"], safe="/"), "size": int(item.get("size", 0))}
-    for field, name in (("eTag", "eTag"), ("versionId", "versionId"), ("sequencer", "sequencer")):
-        if item.get(field):
-            obj[name] = item[field]
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": region,
-        "eventTime": item["eventTime"],
-        "eventName": item.get("eventName", "ObjectCreated:Put"),
-        "userIdentity": {"principalId": "AWS:s3flow-demo"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": "s3flowdemo", "x-amz-id-2": "s3flowdemo"},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "s3flow-demo-redelivery",
-            "bucket": {
-                "name": bucket,
-                "ownerIdentity": {"principalId": "s3flow"},
-                "arn": f"arn:aws:s3:::{bucket}",
-            },
-            "object": obj,
-        },
-    }
+    """The S3 notification for a recorded object version, as S3 sent it."""
+    record = s3_record(
+        bucket=bucket,
+        region=region,
+        key=item["objectKey"],
+        size=int(item.get("size", 0)),
+        event_time=item["eventTime"],
+        version_id=item.get("versionId"),
+        etag=item.get("eTag"),
+        sequencer=item.get("sequencer"),
+        event_name=item.get("eventName", "ObjectCreated:Put"),
+    )
     return {"Records": [record]}
 
 

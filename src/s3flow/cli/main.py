@@ -195,6 +195,40 @@ def redrive(
 
 
 @app.command()
+def backfill(
+    bucket: Annotated[str | None, typer.Option(help="Bucket to list (default: the stack's bucket).")] = None,
+    prefix: Annotated[str, typer.Option(help="Only keys under this prefix.")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be sent.")] = False,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Send object versions that have no record through the processor (safe to run twice)."""
+    from s3flow.cli import backfill as backfill_
+
+    target = _target(stack, endpoint_url, region)
+    out = render.console()
+    with Progress(TextColumn("{task.description}"), TextColumn("{task.completed} versions"), console=out,
+                  transient=True) as progress:  # fmt: skip
+        task = progress.add_task("checking object versions for records")
+        summary = backfill_.backfill(
+            target, bucket=bucket, prefix=prefix, dry_run=dry_run,
+            on_version=lambda version, recorded: progress.advance(task),
+        )  # fmt: skip
+    for version in summary.sent:
+        out.print(f"  {'would send' if dry_run else 'sent'}: {version.key} ({version.version_id or 'null'})")
+    for version in summary.rejected:
+        out.print(f"  not accepted: {version.key} ({version.version_id or 'null'})")
+    verb = "would send" if dry_run else f"sent in {summary.invocations} invocation(s)"
+    out.print(
+        f"{summary.listed} version(s) listed, {summary.recorded} already recorded, "
+        f"{len(summary.sent)} {verb}, {len(summary.rejected)} not accepted"
+    )
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Emulator port (0: a free one).")] = 0,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Workers running the function.")] = 4,
