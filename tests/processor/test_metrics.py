@@ -104,7 +104,9 @@ def test_the_document_is_written_when_the_handler_raises_for_a_retry(
 
     document = one_document(capsys)
     assert emf_problems(document) == []
-    assert values(document) == {**values(document), "ProcessingErrors": 5, "ObjectsProcessed": 0}
+    # Transient failures are Lambda Errors (the handler raised), not error records.
+    assert values(document) == {**values(document), "ProcessingErrors": 0, "ObjectsProcessed": 0}
+    assert values(document) == {**values(document), "EventsPublished": 0, "BytesProcessed": 0}
 
 
 def test_the_document_is_written_when_settings_are_missing(aws, invoke, capsys, monkeypatch) -> None:
@@ -120,12 +122,13 @@ def test_the_document_is_written_when_settings_are_missing(aws, invoke, capsys, 
     document = one_document(capsys)
     assert emf_problems(document) == []
     assert document["Environment"] == "prod"
-    assert document[contract.METRIC_PROCESSING_ERRORS] == 1
+    assert document[contract.METRIC_OBJECTS_PROCESSED] == 0
+    assert document[contract.METRIC_PROCESSING_LATENCY] > 0
 
 
 def test_every_metric_has_a_unit_the_specification_accepts() -> None:
     document = emf_document(
-        metric_values({"succeeded": 1, "bytes": 3}, latency_ms=1.5, crashed=False),
+        metric_values({"succeeded": 1, "bytes": 3}, latency_ms=1.5),
         environment="dev",
         timestamp_ms=1,
     )
@@ -145,3 +148,26 @@ def test_the_validator_catches_what_cloudwatch_would_reject() -> None:
 
     assert emf_problems(good) == []
     assert emf_problems(missing_value) and emf_problems(bad_unit) and emf_problems(no_dimension_value)
+
+
+def test_a_failed_step_counts_one_error_and_its_siblings_as_processed(aws, invoke, uploads, capsys) -> None:
+    from s3flow.processor.extension import register_step
+
+    def refuse_big(obj):
+        if obj.size > 3:
+            raise ValueError("too big for this step")
+        return {"ok": True}
+
+    register_step(refuse_big)
+    records = [uploads.put("small.txt", b"abc"), uploads.put("big.txt", b"abcdef")]
+
+    invoke({"Records": records})
+
+    document = one_document(capsys)
+    assert values(document) == {
+        **values(document),
+        "ObjectsProcessed": 1,
+        "ProcessingErrors": 1,
+        "EventsPublished": 2,
+        "BytesProcessed": 3,
+    }

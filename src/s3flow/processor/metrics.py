@@ -6,8 +6,9 @@ Hand-written (about forty lines) rather than Powertools Metrics: see docs/observ
 
 What each metric counts, per invocation:
 - ObjectsProcessed: objects whose SUCCESS event this invocation published (resumed ones too);
-- ProcessingErrors: ERROR events published (bad records, failed steps, oversized events)
-  plus transient failures left for Lambda's retry, plus 1 if the handler crashed;
+- ProcessingErrors: records that became error records and ERROR events (bad records, failed
+  steps, oversized events). Transient failures and crashes are not counted here: the
+  handler raises for them, so Lambda's own Errors metric (and then the failure queue) has them;
 - DuplicatesSkipped: records already fully processed (redeliveries, repeats in one event);
 - BytesProcessed: total ``size`` of the objects counted in ObjectsProcessed;
 - ProcessingLatency: the handler's wall time in milliseconds;
@@ -33,14 +34,14 @@ UNITS: dict[str, str] = {
 }
 
 
-def metric_values(summary: Mapping[str, int] | None, *, latency_ms: float, crashed: bool) -> dict[str, float]:
+def metric_values(summary: Mapping[str, int] | None, *, latency_ms: float) -> dict[str, float]:
     """The six metrics from an invocation summary (None when the handler failed before one)."""
     counts = summary or {}
     succeeded = counts.get("succeeded", 0)
     errors = counts.get("errors", 0)
     return {
         contract.METRIC_OBJECTS_PROCESSED: succeeded,
-        contract.METRIC_PROCESSING_ERRORS: errors + counts.get("failed", 0) + (1 if crashed else 0),
+        contract.METRIC_PROCESSING_ERRORS: errors,
         contract.METRIC_DUPLICATES_SKIPPED: counts.get("duplicates", 0),
         contract.METRIC_BYTES_PROCESSED: counts.get("bytes", 0),
         contract.METRIC_PROCESSING_LATENCY: round(latency_ms, 3),

@@ -36,7 +36,8 @@ def observed(context: Any, trace_header: str | None) -> Iterator[Observation]:
     """Every log line inside carries the invocation's ids; one EMF document is written on the way out.
 
     The environment comes straight from ``S3FLOW_ENVIRONMENT`` so that even an invocation
-    failing on its settings still reports, under the right dimension, that it failed.
+    failing on its settings still writes its document (latency, zero counts) under the right
+    dimension.
     """
     environment = os.environ.get(contract.ENV_ENVIRONMENT) or "dev"
     request_id = str(getattr(context, "aws_request_id", None) or "unknown")
@@ -44,7 +45,6 @@ def observed(context: Any, trace_header: str | None) -> Iterator[Observation]:
     cold_start = _cold_start()
     observation = Observation()
     started = time.perf_counter()
-    crashed = False
     with logs.invocation_context(
         request_id=request_id,
         trace_header=trace_header,
@@ -58,12 +58,11 @@ def observed(context: Any, trace_header: str | None) -> Iterator[Observation]:
             logger.error("%s", error, extra={"summary": error.summary})
             raise
         except Exception:
-            crashed = True
             logger.exception("invocation failed")
             raise
         finally:
             latency_ms = (time.perf_counter() - started) * 1000
-            values = metrics.metric_values(observation.summary, latency_ms=latency_ms, crashed=crashed)
+            values = metrics.metric_values(observation.summary, latency_ms=latency_ms)
             properties = {
                 "requestId": request_id,
                 "traceId": logs.trace_root(trace_header),
