@@ -169,7 +169,7 @@ def process(
         _mark(published, deps, trace, summary)
         root.metadata("summary", summary.as_dict())
         if summary.failed or summary.errors:
-            root.annotate("error", f"{summary.failed} transient failure(s), {summary.errors} bad record(s)")
+            root.annotate("error", f"{summary.failed} transient failure(s), {summary.errors} error record(s)")
     return summary
 
 
