@@ -143,7 +143,7 @@ def test_bad_records_are_annotated_as_errors(aws, invoke, daemon, monkeypatch) -
 
     documents = daemon.documents()
     [root] = named(documents, "process_s3_records")
-    assert "1 bad record" in root["annotations"]["error"]
+    assert "1 error record" in root["annotations"]["error"]
     assert any(
         "size" in str(d.get("annotations", {}).get("error")) for d in named(documents, "dynamodb_write")
     )
