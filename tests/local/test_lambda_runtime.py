@@ -20,14 +20,13 @@ import requests
 
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec
 from s3flow.local.errors import FunctionNotFoundError
-from s3flow.local.lambda_runtime import (
+from s3flow.local.lambda_records import (
     CONDITION_EVENT_AGE_EXCEEDED,
     CONDITION_RETRIES_EXHAUSTED,
     Invocation,
-    LambdaRuntime,
-    Listener,
     destination_record,
 )
+from s3flow.local.lambda_runtime import LambdaRuntime, Listener
 from s3flow.local.lambda_worker import Outcome
 from s3flow.local.server import LocalServer
 

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from s3flow.local.deployment import Deployment, FunctionSpec
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError, PortInUseError
-from s3flow.local.lambda_runtime import Invocation
+from s3flow.local.lambda_records import Invocation
 from s3flow.local.lambda_worker import Outcome
 from s3flow.local.pipeline import (
     FlowEvent,

@@ -14,9 +14,10 @@ fractions of a second), and no attempt starts once the event is older than
 Lambda's invocation record. A sandbox that dies or times out counts as a failed attempt
 and is replaced.
 
-The runtime also answers Lambda's ``Invoke`` API for our functions (``Event``: 202 and
-queue; ``RequestResponse``: run once and return; ``DryRun``: 204), so that the same boto3
-``lambda.invoke`` call redrives a failure locally and on AWS.
+The function's output, with Lambda's START / END / REPORT lines, goes to its log group
+(``lambda_records.FunctionLog``). The runtime also answers Lambda's ``Invoke`` API for our
+functions (``lambda_api``), so that the same boto3 ``lambda.invoke`` call redrives a failure
+locally and on AWS.
 """
 
 from __future__ import annotations
@@ -25,62 +26,39 @@ import heapq
 import itertools
 import json
 import logging
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from werkzeug.wrappers import Request, Response
 
+from s3flow.local import lambda_api
 from s3flow.local.deployment import Deployment, FunctionSpec
 from s3flow.local.errors import FunctionNotFoundError
+from s3flow.local.lambda_records import (
+    CONDITION_EVENT_AGE_EXCEEDED,
+    CONDITION_RETRIES_EXHAUSTED,
+    DUMMY_CREDENTIALS,
+    FunctionLog,
+    Invocation,
+    destination_record,
+    function_segment,
+    log_group_of,
+    new_segment_id,
+    report_lines,
+    sandbox_environment,
+)
 from s3flow.local.lambda_worker import Outcome, Sandbox
 
 log = logging.getLogger(__name__)
 
 # Lambda's own delays before the first and second retry of an async invocation.
 LAMBDA_RETRY_DELAYS: tuple[float, ...] = (60.0, 120.0)
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
-# Invoke's payload limits: asynchronous (Event) and synchronous (RequestResponse).
-MAX_EVENT_PAYLOAD = 1024 * 1024
-MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
-_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
-
-CONDITION_RETRIES_EXHAUSTED = "RetriesExhausted"
-CONDITION_EVENT_AGE_EXCEEDED = "EventAgeExceeded"
-
-
-def new_trace_id(now: float | None = None) -> str:
-    return f"1-{int(now if now is not None else time.time()):08x}-{uuid.uuid4().hex[:24]}"
-
-
-def new_segment_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-@dataclass
-class Invocation:
-    """One request to a function, across all its attempts."""
-
-    function: FunctionSpec
-    event: Any
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    trace_id: str = field(default_factory=new_trace_id)
-    received_at: float = field(default_factory=time.time)
-    asynchronous: bool = True
-    attempts: int = 0
-    last: Outcome | None = None
-    result: Future[Outcome] | None = None  # only for RequestResponse
 
 
 class Listener:
@@ -90,147 +68,6 @@ class Listener:
     def succeeded(self, invocation: Invocation, outcome: Outcome) -> None: ...
     def retrying(self, invocation: Invocation, outcome: Outcome, delay: float) -> None: ...
     def failed(self, invocation: Invocation, condition: str) -> None: ...
-
-
-def destination_record(
-    invocation: Invocation, condition: str, *, now: datetime | None = None
-) -> dict[str, Any]:
-    """The record Lambda sends to an on-failure destination."""
-    now = now or datetime.now(UTC)
-    record: dict[str, Any] = {
-        "version": "1.0",
-        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-        "requestContext": {
-            "requestId": invocation.request_id,
-            "functionArn": f"{invocation.function.arn}:$LATEST",
-            "condition": condition,
-            "approximateInvokeCount": invocation.attempts,
-        },
-        "requestPayload": invocation.event,
-    }
-    if invocation.last is not None:
-        record["responseContext"] = {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": "Unhandled",
-        }
-        payload = invocation.last.payload if isinstance(invocation.last.payload, dict) else {}
-        record["responsePayload"] = {
-            name: payload[name]
-            for name in ("errorMessage", "errorType", "requestId", "stackTrace")
-            if name in payload
-        }
-    return record
-
-
-def function_segment(invocation: Invocation, segment_id: str, outcome: Outcome) -> dict[str, Any]:
-    """The ``AWS::Lambda::Function`` segment Lambda records per invocation with active tracing,
-    with its ``Initialization`` (cold starts only) and ``Invocation`` subsegments."""
-    phases = [("Invocation", outcome.started, outcome.ended)]
-    if outcome.init is not None:
-        phases.insert(0, ("Initialization", *outcome.init))
-    segment: dict[str, Any] = {
-        "name": invocation.function.name,
-        "id": segment_id,
-        "trace_id": invocation.trace_id,
-        "start_time": phases[0][1],
-        "end_time": outcome.ended,
-        "origin": "AWS::Lambda::Function",
-        "subsegments": [
-            {"id": new_segment_id(), "name": name, "start_time": start, "end_time": end}
-            for name, start, end in phases
-        ],
-        "aws": {
-            "function_arn": invocation.function.arn,
-            "request_id": invocation.request_id,
-            "invocation_attempt": invocation.attempts,
-        },
-    }
-    if not outcome.ok:
-        payload = outcome.payload if isinstance(outcome.payload, dict) else {}
-        segment["fault"] = True
-        segment["cause"] = {
-            "exceptions": [
-                {
-                    "id": new_segment_id(),
-                    "type": payload.get("errorType"),
-                    "message": payload.get("errorMessage"),
-                }
-            ]
-        }
-    return segment
-
-
-def log_group_of(spec: FunctionSpec) -> str:
-    return spec.log_group or f"/aws/lambda/{spec.name}"
-
-
-class FunctionLog:
-    """One sandbox's log stream in the function's log group in moto, as Lambda writes it."""
-
-    def __init__(self, *, account: str, region: str, group: str, stream: str) -> None:
-        self.account, self.region, self.group, self.stream = account, region, group, stream
-        self._created = False
-        self._lock = threading.Lock()
-
-    def write(self, message: str) -> None:
-        from moto.logs.models import logs_backends
-
-        backend = logs_backends[self.account][self.region]
-        with self._lock:
-            if not self._created:
-                if self.group not in backend.groups:  # Lambda creates its log group if missing
-                    backend.create_log_group(self.group, {})
-                backend.create_log_stream(self.group, self.stream)
-                self._created = True
-            backend.put_log_events(
-                self.group, self.stream, [{"timestamp": int(time.time() * 1000), "message": message}]
-            )
-
-
-def report_lines(invocation: Invocation, outcome: Outcome) -> list[str]:
-    """Lambda's START / END / REPORT lines around one invocation."""
-    rid = invocation.request_id
-    duration = (outcome.ended - outcome.started) * 1000
-    report = (
-        f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, round(duration))} ms"
-        f"\tMemory Size: {invocation.function.memory_mb} MB"
-    )
-    if outcome.init is not None:
-        report += f"\tInit Duration: {(outcome.init[1] - outcome.init[0]) * 1000:.2f} ms"
-    return [f"START RequestId: {rid} Version: $LATEST", f"END RequestId: {rid}", report]
-
-
-def sandbox_environment(
-    spec: FunctionSpec,
-    *,
-    region: str,
-    endpoint_url: str,
-    xray_daemon_address: str | None,
-    overrides: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The function's environment from the template plus what Lambda sets itself."""
-    environment = dict(spec.environment)
-    environment.update(
-        {
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_ENDPOINT_URL": endpoint_url,
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": log_group_of(spec),
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "_HANDLER": spec.handler,
-            "TZ": ":UTC",
-            **DUMMY_CREDENTIALS,
-        }
-    )
-    if xray_daemon_address:
-        environment["AWS_XRAY_DAEMON_ADDRESS"] = xray_daemon_address
-        environment["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR"
-    environment.update(overrides or {})
-    return environment
 
 
 class FunctionQueue:
@@ -538,52 +375,6 @@ class LambdaRuntime:
         url = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
-    # -- the Invoke API ----------------------------------------------------------------
-
     def route(self, request: Request) -> Response | None:
-        """Answers ``POST /2015-03-31/functions/{name}/invocations`` for our functions."""
-        match = _INVOKE_PATH.match(request.path)
-        if request.method != "POST" or match is None:
-            return None
-        try:
-            spec = self.resolve(match.group("name"))
-        except FunctionNotFoundError:
-            return None  # not ours: moto answers
-        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        request_id = str(uuid.uuid4())
-        headers = {"x-amzn-RequestId": request_id, "X-Amz-Executed-Version": "$LATEST"}
-        if invocation_type == "DryRun":
-            return Response(status=204, headers=headers)
-        raw = request.get_data()
-        limit = MAX_EVENT_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
-        if len(raw) > limit:
-            return _lambda_error(
-                413,
-                "RequestTooLargeException",
-                f"Request must be smaller than {limit} bytes for the Invoke operation",
-            )
-        try:
-            event = json.loads(raw) if raw else {}
-        except ValueError:
-            return _lambda_error(
-                400, "InvalidRequestContentException", "Could not parse request body into json"
-            )
-        if invocation_type == "Event":
-            invocation = self.enqueue(spec.name, event)
-            headers["x-amzn-RequestId"] = invocation.request_id
-            return Response(status=202, headers=headers)
-        outcome = self.invoke(spec.name, event)
-        if not outcome.ok:
-            headers["X-Amz-Function-Error"] = "Unhandled"
-        return Response(
-            json.dumps(outcome.payload), status=200, headers=headers, content_type="application/json"
-        )
-
-
-def _lambda_error(status: int, code: str, message: str) -> Response:
-    return Response(
-        json.dumps({"Type": "User", "message": message}),
-        status=status,
-        headers={"x-amzn-ErrorType": code},
-        content_type="application/json",
-    )
+        """Lambda's Invoke API for our functions (see ``lambda_api``)."""
+        return lambda_api.route(self, request)

@@ -31,7 +31,8 @@ from botocore.exceptions import ClientError
 from s3flow.local.deployment import Deployment
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError
 from s3flow.local.eventbridge import Delivery, EventRouter
-from s3flow.local.lambda_runtime import LAMBDA_RETRY_DELAYS, Invocation, LambdaRuntime, Listener
+from s3flow.local.lambda_records import Invocation
+from s3flow.local.lambda_runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
 from s3flow.local.lambda_worker import Outcome
 from s3flow.local.s3_hop import S3Hop
 from s3flow.local.server import DEFAULT_PORT, LocalServer

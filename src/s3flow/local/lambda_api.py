@@ -1,0 +1,71 @@
+"""Lambda's ``Invoke`` API for the local functions, answered in the server's middleware.
+
+``POST /2015-03-31/functions/{name}/invocations``: ``Event`` queues the event (202),
+``RequestResponse`` runs it once and returns the result (200, ``X-Amz-Function-Error`` on a
+function error), ``DryRun`` answers 204. Payloads over Lambda's limits are refused with
+``RequestTooLargeException``. A function that is not ours is left to moto.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Request, Response
+
+from s3flow.local.errors import FunctionNotFoundError
+
+if TYPE_CHECKING:
+    from s3flow.local.lambda_runtime import LambdaRuntime
+
+# Invoke's payload limits: asynchronous (Event) and synchronous (RequestResponse).
+MAX_EVENT_PAYLOAD = 1024 * 1024
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+
+
+def route(runtime: LambdaRuntime, request: Request) -> Response | None:
+    """Answers ``POST /2015-03-31/functions/{name}/invocations`` for our functions."""
+    match = _INVOKE_PATH.match(request.path)
+    if request.method != "POST" or match is None:
+        return None
+    try:
+        spec = runtime.resolve(match.group("name"))
+    except FunctionNotFoundError:
+        return None  # not ours: moto answers
+    invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+    request_id = str(uuid.uuid4())
+    headers = {"x-amzn-RequestId": request_id, "X-Amz-Executed-Version": "$LATEST"}
+    if invocation_type == "DryRun":
+        return Response(status=204, headers=headers)
+    raw = request.get_data()
+    limit = MAX_EVENT_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+    if len(raw) > limit:
+        return _lambda_error(
+            413,
+            "RequestTooLargeException",
+            f"Request must be smaller than {limit} bytes for the Invoke operation",
+        )
+    try:
+        event = json.loads(raw) if raw else {}
+    except ValueError:
+        return _lambda_error(400, "InvalidRequestContentException", "Could not parse request body into json")
+    if invocation_type == "Event":
+        invocation = runtime.enqueue(spec.name, event)
+        headers["x-amzn-RequestId"] = invocation.request_id
+        return Response(status=202, headers=headers)
+    outcome = runtime.invoke(spec.name, event)
+    if not outcome.ok:
+        headers["X-Amz-Function-Error"] = "Unhandled"
+    return Response(json.dumps(outcome.payload), status=200, headers=headers, content_type="application/json")
+
+
+def _lambda_error(status: int, code: str, message: str) -> Response:
+    return Response(
+        json.dumps({"Type": "User", "message": message}),
+        status=status,
+        headers={"x-amzn-ErrorType": code},
+        content_type="application/json",
+    )
