@@ -64,7 +64,13 @@ class Middleware:
             seen["response"] = ObservedResponse(status, headers)
             return start_response(status, headers, exc_info)
 
-        body = list(self.app(environ, capture))  # moto answers in one piece; buffering is cheap
+        answer = self.app(environ, capture)
+        try:
+            body = list(answer)  # moto answers in one piece; buffering is cheap
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()  # WSGI: the server must close the iterable (Flask tears down here)
         if "response" in seen:
             for observer in self.observers:
                 try:
