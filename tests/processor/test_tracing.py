@@ -212,3 +212,30 @@ def test_oversized_documents_drop_metadata_to_fit_one_datagram() -> None:
 
     assert packet is not None and len(packet) < 65_000
     assert json.loads(packet.partition(b"\n")[2])["metadata"] == {"default": {"truncated": True}}
+
+
+def test_processing_steps_and_their_s3_reads_are_traced(aws, invoke, daemon, uploads, monkeypatch) -> None:
+    from s3flow.processor.extension import register_step
+
+    def head(obj):
+        return {"head": obj.read(0, 2).decode()}
+
+    def broken(obj):
+        raise RuntimeError("no")
+
+    register_step(head)
+    register_step(broken)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+
+    invoke({"Records": [uploads.put("t.txt", b"abc")]})
+
+    documents = daemon.documents()
+    [root] = named(documents, "process_s3_records")
+    steps = {d["annotations"]["step"]: d for d in named(documents, "processing_step")}
+    assert set(steps) == {"head", "broken"}
+    assert {d["parent_id"] for d in steps.values()} == {root["id"]}
+    assert steps["broken"]["annotations"]["error"] == "no" and steps["broken"]["fault"] is True
+    assert "fault" not in steps["head"]
+    [s3] = named(documents, "S3")
+    assert s3["namespace"] == "aws" and s3["aws"]["operation"] == "GetObject"
+    assert s3["parent_id"] == steps["head"]["id"]

@@ -229,7 +229,7 @@ class _StepRunner:
             version_id=item.get("versionId"),
             size=int(item["size"]),
             etag=item.get("eTag"),
-            client_factory=self._deps.s3,
+            client_factory=lambda: _TracedS3(self._deps.s3(), self._trace),
         )
         outputs: dict[str, dict[str, Any]] = {}
         for step in self._steps:
@@ -264,6 +264,21 @@ class _StepRunner:
             summary.step_errors += 1
             return step_error_item(item, step=names, message=message, error_type="EventTooLarge")
         return enriched
+
+
+class _TracedS3:
+    """The S3 client steps get: each GetObject is an ``S3`` subsegment under its step's span."""
+
+    def __init__(self, client: Any, trace: Trace) -> None:
+        self._client = client
+        self._trace = trace
+
+    def get_object(self, **params: Any) -> Any:
+        with self._trace.aws_call("S3", "GetObject"):
+            return self._client.get_object(**params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def _write(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summary) -> PutResult | None:
