@@ -271,8 +271,8 @@ class EventRouter:
                     "ErrorCode": "NotFoundException",
                     "ErrorMessage": f"Event bus {bus_name} does not exist.",
                 }
-            if error is not None:
-                results.append(error)
+            if error is not None or bus is None:
+                results.append(error or {})
                 continue
             event = build_event(entry, account=self.account, region=region)
             results.append({"EventId": event["id"]})

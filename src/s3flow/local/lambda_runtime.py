@@ -279,20 +279,19 @@ class LambdaRuntime:
             xray_daemon_address=self.xray_daemon_address,
             overrides=self._overrides.get(spec.name),
         )
-        context_base = {
+        group = log_group_of(spec)
+        stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        context_base: dict[str, Any] = {
             "function_name": spec.name,
             "function_version": "$LATEST",
             "invoked_function_arn": spec.arn,
             "memory_limit_in_mb": spec.memory_mb,
-            "log_group_name": log_group_of(spec),
-            "log_stream_name": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+            "log_group_name": group,
+            "log_stream_name": stream,
         }
-        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = context_base["log_stream_name"]
+        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
         log = FunctionLog(
-            account=self.deployment.account,
-            region=self.deployment.region,
-            group=context_base["log_group_name"],
-            stream=context_base["log_stream_name"],
+            account=self.deployment.account, region=self.deployment.region, group=group, stream=stream
         )
         return Sandbox(spec.handler, environment, context_base, on_output=log.write)
 

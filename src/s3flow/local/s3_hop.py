@@ -63,7 +63,7 @@ class StoredObject:
 # Finds the stored object of one exact version (or the only one, unversioned).
 ObjectLookup = Callable[[str, str, "str | None"], StoredObject]
 # Hands one S3 event to the async invoker of the function with this ARN.
-Enqueue = Callable[[str, dict[str, Any]], None]
+Enqueue = Callable[[str, dict[str, Any]], object]
 
 
 def encode_key(key: str) -> str:
