@@ -149,7 +149,14 @@ def _bills(warm_results: list[warm.WarmResult], cold_results: list[cold_start.Co
     by = {r.side.name: r for r in warm_results}
     designs = [
         cost.Design("ours", "arm64", MEMORY_MB, by["ours"].sizes[1], cold_ms("ours")),
-        cost.Design("reference", "x86_64", MEMORY_MB, by["reference"].sizes[1], cold_ms("reference")),
+        cost.Design(
+            "reference",
+            "x86_64",
+            MEMORY_MB,
+            by["reference"].sizes[1],
+            cold_ms("reference"),
+            lambda_insights=True,
+        ),
     ]
     return [cost.bill(d) for d in designs]
 

@@ -32,6 +32,9 @@ CALL_MS = {"dynamodb": 6.0, "events": 15.0}  # assumed in-region round trip per 
 COLD_FRACTION = 0.01  # share of invocations that start a new execution environment
 PLATFORM_LOG_BYTES = 350  # START, END and REPORT lines Lambda writes per invocation
 RULE_ENVELOPE_BYTES = 300  # version, id, time, account, region... around each routed detail
+# The reference design attaches the Lambda Insights extension (as "XRayLayer"): one EMF log event per
+# invocation in /aws/lambda-insights, about this size (AWS's example event).
+INSIGHTS_EVENT_BYTES = 1100
 ASSUMPTIONS = (
     f"CPU time measured here is scaled by {FULL_VCPU_MB} / memory MB (Lambda's CPU share); "
     f"each API call adds an assumed round trip ({', '.join(f'{k} {v:g} ms' for k, v in CALL_MS.items())}); "
@@ -39,7 +42,9 @@ ASSUMPTIONS = (
     "(CPU time, scaled the same way) are billed "
     f"(INIT is billed since August 2025); Lambda adds {PLATFORM_LOG_BYTES} bytes of platform log lines per "
     f"invocation; every published event is delivered by a rule to the log group with a "
-    f"{RULE_ENVELOPE_BYTES}-byte envelope. X-Ray is left out: both trace every sampled invocation alike."
+    f"{RULE_ENVELOPE_BYTES}-byte envelope; the reference design's Lambda Insights layer writes a "
+    f"{INSIGHTS_EVENT_BYTES}-byte log event per invocation (its extension's own run time is left out). "
+    "X-Ray is left out: both trace every sampled invocation alike."
 )
 
 
@@ -50,6 +55,7 @@ class Design:
     memory_mb: int
     warm: SizeResult  # 1-record events
     cold_cpu_ms: float  # CPU time of import + first event, measured here
+    lambda_insights: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,9 @@ def bill(design: Design) -> Bill:
         * PRICES["dynamodb_wru"],
         "EventBridge events": million * w.billed_per_object("event_chunks") * PRICES["eventbridge_event"],
         "CloudWatch Logs ingestion": million * log_bytes / 1024**3 * PRICES["logs_gb"],
+        "Lambda Insights log events": million * INSIGHTS_EVENT_BYTES / 1024**3 * PRICES["logs_gb"]
+        if design.lambda_insights
+        else 0.0,
     }
     return Bill(design, duration_ms, lines)
 
