@@ -87,3 +87,36 @@ def test_batches_respect_the_async_payload_limit():
     for group in groups:
         assert len(json.dumps({"Records": [record for _, record in group]})) <= MAX_PAYLOAD_BYTES
     assert [len(g) for g in batches([(version, {"r": 1})] * 30)] == [25, 5]
+
+
+def test_redrive_after_backfill_removes_the_failure_instead_of_recording_the_version_twice(
+    local, runner, tmp_path: Path
+):
+    # GIVEN an object whose processing failed until its retries ran out (event in the failure queue)
+    function = local.outputs["LambdaFunctionName"]
+    prefix = f"bfr-{uuid.uuid4().hex[:6]}/"
+    (tmp_path / "late.txt").write_text("late")
+    local.pipeline.override_environment(function, {contract.ENV_TABLE_NAME: "no-such-table"})
+    try:
+        assert (
+            runner.invoke(app, ["put", str(tmp_path / "late.txt"), "--prefix", prefix, *local.args]).exit_code
+            == 0
+        )
+        local.settle()
+    finally:
+        local.pipeline.override_environment(function, None)
+    assert "failure queue (1)" in runner.invoke(app, ["failures", *local.args]).output
+    # AND a backfill recorded it meanwhile (with the version's LastModified as event time)
+    assert "1 sent" in runner.invoke(app, ["backfill", "--prefix", prefix, *local.args]).output
+    local.settle()
+
+    # WHEN the failure queue is redriven
+    result = runner.invoke(app, ["redrive", *local.args])
+    local.settle()
+
+    # THEN the message is removed without a replay, and the version still has one record
+    assert result.exit_code == 0, result.output
+    assert f"already recorded: {prefix}late.txt" in result.output
+    assert "re-invoked 0, 1 already recorded (removed)" in result.output
+    assert "failure queue (0)" in runner.invoke(app, ["failures", *local.args]).output
+    assert len(_records(local, prefix)) == 1

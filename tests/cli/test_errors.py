@@ -8,7 +8,10 @@ import pytest
 
 from s3flow.cli.main import app
 
-READ_COMMANDS = [["records"], ["events"], ["traces"], ["failures"], ["redrive"], ["redrive", "--dry-run"]]
+READ_COMMANDS = [
+    ["records"], ["events"], ["traces"], ["failures"], ["redrive"], ["redrive", "--dry-run"], ["backfill"],
+    ["backfill", "--dry-run"],
+]  # fmt: skip
 
 
 def _one_error_line(output: str) -> str:

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from s3flow import contract
 from s3flow.cli.s3events import s3_record
 from s3flow.cli.target import Target
+from s3flow.processor.items import EVENT_STATE
 from s3flow.processor.records import object_id
 from s3flow.processor.time_index import format_timestamp
 
@@ -63,16 +64,20 @@ def list_versions(s3: Any, bucket: str, prefix: str = "") -> Iterator[ObjectVers
             )
 
 
-def has_record(dynamodb: Any, table: str, request_id: str) -> bool:
+def record_states(dynamodb: Any, table: str, request_id: str) -> list[str]:
+    """The ``eventState`` of every record under one object id (empty: no record)."""
     page = dynamodb.query(
         TableName=table,
         KeyConditionExpression="#pk = :pk",
-        ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
+        ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY, "#state": EVENT_STATE},
         ExpressionAttributeValues={":pk": {"S": request_id}},
-        Limit=1,
-        ProjectionExpression="#pk",
+        ProjectionExpression="#pk, #state",
     )
-    return bool(page.get("Items"))
+    return [item.get(EVENT_STATE, {}).get("S", "") for item in page.get("Items", [])]
+
+
+def has_record(dynamodb: Any, table: str, request_id: str) -> bool:
+    return bool(record_states(dynamodb, table, request_id))
 
 
 def event_record(version: ObjectVersion, bucket: str, region: str) -> dict[str, Any]:

@@ -270,7 +270,7 @@ def _upload_all(
 ) -> list[uploads.Uploaded]:
     done = []
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"uploading {len(planned)} objects", total=sum(p.size for p in planned))
         for item in planned:
             progress.update(task, description=f"uploading {item.key}")

@@ -92,7 +92,7 @@ def put(
     out = render.console()
     done: list[uploads.Uploaded] = []
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=out, transient=True) as progress:
+    with Progress(*columns, console=out, transient=True, disable=not out.is_terminal) as progress:
         task = progress.add_task(
             f"uploading {len(planned)} file(s) to {bucket}", total=sum(u.size for u in planned)
         )
@@ -181,13 +181,15 @@ def redrive(
     out = render.console()
     verb = "would re-invoke" if dry_run else "re-invoked"
 
-    def report(failure: queries.FailedInvocation, accepted: bool) -> None:
+    def report(failure: queries.FailedInvocation, outcome: str) -> None:
         what = ", ".join(failure.keys) or failure.message_id
-        out.print(f"  {verb if accepted else 'not accepted'}: {what}")
+        out.print(f"  {verb if outcome == 'redriven' else outcome.replace('_', ' ')}: {what}")
 
     summary = queries.redrive(target, dry_run=dry_run, on_message=report)
+    removed = "would be removed" if dry_run else "removed"
     out.print(
-        f"{verb} {len(summary.redriven)}, skipped {len(summary.skipped)} without a payload, "
+        f"{verb} {len(summary.redriven)}, {len(summary.already_recorded)} already recorded ({removed}), "
+        f"skipped {len(summary.skipped)} without a payload, "
         f"{len(summary.rejected)} not accepted (kept in the queue)"
     )
     if summary.rejected:
@@ -209,7 +211,7 @@ def backfill(
     target = _target(stack, endpoint_url, region)
     out = render.console()
     with Progress(TextColumn("{task.description}"), TextColumn("{task.completed} versions"), console=out,
-                  transient=True) as progress:  # fmt: skip
+                  transient=True, disable=not out.is_terminal) as progress:  # fmt: skip
         task = progress.add_task("checking object versions for records")
         summary = backfill_.backfill(
             target, bucket=bucket, prefix=prefix, dry_run=dry_run,

@@ -6,7 +6,7 @@ Small functions over a ``Target``; they return plain data and leave printing to 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -171,6 +171,15 @@ class RedriveSummary:
     redriven: list[str]
     skipped: list[str]  # message ids with no request payload to replay
     rejected: list[str]  # message ids whose invoke was not accepted (kept in the queue)
+    already_recorded: list[str] = field(default_factory=list)  # every object already recorded
+
+    def outcome(self, message_id: str) -> str:
+        """redriven | already_recorded | skipped | not_accepted"""
+        for name, ids in (("redriven", self.redriven), ("already_recorded", self.already_recorded),
+                          ("skipped", self.skipped), ("not_accepted", self.rejected)):  # fmt: skip
+            if message_id in ids:
+                return name
+        return "unknown"
 
 
 def redrive(target: Target, *, dry_run: bool = False, on_message: Any = None) -> RedriveSummary:
@@ -184,13 +193,40 @@ def redrive(target: Target, *, dry_run: bool = False, on_message: Any = None) ->
     for failure in failures:
         if failure.request_payload is None:
             summary.skipped.append(failure.message_id)
+        elif _fully_recorded(target, failure.request_payload):
+            # e.g. backfilled meanwhile: a replay with the old event time would add a second item
+            summary.already_recorded.append(failure.message_id)
+            if not dry_run:
+                target.client("sqs").delete_message(
+                    QueueUrl=target.output("FailureQueueUrl"), ReceiptHandle=failure.receipt_handle
+                )
         elif dry_run or _reinvoke(target, failure):
             summary.redriven.append(failure.message_id)
         else:
             summary.rejected.append(failure.message_id)
         if on_message:
-            on_message(failure, failure.message_id in summary.redriven)
+            on_message(failure, summary.outcome(failure.message_id))
     return summary
+
+
+def _fully_recorded(target: Target, payload: Any) -> bool:
+    """True when every record of the event is an object version already recorded and published."""
+    from s3flow.cli.backfill import record_states
+    from s3flow.processor.items import STATE_PUBLISHED
+    from s3flow.processor.records import ObjectRecord, parse_record
+
+    records = payload.get("Records") if isinstance(payload, dict) else None
+    if not records:
+        return False
+    parsed = [parse_record(record) for record in records]
+    if not all(isinstance(record, ObjectRecord) for record in parsed):
+        return False
+    dynamodb, table = target.client("dynamodb"), target.output("DynamoDBTableName")
+    for record in parsed:
+        states = record_states(dynamodb, table, record.object_id)  # type: ignore[union-attr]
+        if STATE_PUBLISHED not in states:
+            return False
+    return True
 
 
 def _reinvoke(target: Target, failure: FailedInvocation) -> bool:
