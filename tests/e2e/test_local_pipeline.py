@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -62,13 +63,23 @@ def test_the_invocation_is_traced(start_pipeline):
 
     (record,) = records_for(running, key)
     trace_id = dict(p.split("=", 1) for p in record["xrayTraceId"]["S"].split(";"))["Root"]
-    (trace,) = running.client("xray").batch_get_traces(TraceIds=[trace_id])["Traces"]
-    documents = [json.loads(segment["Document"]) for segment in trace["Segments"]]
+    xray = running.client("xray")
+
+    def documents() -> list[dict[str, Any]]:
+        traces = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
+        return [json.loads(segment["Document"]) for trace in traces for segment in trace["Segments"]]
+
+    # X-Ray is eventually consistent: spans arrive over UDP after the invocation returns
+    deadline = time.monotonic() + 15
+    found = documents()
+    while time.monotonic() < deadline and not any(d.get("parent_id") for d in found):
+        time.sleep(0.1)
+        found = documents()
     # the function segment the runtime emits, as Lambda does with active tracing
-    (function,) = [d for d in documents if d.get("origin") == "AWS::Lambda::Function"]
+    (function,) = [d for d in found if d.get("origin") == "AWS::Lambda::Function"]
     assert function["name"] == running.outputs["LambdaFunctionName"]
     # and the processor's own spans, sent to the daemon address, hang under it
-    children = [d for d in documents if d.get("parent_id") == function["id"]]
+    children = [d for d in found if d.get("parent_id") == function["id"]]
     assert children and all(d["trace_id"] == trace_id for d in children)
 
 
