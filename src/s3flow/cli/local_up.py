@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from s3flow.cli.errors import CliError
-from s3flow.cli.target import DEFAULT_PORT
+from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK
 
 FLOW_STYLE = {
     "received": "cyan",
@@ -136,6 +136,11 @@ def banner(pipeline: Any, stack: str, concurrency: int) -> str:
             *(
                 [f"  other commands need the endpoint: export S3FLOW_ENDPOINT_URL={url}"]
                 if not url.endswith(f":{DEFAULT_PORT}")
+                else []
+            ),
+            *(
+                [f"  other commands need the stack: export S3FLOW_STACK={stack}"]
+                if stack != DEFAULT_STACK
                 else []
             ),
             "  state is kept in memory only: stopping the emulator discards it",
