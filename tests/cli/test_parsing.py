@@ -104,3 +104,14 @@ def test_rebuilt_s3_event_parses_back_to_the_same_object_version():
         "v1",
         3,
     )
+
+
+def test_flow_lines_keep_only_the_counts_that_happened():
+    from s3flow.cli.local_up import _without_zero_counts
+
+    assert _without_zero_counts("records 1, errors 0, duplicates 1, bytes 0") == "records 1, duplicates 1"
+    assert _without_zero_counts("request 7deb06ac") == "request 7deb06ac"
+    assert (
+        _without_zero_counts("attempt 1 failed (Error: x); retry in 0.2s")
+        == "attempt 1 failed (Error: x); retry in 0.2s"
+    )

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from s3flow import contract
 from s3flow.cli import queries, render, traces, uploads
-from s3flow.cli.local_up import ensure_template, free_port
+from s3flow.cli.local_up import ensure_template, flow_printer, free_port
 from s3flow.cli.s3events import s3_record
 from s3flow.cli.target import Target, local_target
 
@@ -186,19 +186,22 @@ def run_demo(*, cdk_out: Path, stack: str, port: int, concurrency: int, console:
     flows: Counter[str] = Counter()
     delivered: dict[str, Any] = {}  # key -> the Lambda event the S3 hop delivered for it
 
+    print_flow = flow_printer(console)
+
     def on_flow(event: Any) -> None:
         flows.update([str(event.kind)])
+        print_flow(event)
         if str(event.kind) == "received" and getattr(event, "payload", None) is not None:
             delivered.setdefault(event.key, event.payload)
 
     pipeline = LocalPipeline(cdk_out, stack, port=port, concurrency=concurrency, on_flow=on_flow)
-    with console.status("deploying the synthesized template onto the emulator…"):
+    with render.step(console, "deploying the synthesized template onto the emulator…"):
         pipeline.start()
     try:
         target = local_target(port, stack)
         observed = _exercise(pipeline, target, started, delivered, console)
     finally:
-        with console.status("stopping the emulator…"):
+        with render.step(console, "stopping the emulator…"):
             pipeline.stop()
     console.print(f"flow: {', '.join(f'{k} {n}' for k, n in sorted(flows.items())) or 'nothing reported'}")
     checks = evaluate(observed)
@@ -220,14 +223,14 @@ def _exercise(
         planned = sample_files(Path(tmp))
         uploaded = _upload_all(s3, bucket, planned, console)
     console.print(render.uploads_table(uploaded))
-    with console.status("waiting for the pipeline to process every object…"):
+    with render.step(console, "waiting for the pipeline to process every object…"):
         pipeline.wait_idle(IDLE_TIMEOUT)
         wait_until(lambda: len(_records(target, started)) >= len(uploaded), SETTLE_TIMEOUT)
 
     # S3 delivers at least once: hand the function the identical event again.
     first = next(r for r in _records(target, started) if r.get("objectKey") == uploaded[0].key)
     event = delivered.get(uploaded[0].key) or s3_event_for(first, target.region or "us-east-1", bucket)
-    with console.status(f"re-delivering the S3 record of {first['objectKey']!r}…"):
+    with render.step(console, f"re-delivering the S3 record of {first['objectKey']!r}…"):
         target.client("lambda").invoke(
             FunctionName=target.output("LambdaFunctionName"),
             InvocationType="Event",
@@ -236,7 +239,7 @@ def _exercise(
         pipeline.wait_idle(IDLE_TIMEOUT)
     console.print(f"re-delivered the S3 record of {first['objectKey']!r} (version {first.get('versionId')})")
 
-    with console.status("reading records, events, traces and the failure queue…"):
+    with render.step(console, "reading records, events, traces and the failure queue…"):
         wait_until(lambda: len(_success_events(target, started)) >= len(uploaded), SETTLE_TIMEOUT)
         records = _records(target, started)
         events = queries.fetch_events(target, started - timedelta(minutes=1))

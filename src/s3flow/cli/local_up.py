@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from s3flow.cli import render
 from s3flow.cli.errors import CliError
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK
 
@@ -53,7 +55,7 @@ def synthesize(cdk_out: Path, stack: str, console: Console) -> None:
         env["CDK_CONTEXT_JSON"] = json.dumps({"environmentSuffix": stack[len("TapStack") :]})
     if cdk_out.resolve() != Path("cdk.out").resolve():
         env["CDK_OUTDIR"] = str(cdk_out)
-    with console.status(f"synthesizing {stack} (python app.py)…"):
+    with render.step(console, f"synthesizing {stack} (python app.py)…"):
         result = subprocess.run(
             [sys.executable, str(app_py)], env=env, capture_output=True, text=True, check=False
         )
@@ -77,6 +79,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _without_zero_counts(detail: str) -> str:
+    """``records 1, errors 0, bytes 35`` -> ``records 1, bytes 35``: the counts that happened."""
+    parts = detail.split(", ")
+    kept = [part for part in parts if not re.fullmatch(r"[\w ]+ 0", part)]
+    return ", ".join(kept) if len(kept) < len(parts) else detail
+
+
 def flow_printer(console: Console) -> Any:
     """An ``on_flow`` callback: one line per step of each object's journey."""
     lock = threading.Lock()
@@ -84,7 +93,7 @@ def flow_printer(console: Console) -> Any:
     def on_flow(event: Any) -> None:
         kind = str(getattr(event, "kind", "?"))
         version = getattr(event, "version_id", None)
-        detail = getattr(event, "detail", "") or ""
+        detail = _without_zero_counts(str(getattr(event, "detail", "") or ""))
         style = FLOW_STYLE.get(kind, "white")
         line = f"{datetime.now().astimezone():%H:%M:%S} [{style}]{kind:<9}[/] {getattr(event, 'key', '')}"
         if version:
@@ -107,7 +116,7 @@ def run_local_up(
     pipeline = LocalPipeline(
         cdk_out, stack, port=port, concurrency=concurrency, on_flow=flow_printer(console)
     )
-    with console.status(f"deploying {stack} from {cdk_out}/ onto the emulator…"):
+    with render.step(console, f"deploying {stack} from {cdk_out}/ onto the emulator…"):
         pipeline.start()
     stopped = threading.Event()
     handlers = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -116,7 +125,7 @@ def run_local_up(
         while not stopped.wait(0.5):
             pass
     finally:
-        with console.status("stopping…"):
+        with render.step(console, "stopping…"):
             pipeline.stop()
         for sig, handler in handlers.items():
             signal.signal(sig, handler)

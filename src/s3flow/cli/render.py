@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +24,17 @@ def console(stderr: bool = False) -> Console:
     # Wide enough for keys and version ids when output is piped or captured.
     wide_enough = Console().is_terminal or os.environ.get("COLUMNS")
     return Console(stderr=stderr, width=None if wide_enough else 160, highlight=False)
+
+
+@contextmanager
+def step(out: Console, message: str) -> Iterator[None]:
+    """A spinner on a terminal; otherwise (CI logs, pipes) one line saying what is going on."""
+    if out.is_terminal:
+        with out.status(message):
+            yield
+    else:
+        out.print(message)
+        yield
 
 
 def _status(value: Any) -> Text:
