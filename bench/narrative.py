@@ -146,8 +146,9 @@ def e2e_text(levels: list[e2e.Level], summary: list[str], history: dict[str, str
     text.append(
         f"Where it saturates. At concurrency {low.concurrency} objects queue for the one sandbox: the "
         f"median object waited {waited} in a {burst} burst, so the function side is the limit. At "
-        f"{high.concurrency} the queue is gone (median {high_p50}, close to the idle {high_idle}) and yet "
-        "the rate did not keep rising: every upload, S3 notification, DynamoDB and EventBridge request, rule "
+        f"{high.concurrency} the queue has mostly drained (median {high_p50}, against {high_idle} for an "
+        f"object alone) but the rate stayed at {high.throughput:,.0f} objects/s: the uploads themselves "
+        "arrive no faster, because every upload, S3 notification, DynamoDB and EventBridge request, rule "
         "delivery and trace document goes through one Python process (moto and our middleware) that can use "
         f"one core at a time; it was busy {high.emulator_cores:.2f} cores, while the machine as a whole was "
         f"at {high.machine_cores:.2f} of its {os.cpu_count()} cores (it is shared with other jobs). Sandbox "
