@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,6 +85,7 @@ def test_an_uploaded_object_shows_in_records_events_and_traces(local, runner, tm
     (record,) = _records_for(local, key)
     trace_id = trace_root(record.get("xrayTraceId"))
     assert trace_id, record
+    _wait_for_spans(local, trace_id)
     listing = runner.invoke(app, ["traces", "--since", "-1h", *local.args])
     timeline = runner.invoke(app, ["traces", trace_id, *local.args])
     row = next((line for line in listing.output.splitlines() if trace_id in line), "")
@@ -92,6 +94,20 @@ def test_an_uploaded_object_shows_in_records_events_and_traces(local, runner, tm
     for kind in ("processing", "dynamodb", "eventbridge"):
         assert re.search(rf"│\s*{kind}\s*│", timeline.output), timeline.output
     assert "requestId=" in timeline.output
+
+
+def _wait_for_spans(local, trace_id: str, timeout: float = 30) -> None:
+    """Spans reach the trace store over UDP, after the invocation returns: wait for them."""
+    from s3flow.cli.target import resolve_target
+    from s3flow.cli.traces import get_timelines
+
+    target = resolve_target(endpoint_url=local.endpoint_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = get_timelines(target, [trace_id])
+        if found and {"processing", "dynamodb", "eventbridge"} <= found[0].kinds:
+            return
+        time.sleep(0.2)
 
 
 def _put_record(local, key: str, when: datetime, status: str = contract.STATUS_SUCCESS) -> None:

@@ -76,7 +76,11 @@ def test_local_up_serves_prints_the_flow_and_stops_on_ctrl_c(runner, synthesized
     finally:
         # AND Ctrl-C stops it cleanly
         process.send_signal(signal.SIGINT)
-        code = process.wait(60)
+        try:
+            code = process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
     assert code == 0, output.text
     assert output.wait_for("stopped; the emulator's state is gone", 5), output.text
     assert "Traceback" not in output.text and "error:" not in output.text

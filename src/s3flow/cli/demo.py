@@ -243,7 +243,7 @@ def _exercise(
         wait_until(lambda: len(_success_events(target, started)) >= len(uploaded), SETTLE_TIMEOUT)
         records = _records(target, started)
         events = queries.fetch_events(target, started - timedelta(minutes=1))
-        timeline = find_timeline(target, first, started)
+        timeline = _complete_timeline(target, first, started)
         failures = queries.failure_count(target)
     console.print(render.records_table(records, title="records (one per object version)"))
     console.print(render.events_table(events, title="events in the log group"))
@@ -252,6 +252,18 @@ def _exercise(
         console.print(render.timeline_table(timeline))
     console.print(f"failure queue: {failures} message(s)")
     return Observed(uploaded, records, events, timeline, failures)
+
+
+def _complete_timeline(target: Target, record: dict[str, Any], started: datetime) -> traces.Timeline | None:
+    """The object's trace once all its spans arrived (they reach the trace store over UDP)."""
+    found: list[traces.Timeline | None] = [None]
+
+    def complete() -> bool:
+        found[0] = find_timeline(target, record, started)
+        return found[0] is not None and set(REQUIRED_SPANS) <= found[0].kinds
+
+    wait_until(complete, SETTLE_TIMEOUT, interval=0.5)
+    return found[0]
 
 
 def _records(target: Target, started: datetime) -> list[dict[str, Any]]:
