@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from typing import Any
 
@@ -124,3 +125,33 @@ def test_a_span_in_progress_has_no_duration():
 @pytest.mark.parametrize("trace", [{"Segments": []}, {}])
 def test_an_empty_trace_has_an_empty_timeline(trace):
     assert timeline(trace) == []
+
+
+def test_the_store_is_pending_until_every_received_datagram_is_stored():
+    server = LocalServer(port=0)
+    server.start()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(document: dict[str, Any]) -> None:
+        entered.set()
+        release.wait(10)
+
+    store = TraceStore(endpoint_url=server.endpoint_url, region="us-east-1", on_segment=slow)
+    store.start()
+    try:
+        assert not store.pending()
+        host, port = store.address.split(":")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(HEADER + json.dumps(segment(id="3" * 16, name="slow")).encode(), (host, int(port)))
+        assert entered.wait(10)
+
+        assert store.pending()
+        release.set()
+        deadline = time.monotonic() + 10
+        while store.pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not store.pending()
+    finally:
+        release.set()
+        store.stop()
+        server.stop()

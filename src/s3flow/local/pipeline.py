@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -251,10 +252,23 @@ class LocalPipeline:
     # -- observing -----------------------------------------------------------------------
 
     def wait_idle(self, timeout: float) -> bool:
-        """True once no invocation is queued, running or waiting for a retry."""
-        if self.runtime is None:
-            return True
-        return self.runtime.wait_idle(timeout)
+        """True once no invocation is queued, running or waiting for a retry, and every
+        span sent to the trace store is stored (checked twice in a row, 50 ms apart)."""
+        deadline = time.monotonic() + timeout
+        calm = 0
+        while calm < 2:
+            if self.idle():
+                calm += 1
+            else:
+                calm = 0
+            if time.monotonic() >= deadline:
+                return self.idle()
+            time.sleep(0.05)
+        return True
+
+    def idle(self) -> bool:
+        runtime, traces = self.runtime, self.traces
+        return (runtime is None or runtime.idle()) and (traces is None or not traces.pending())
 
     def override_environment(self, function_name: str, overrides: Mapping[str, str] | None) -> None:
         """Test hook: change (or with None, clear) a function's extra environment from now on."""

@@ -11,9 +11,12 @@ segment: ``timeline`` reads either).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import socket
+import struct
+import termios
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +69,7 @@ class TraceStore:
         self._thread: threading.Thread | None = None
         self._client: Any = None
         self._lock = threading.Lock()
+        self._storing = 0  # datagrams taken off the socket and not yet stored
 
     @property
     def address(self) -> str:
@@ -93,6 +97,20 @@ class TraceStore:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def pending(self) -> bool:
+        """Whether datagrams wait in the socket or are being stored."""
+        with self._lock:
+            if self._storing:
+                return True
+        sock = self._socket
+        if sock is None:
+            return False
+        try:
+            waiting = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return False
+        return bool(waiting)
+
     def put(self, document: dict[str, Any]) -> None:
         """Files one segment or subsegment document."""
         with self._lock:
@@ -111,18 +129,27 @@ class TraceStore:
                 data, _ = sock.recvfrom(MAX_DATAGRAM)
             except OSError:
                 return
-            if not data:
-                if self._socket is None:
-                    return
-                continue
-            document = parse_datagram(data)
-            if document is None:
-                log.warning("ignored a datagram that is not an X-Ray segment document")
-                continue
+            with self._lock:
+                self._storing += 1
             try:
-                self.put(document)
-            except Exception:
-                log.exception("could not store a segment")
+                self._store(data)
+            finally:
+                with self._lock:
+                    self._storing -= 1
+            if not data and self._socket is None:
+                return
+
+    def _store(self, data: bytes) -> None:
+        if not data:
+            return
+        document = parse_datagram(data)
+        if document is None:
+            log.warning("ignored a datagram that is not an X-Ray segment document")
+            return
+        try:
+            self.put(document)
+        except Exception:
+            log.exception("could not store a segment")
 
 
 @dataclass(frozen=True)
