@@ -16,6 +16,7 @@ from bench.sides import (
     child_env,
     ours,
     ours_as_shipped,
+    ours_as_shipped_compiled,
     ours_unsampled,
     reference,
     reference_as_shipped,
@@ -77,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
                    else " (the template could not be provisioned; no rules on the bus).")
             )  # fmt: skip
             if "cold" in wanted:
+                shipped_reference = reference_as_shipped(scratch)
                 pairs = [
                     (ours(), reference()),
-                    (ours_as_shipped(asset_dir, scratch), reference_as_shipped(scratch)),
+                    (ours_as_shipped(asset_dir, scratch), shipped_reference),
+                    (ours_as_shipped_compiled(asset_dir, scratch), shipped_reference),
                 ]
                 cold_results = cold_start.measure(pairs, emulator, repeats, scratch, (ours_unsampled(),))
                 t = _show(cold_start.table(cold_results, pairs, repeats), cold_results)
@@ -140,7 +143,11 @@ def _show(table: Table, results: list) -> Table:  # type: ignore[type-arg]
 
 
 def _bills(warm_results: list[warm.WarmResult], cold_results: list[cold_start.ColdResult]) -> list[cost.Bill]:
-    cold = {(r.side.name, r.side.as_shipped): r for r in cold_results if r.runs and r.side.sampled}
+    cold = {
+        (r.side.name, r.side.as_shipped): r
+        for r in cold_results
+        if r.runs and r.side.sampled and not r.side.compiled
+    }
 
     def cold_ms(name: str) -> float:
         result = cold.get((name, True)) or cold.get((name, False))

@@ -58,7 +58,7 @@ def measure(
     resources = emulator.resources
     assert resources is not None
     objects = ObjectFactory(emulator.client("s3"), resources.bucket, "cold")
-    sides = [side for pair in pairs for side in pair] + list(extra)
+    sides = list(dict.fromkeys([side for pair in pairs for side in pair] + list(extra)))
     results = {side: ColdResult(side, []) for side in sides}
 
     def once(side: Side) -> None:
