@@ -64,13 +64,13 @@ def cold_text(results: list[cold_start.ColdResult], summary: list[str], history:
         "documents sent counts UDP datagrams received: both sides trace."
     )
     compiled = next((r for r in results if r.runs and r.side.compiled), None)
-    shipped = by.get(("ours", True))
-    if compiled and shipped:
+    ours_shipped = by.get(("ours", True))
+    if compiled and ours_shipped:
         text.insert(
             -1,
-            f"Shipping bytecode would take ours as shipped from {ms(shipped.median('cold_cpu_ms'))} to "
+            f"Shipping bytecode would take ours as shipped from {ms(ours_shipped.median('cold_cpu_ms'))} to "
             f"{ms(compiled.median('cold_cpu_ms'))} of CPU on a cold start "
-            f"({x(ratio(compiled.median('cold_cpu_ms'), shipped.median('cold_cpu_ms')))}).",
+            f"({x(ratio(compiled.median('cold_cpu_ms'), ours_shipped.median('cold_cpu_ms')))}).",
         )
     return text
 
