@@ -99,3 +99,40 @@ def test_local_up_on_a_busy_port_names_the_port(runner, tmp_path: Path):
     assert result.exit_code == 1
     line = _one_error_line(result.output)
     assert f"port {port} is in use" in line and "--port" in line
+
+
+def test_an_unreachable_aws_endpoint_is_not_called_an_emulator():
+    from botocore.exceptions import EndpointConnectionError
+
+    from s3flow.cli.errors import describe
+
+    aws = EndpointConnectionError(endpoint_url="https://cloudformation.eu-west-1.amazonaws.com/")
+    local = EndpointConnectionError(endpoint_url="http://127.0.0.1:4566/")
+
+    assert (
+        describe(aws)
+        == "cannot reach AWS at https://cloudformation.eu-west-1.amazonaws.com: check your network"
+    )
+    assert describe(local) == "no emulator at http://127.0.0.1:4566: start it with `s3flow local up`"
+
+
+class _UnreachableCloudFormation:
+    def describe_stacks(self, StackName: str) -> dict:  # noqa: N803 - boto3's parameter name
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com/")
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("in AWS", "cannot reach AWS at https://cloudformation.us-east-1.amazonaws.com/"),
+        ("at http://127.0.0.1:4566", "no emulator at http://127.0.0.1:4566"),
+    ],
+)
+def test_stack_outputs_name_what_could_not_be_reached(where, expected):
+    from s3flow.cli.errors import CliError
+    from s3flow.cli.target import read_stack_outputs
+
+    with pytest.raises(CliError, match=expected.replace(".", r"\.")):
+        read_stack_outputs(_UnreachableCloudFormation(), "TapStackprod", where)

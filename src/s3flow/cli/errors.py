@@ -56,6 +56,8 @@ def describe(error: BaseException) -> str:
         return str(error)
     if isinstance(error, EndpointConnectionError):
         url = _base_url(error.kwargs.get("endpoint_url", ""))
+        if url.endswith(".amazonaws.com"):
+            return f"cannot reach AWS at {url}: check your network"
         return f"no emulator at {url}: start it with `s3flow local up`"
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
         return (

@@ -102,10 +102,11 @@ def read_stack_outputs(cloudformation: Any, stack_name: str, where: str) -> dict
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except EndpointConnectionError as error:
-        url = error.kwargs.get("endpoint_url", "")
         if where.startswith("at "):
-            url = where[3:]
-        raise EmulatorUnreachableError(url) from None
+            raise EmulatorUnreachableError(where[3:]) from None
+        raise CliError(
+            f"cannot reach AWS at {error.kwargs.get('endpoint_url', '')}: check your network"
+        ) from None
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ValidationError":
             raise StackNotFoundError(stack_name, where) from None
