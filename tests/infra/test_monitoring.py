@@ -132,7 +132,15 @@ def test_alarms_point_at_the_stack_resources(synthesized: Synthesized, template:
     rule_alarm = _alarm(template, "s3flow-dev-SuccessEventRule-failed-invocations")
     assert rule_alarm["Dimensions"] == [
         {"Name": "EventBusName", "Value": {"Ref": synthesized.logical_id(stack.events.bus)}},
-        {"Name": "RuleName", "Value": {"Ref": synthesized.logical_id(stack.events.success_rule)}},
+        {
+            "Name": "RuleName",
+            "Value": {
+                "Fn::Select": [
+                    1,
+                    {"Fn::Split": ["|", {"Ref": synthesized.logical_id(stack.events.success_rule)}]},
+                ]
+            },
+        },
     ]
 
 

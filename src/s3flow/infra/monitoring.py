@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Fn, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -250,7 +250,11 @@ def _rule_metric(
     return cloudwatch.Metric(
         namespace="AWS/Events",
         metric_name=name,
-        dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule.rule_name},
+        # Ref of a rule on a custom bus is "bus|rule"; the metric dimension is the bare name.
+        dimensions_map={
+            "EventBusName": bus.event_bus_name,
+            "RuleName": Fn.select(1, Fn.split("|", rule.rule_name)),
+        },
         statistic="Sum",
         period=PERIOD,
         label=label,  # a labelled metric renders an alarm in the metric-math form
