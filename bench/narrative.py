@@ -41,7 +41,7 @@ def cold_text(results: list[cold_start.ColdResult], summary: list[str], history:
             f"{a.median('peak_rss_mb'):.0f} MB vs {b.median('peak_rss_mb'):.0f} MB."
         )
         if not shipped:
-            history["cold"] = x(r)
+            history["cold"] = f"{x(r)} (CPU {x(ratio(a.median('cold_cpu_ms'), b.median('cold_cpu_ms')))})"
             text.append(
                 f"Ours imports in {ms(a.median('import_ms'))} against the reference's "
                 f"{ms(b.median('import_ms'))}, but its first event costs {ms(a.median('first_invoke_ms'))} "
