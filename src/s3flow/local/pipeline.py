@@ -18,6 +18,7 @@ import json
 import logging
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -26,7 +27,6 @@ from types import TracebackType
 from typing import Any
 
 import boto3
-import requests
 from botocore.exceptions import ClientError
 
 from s3flow.local.deployment import Deployment
@@ -202,7 +202,8 @@ class LocalPipeline:
         self.server.start()
         try:
             # moto's state is global to the process: a pipeline starts from an empty emulator.
-            requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+            reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+            urllib.request.urlopen(reset, timeout=60).close()
             self._deployment = provision(
                 self.cloud_assembly, self.stack_name, endpoint_url=self.endpoint_url, region=self.region
             )
