@@ -11,12 +11,10 @@ segment: ``timeline`` reads either).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import socket
 import struct
-import termios
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,8 +104,11 @@ class TraceStore:
         if sock is None:
             return False
         try:
+            import fcntl  # POSIX only: elsewhere only datagrams being stored count as pending
+            import termios
+
             waiting = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
-        except OSError:
+        except (ImportError, OSError):
             return False
         return bool(waiting)
 
