@@ -5,16 +5,12 @@ The pipeline running the synthesized stack end to end is tested in ``tests/e2e``
 
 from __future__ import annotations
 
-import json
 import socket
 from pathlib import Path
 
-import boto3
 import pytest
-import requests
-from botocore.exceptions import ClientError
 
-from s3flow.local.deployment import Deployment, FunctionSpec
+from s3flow.local.deployment import FunctionSpec
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError, PortInUseError
 from s3flow.local.lambda_records import Invocation
 from s3flow.local.lambda_worker import Outcome
@@ -22,11 +18,9 @@ from s3flow.local.pipeline import (
     FlowEvent,
     FlowKind,
     LocalPipeline,
-    _drop_transport_denies,
     _FlowReporter,
     objects_in,
 )
-from s3flow.local.server import LocalServer
 
 S3_EVENT = {
     "Records": [
@@ -95,37 +89,3 @@ def test_each_object_of_an_invocation_is_reported_as_it_flows():
 def test_the_deployment_is_only_there_once_started(tmp_path: Path):
     with pytest.raises(LocalError):
         LocalPipeline(tmp_path).deployment  # noqa: B018
-
-
-def test_only_the_plain_http_deny_is_dropped_from_bucket_policies():
-    server = LocalServer(port=0)
-    server.start()
-    try:
-        requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
-        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
-        s3.create_bucket(Bucket="guarded")
-        arns = ["arn:aws:s3:::guarded", "arn:aws:s3:::guarded/*"]
-        keep = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:DeleteBucket", "Resource": arns}
-        ssl = {
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "s3:*",
-            "Resource": arns,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-        s3.put_bucket_policy(
-            Bucket="guarded", Policy=json.dumps({"Version": "2012-10-17", "Statement": [ssl, keep]})
-        )
-        deployment = Deployment(stack_name="T", region="us-east-1", account="123456789012")
-        deployment.physical_ids = {"Bucket": "guarded"}
-        deployment.resource_types = {"Bucket": "AWS::S3::Bucket"}
-
-        with pytest.raises(ClientError):  # moto 5.2.5 counts the unevaluable condition as met
-            s3.put_object(Bucket="guarded", Key="k", Body=b"denied")
-
-        _drop_transport_denies(deployment, server.endpoint_url)
-
-        assert json.loads(s3.get_bucket_policy(Bucket="guarded")["Policy"])["Statement"] == [keep]
-        s3.put_object(Bucket="guarded", Key="k", Body=b"now allowed")
-    finally:
-        server.stop()

@@ -14,7 +14,6 @@ pipeline discards everything.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import urllib.parse
@@ -25,9 +24,6 @@ from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-
-import boto3
-from botocore.exceptions import ClientError
 
 from s3flow.local.deployment import Deployment
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError
@@ -113,42 +109,6 @@ class _FlowReporter(Listener):
         self._each(invocation, FlowKind.FAILED, detail)
 
 
-def _is_transport_deny(statement: Mapping[str, Any]) -> bool:
-    condition = statement.get("Condition") or {}
-    return statement.get("Effect") == "Deny" and condition == {"Bool": {"aws:SecureTransport": "false"}}
-
-
-def _drop_transport_denies(deployment: Deployment, endpoint_url: str) -> None:
-    """Remove bucket-policy statements that deny plain-HTTP access.
-
-    moto 5.2.5 evaluates a bucket policy without the request's context keys and counts a
-    condition it cannot evaluate as met (``moto/iam/policy_conditions.py``), so CDK's
-    ``enforceSSL`` statement denies every request. The loopback endpoint stands in for
-    AWS's TLS endpoint; on AWS the statement stays in force.
-    """
-    s3 = boto3.session.Session(region_name=deployment.region).client(
-        "s3", endpoint_url=endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    buckets = [
-        pid
-        for lid, pid in deployment.physical_ids.items()
-        if deployment.resource_types.get(lid) == "AWS::S3::Bucket"
-    ]
-    for bucket in buckets:
-        try:
-            policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-        except ClientError:
-            continue  # no policy
-        statements = policy.get("Statement") or []
-        kept = [statement for statement in statements if not _is_transport_deny(statement)]
-        if len(kept) == len(statements):
-            continue
-        if kept:
-            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({**policy, "Statement": kept}))
-        else:
-            s3.delete_bucket_policy(Bucket=bucket)
-
-
 class LocalPipeline:
     """The stack from ``cloud_assembly`` running locally; see the module doc.
 
@@ -207,7 +167,6 @@ class LocalPipeline:
             self._deployment = provision(
                 self.cloud_assembly, self.stack_name, endpoint_url=self.endpoint_url, region=self.region
             )
-            _drop_transport_denies(self._deployment, self.endpoint_url)
             self.traces = TraceStore(
                 endpoint_url=self.endpoint_url, region=self.region, host=self.server.host
             )
