@@ -28,6 +28,7 @@ run: synth
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench app.py
+	$(VENV)/bin/mypy src
 
 test: lint
 	$(VENV)/bin/pytest
