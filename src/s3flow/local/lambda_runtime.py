@@ -15,9 +15,10 @@ Lambda's invocation record. A sandbox that dies or times out counts as a failed 
 and is replaced.
 
 The function's output, with Lambda's START / END / REPORT lines, goes to its log group
-(``lambda_records.FunctionLog``). The runtime also answers Lambda's ``Invoke`` API for our
-functions (``lambda_api``), so that the same boto3 ``lambda.invoke`` call redrives a failure
-locally and on AWS.
+(``lambda_records.FunctionLog``); output lines in embedded metric format become CloudWatch
+metrics in the emulator, as CloudWatch Logs extracts them on AWS (``metrics``). The
+runtime also answers Lambda's ``Invoke`` API for our functions (``lambda_api``), so that
+the same boto3 ``lambda.invoke`` call redrives a failure locally and on AWS.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from s3flow.local.lambda_records import (
     sandbox_environment,
 )
 from s3flow.local.lambda_worker import Outcome, Sandbox
+from s3flow.local.metrics import EmfExtractor
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +205,7 @@ class LambdaRuntime:
         }
         self._queues: dict[str, FunctionQueue] = {}
         self._sqs: Any = None
+        self.metrics = EmfExtractor(self._cloudwatch)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -293,7 +296,16 @@ class LambdaRuntime:
         log = FunctionLog(
             account=self.deployment.account, region=self.deployment.region, group=group, stream=stream
         )
-        return Sandbox(spec.handler, environment, context_base, on_output=log.write)
+        return Sandbox(spec.handler, environment, context_base, on_output=self._output_to(log))
+
+    def _output_to(self, function_log: FunctionLog) -> Callable[[str], None]:
+        """Each output line goes to the log group, then (if it is EMF) becomes metrics."""
+
+        def output(line: str) -> None:
+            function_log.write(line)
+            self.metrics.handle(line)
+
+        return output
 
     def attempt(self, invocation: Invocation, sandbox: Sandbox) -> Outcome | None:
         """Run one attempt, or None if the event is too old to be attempted."""
@@ -373,6 +385,14 @@ class LambdaRuntime:
             )
         url = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    def _cloudwatch(self) -> Any:
+        return boto3.session.Session(region_name=self.deployment.region).client(
+            "cloudwatch",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def route(self, request: Request) -> Response | None:
         """Lambda's Invoke API for our functions (see ``lambda_api``)."""
