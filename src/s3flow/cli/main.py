@@ -231,6 +231,28 @@ def backfill(
 
 
 @app.command()
+def metrics(
+    since: Annotated[str, typer.Option(help="Start: ISO-8601, a date, or -30m/-1h/-2d.")] = "-1h",
+    until: Annotated[str, typer.Option(help="End: ISO-8601, a date, `now`, or an offset.")] = "now",
+    period: Annotated[int, typer.Option(min=1, help="Seconds per row: 1, 5, 10, 30 or n*60.")] = 60,
+    environment: Annotated[
+        str | None, typer.Option(help="Environment dimension (default: the stack's suffix).")
+    ] = None,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The pipeline's CloudWatch metrics per period: objects, errors, duplicates, latency, events."""
+    from s3flow.cli import metrics as metrics_
+
+    start, end = timeparse.parse_range(since, until)
+    report = metrics_.read_metrics(
+        _target(stack, endpoint_url, region), start, end, period=period, environment=environment
+    )
+    render.console().print(metrics_.metrics_table(report))
+
+
+@app.command()
 def demo(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Emulator port (0: a free one).")] = 0,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Workers running the function.")] = 4,
