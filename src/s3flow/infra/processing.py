@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -18,12 +21,34 @@ from s3flow.infra.findings import accept, accept_checkov
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(6)
+# One entry of contract.ENV_PROCESSING_STEPS: "module:function" or "name=module:function".
+# Checked at synth so that a typo fails the deploy, not every object; whether the module
+# imports is only known in the function (its failure is then an error record per object).
+_STEP_ENTRY = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9_-]{0,63}=)?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+)
+
+
+def processing_steps_value(steps: Sequence[str]) -> str:
+    """The environment value for the steps, each entry checked."""
+    entries = [step.strip() for step in steps]
+    for entry in entries:
+        if not _STEP_ENTRY.match(entry):
+            raise ValueError(f"processing step {entry!r} is not 'module:function' or 'name=module:function'")
+    return ",".join(entries)
 
 
 class Processing(Construct):
     """The S3 object processor: an async-invoked function whose failures are kept."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, environment_suffix: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        processing_steps: Sequence[str] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         function_name = f"s3-object-processor-{environment_suffix}"
 
@@ -94,6 +119,11 @@ class Processing(Construct):
             max_event_age=ASYNC_MAX_EVENT_AGE,
             on_failure=destinations.SqsDestination(self.failure_queue),
         )
+        if processing_steps:
+            # Users' own steps (docs/extending.md); their code must be in the asset.
+            self.function.add_environment(
+                contract.ENV_PROCESSING_STEPS, processing_steps_value(processing_steps)
+            )
         accept(
             self.function,
             "Serverless-LambdaDLQ",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from aws_cdk import Aws, CfnElement, CfnOutput, Stack, Tags
@@ -34,6 +35,17 @@ def resolve_alarm_email(scope: Construct, alarm_email: str | None) -> str | None
     return alarm_email or scope.node.try_get_context("alarmEmail") or None
 
 
+def resolve_processing_steps(scope: Construct, processing_steps: Sequence[str] | None) -> list[str]:
+    """Prop first, then the `processingSteps` context value (comma-separated); none by default."""
+    if processing_steps is not None:
+        return [step for step in processing_steps if step.strip()]
+    context = scope.node.try_get_context("processingSteps")
+    if not context:
+        return []
+    entries = context.split(",") if isinstance(context, str) else list(context)
+    return [str(step).strip() for step in entries if str(step).strip()]
+
+
 class TapStack(Stack):
     def __init__(
         self,
@@ -42,6 +54,7 @@ class TapStack(Stack):
         *,
         environment_suffix: str | None = None,
         alarm_email: str | None = None,
+        processing_steps: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -50,7 +63,12 @@ class TapStack(Stack):
 
         self.storage = Storage(self, "Storage", environment_suffix=suffix)
         self.events = Events(self, "Events", environment_suffix=suffix)
-        self.processing = Processing(self, "Processing", environment_suffix=suffix)
+        self.processing = Processing(
+            self,
+            "Processing",
+            environment_suffix=suffix,
+            processing_steps=resolve_processing_steps(self, processing_steps),
+        )
         self._wire()
         self.monitoring = Monitoring(
             self,
