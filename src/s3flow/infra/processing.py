@@ -22,8 +22,9 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 # One entry of contract.ENV_PROCESSING_STEPS: "module:function" or "name=module:function".
-# Checked at synth so that a typo fails the deploy, not every object; whether the module
-# imports is only known in the function (its failure is then an error record per object).
+# Checked at synth so that a malformed entry fails here, not in every invocation; whether
+# the module imports is only known in the function (a configuration error: the invocation
+# fails and, after Lambda's retries, waits in the failure queue).
 _STEP_ENTRY = re.compile(
     r"^(?:[A-Za-z][A-Za-z0-9_-]{0,63}=)?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
 )
