@@ -9,7 +9,7 @@ import pytest
 from s3flow.cli.main import app
 
 READ_COMMANDS = [
-    ["records"], ["events"], ["traces"], ["failures"], ["redrive"], ["redrive", "--dry-run"], ["backfill"],
+    ["records"], ["events"], ["traces"], ["failures"], ["redrive"], ["redrive", "--dry-run"], ["backfill"], ["metrics"],
     ["backfill", "--dry-run"],
 ]  # fmt: skip
 
