@@ -28,6 +28,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 function_log = logging.getLogger("s3flow.local.function")
+# ``module:function`` called in the worker before the handler is imported (a test hook,
+# e.g. botocore event handlers that inject faults: ``s3flow.local.faults``).
+WORKER_HOOK_ENV = "S3FLOW_WORKER_HOOK"
 
 
 @dataclass
@@ -95,6 +98,10 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
 def main(argv: list[str]) -> None:
     """``python -m s3flow.local.lambda_worker FD``: FD is this sandbox's end of a socket pair."""
     conn = Connection(int(argv[1]))
+    hook = os.environ.get(WORKER_HOOK_ENV)
+    if hook:
+        module_name, _, function_name = hook.partition(":")
+        getattr(importlib.import_module(module_name), function_name)()
     setup = conn.recv()
     worker_main(conn, setup["handler"], setup["context"])
 

@@ -10,6 +10,7 @@ moto keeps all state in memory, in this process: stopping the server loses it.
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import socket
 import threading
@@ -48,6 +49,49 @@ class Middleware:
         self.app = app
         self.routes: list[Route] = []
         self.observers: list[Observer] = []
+
+    def add_route(self, route: Route, *, first: bool = False) -> None:
+        """Adds ``route``; ``first`` puts it before the others (a proxy in front of them all)."""
+        if first:
+            self.routes.insert(0, route)
+        else:
+            self.routes.append(route)
+
+    def remove_route(self, route: Route) -> None:
+        if route in self.routes:
+            self.routes.remove(route)
+
+    def forward(self, request: Request, *, after: Route | None = None, body: bytes | None = None) -> Response:
+        """The answer of the routes after ``after`` (all routes if None), else moto's, as a
+        Response a proxying route can inspect or change. ``body`` replaces the request's body.
+        Observers do not see forwarded requests."""
+        environ = dict(request.environ)
+        data = request.get_data() if body is None else body
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+        forwarded = Request(environ)
+        routes = list(self.routes)
+        start = routes.index(after) + 1 if after is not None and after in routes else 0
+        for route in routes[start:]:
+            response = route(forwarded)
+            if response is not None:
+                return response
+        seen: dict[str, Any] = {}
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            seen["status"], seen["headers"] = status, headers
+            return lambda _chunk: None
+
+        answer = self.app(environ, capture)
+        try:
+            payload = b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+        return Response(payload, status=seen["status"], headers=seen["headers"])
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)

@@ -1,0 +1,651 @@
+"""Seeded, replayable fault injection for the local pipeline, from outside the processor.
+
+Three places, none of them the code under test:
+- a **proxy route** in front of the emulator (``server.Middleware.add_route(first=True)``):
+  DynamoDB throttling and 5xx on writes (``DynamoDBWriteFaults``), EventBridge ``PutEvents``
+  partial failures (``PutEventsPartialFailures``: the other entries go on to the real
+  handler) and outages (``EventBridgeOutage``);
+- **botocore event handlers inside the worker process**, loaded by the local runtime through
+  ``lambda_worker.WORKER_HOOK_ENV`` (``WorkerDeaths``): the worker dies at a chosen point of an
+  invocation (e.g. between the DynamoDB write and the event publish), once per object;
+- the **Lambda runtime's queue**: ``EventAgeExpiry`` makes chosen events older than the
+  function's maximum event age; ``Redelivery`` schedules duplicate, out-of-order deliveries.
+
+Which objects a fault hits is a function of (seed, fault name, object key) only, never of
+arrival order, so a run replays under any concurrency: ``S3FLOW_FAULT_SEED`` overrides the
+seed a test picks. Each fault counts what it injected and stops with ``clear()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import signal
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from s3flow.local.lambda_records import Invocation
+from s3flow.local.lambda_runtime import Listener
+from s3flow.local.lambda_worker import WORKER_HOOK_ENV, Outcome
+from s3flow.local.pipeline import objects_in
+
+if TYPE_CHECKING:
+    from s3flow.local.pipeline import LocalPipeline
+
+log = logging.getLogger(__name__)
+
+FAULT_SEED_ENV = "S3FLOW_FAULT_SEED"
+WORKER_FAULTS_ENV = "S3FLOW_WORKER_FAULTS"  # JSON settings of WorkerDeaths, read in the worker
+_DYNAMODB_TARGET = "DynamoDB_20120810."
+_PUT_EVENTS_TARGET = "AWSEvents.PutEvents"
+
+
+def seed_from_env(default: int) -> int:
+    """``S3FLOW_FAULT_SEED`` if set (to replay a failed run), else ``default``."""
+    given = os.environ.get(FAULT_SEED_ENV, "").strip()
+    return int(given) if given else default
+
+
+def draw(seed: int, fault: str, subject: str) -> float:
+    """A number in [0, 1) fixed by (seed, fault, subject): the same on every replay."""
+    digest = hashlib.sha256(f"{seed}|{fault}|{subject}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def pick(seed: int, fault: str, subject: str, choices: Sequence[Any]) -> Any:
+    return choices[int(draw(seed, fault, subject) * len(choices))]
+
+
+class _Budget:
+    """Per subject, how many more times a fault fires: chosen once by seed, then counted down."""
+
+    def __init__(self, seed: int, fault: str, rate: float, failures: Sequence[int]) -> None:
+        self.seed, self.fault, self.rate, self.failures = seed, fault, rate, tuple(failures)
+        self._left: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def chosen(self, subject: str) -> int:
+        """How many times the fault fires for ``subject`` in all (0 if it is spared)."""
+        if draw(self.seed, self.fault, subject) >= self.rate:
+            return 0
+        return int(pick(self.seed, f"{self.fault}#count", subject, self.failures))
+
+    def take(self, subject: str) -> bool:
+        """True if the fault fires for ``subject`` now (uses one of its failures)."""
+        with self._lock:
+            left = self._left.setdefault(subject, self.chosen(subject))
+            if left <= 0:
+                return False
+            self._left[subject] = left - 1
+            return True
+
+
+def _body(request: Request) -> Any:
+    """The JSON body, read so that moto (or the next route) can still read it after us."""
+    data = request.get_data()
+    request.environ["wsgi.input"] = io.BytesIO(data)
+    request.environ["CONTENT_LENGTH"] = str(len(data))
+    try:
+        return json.loads(data or b"{}")
+    except ValueError:
+        return None
+
+
+def _json_error(status: int, code: str, message: str) -> Response:
+    return Response(
+        json.dumps({"__type": code, "message": message}),
+        status=status,
+        headers={"x-amzn-ErrorType": code},
+        content_type="application/x-amz-json-1.0",
+    )
+
+
+def _dynamodb_subjects(operation: str, body: Mapping[str, Any]) -> list[str]:
+    """The object keys (else the item keys) a DynamoDB write request touches."""
+
+    def subject(item: Mapping[str, Any]) -> str:
+        value = item.get("objectKey") or item.get("requestId") or {}
+        return str(value.get("S", "")) if isinstance(value, Mapping) else ""
+
+    if operation == "PutItem":
+        return [subject(body.get("Item") or {})]
+    if operation == "BatchWriteItem":
+        return [
+            subject((request.get("PutRequest") or {}).get("Item") or {})
+            for requests in (body.get("RequestItems") or {}).values()
+            for request in requests
+        ]
+    return []
+
+
+def _entry_subject(entry: Mapping[str, Any]) -> str:
+    try:
+        detail = json.loads(entry.get("Detail") or "{}")
+    except ValueError:
+        return ""
+    return str(detail.get("objectKey") or detail.get("requestId") or "") if isinstance(detail, dict) else ""
+
+
+class ProxyFault:
+    """A fault answered by a route in front of the emulator's other routes and moto."""
+
+    name = "proxy"
+
+    def __init__(self) -> None:
+        self.injected = 0
+        self.pipeline: LocalPipeline | None = None
+        self._lock = threading.Lock()
+
+    def install(self, pipeline: LocalPipeline) -> None:
+        self.pipeline = pipeline
+        pipeline.server.middleware.add_route(self.route, first=True)
+
+    def clear(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.server.middleware.remove_route(self.route)
+
+    def _count(self, times: int = 1) -> None:
+        with self._lock:
+            self.injected += times
+
+    def route(self, request: Request) -> Response | None:
+        raise NotImplementedError
+
+
+class DynamoDBWriteFaults(ProxyFault):
+    """Writes of chosen objects fail ``n`` times (n picked per object from ``failures``)
+    with ``status``/``code``: ProvisionedThroughputExceededException (400), or a 5xx.
+
+    ``failures`` per operation: a count above every retry budget (botocore's attempts ×
+    Lambda's attempts) sends the object to the failure queue.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        rate: float,
+        failures: Mapping[str, Sequence[int]],
+        status: int = 400,
+        code: str = "ProvisionedThroughputExceededException",
+    ) -> None:
+        super().__init__()
+        self.name = f"dynamodb-{code}"
+        self.status, self.code = status, code
+        self.budgets = {
+            operation: _Budget(seed, f"{self.name}/{operation}", rate, counts)
+            for operation, counts in failures.items()
+        }
+
+    def route(self, request: Request) -> Response | None:
+        target = request.headers.get("X-Amz-Target", "")
+        if request.method != "POST" or not target.startswith(_DYNAMODB_TARGET):
+            return None
+        operation = target[len(_DYNAMODB_TARGET) :]
+        budget = self.budgets.get(operation)
+        if budget is None:
+            return None
+        body = _body(request)
+        if not isinstance(body, dict):
+            return None
+        hits = [budget.take(subject) for subject in _dynamodb_subjects(operation, body)]
+        if not any(hits):
+            return None
+        self._count()
+        return _json_error(self.status, self.code, f"injected by s3flow.local.faults ({operation})")
+
+
+def throttling(*, seed: int, rate: float, failures: Mapping[str, Sequence[int]]) -> DynamoDBWriteFaults:
+    return DynamoDBWriteFaults(seed=seed, rate=rate, failures=failures)
+
+
+def server_errors(
+    *, seed: int, rate: float, failures: Mapping[str, Sequence[int]], status: int = 500
+) -> DynamoDBWriteFaults:
+    code = "InternalServerError" if status == 500 else "ServiceUnavailable"
+    return DynamoDBWriteFaults(seed=seed, rate=rate, failures=failures, status=status, code=code)
+
+
+class PutEventsPartialFailures(ProxyFault):
+    """A 200 with ``FailedEntryCount``: entries of chosen objects fail ``n`` times each with
+    an ``ErrorCode``; the other entries of the same request go on to the real handler."""
+
+    name = "putevents-partial"
+    ERROR_CODES = ("InternalFailure", "ThrottlingException")
+
+    def __init__(self, *, seed: int, rate: float, failures: Sequence[int]) -> None:
+        super().__init__()
+        self.seed = seed
+        self.budget = _Budget(seed, self.name, rate, failures)
+
+    def route(self, request: Request) -> Response | None:
+        if request.method != "POST" or request.headers.get("X-Amz-Target") != _PUT_EVENTS_TARGET:
+            return None
+        assert self.pipeline is not None
+        body = _body(request)
+        if not isinstance(body, dict):
+            return None
+        entries = list(body.get("Entries") or [])
+        failing = [self.budget.take(_entry_subject(entry)) for entry in entries]
+        if not any(failing):
+            return None
+        self._count(sum(failing))
+        kept = [entry for entry, fails in zip(entries, failing, strict=True) if not fails]
+        forwarded: list[dict[str, Any]] = []
+        failed_downstream = 0
+        if kept:
+            answer = self.pipeline.server.middleware.forward(
+                request, after=self.route, body=json.dumps({**body, "Entries": kept}).encode()
+            )
+            if answer.status_code != 200:
+                return answer  # the real handler refused the request as a whole: pass that on
+            result = json.loads(answer.get_data())
+            forwarded = list(result.get("Entries") or [])
+            failed_downstream = int(result.get("FailedEntryCount") or 0)
+        results: list[dict[str, Any]] = []
+        downstream = iter(forwarded)
+        for entry, fails in zip(entries, failing, strict=True):
+            if fails:
+                code = pick(self.seed, f"{self.name}#code", _entry_subject(entry), self.ERROR_CODES)
+                results.append({"ErrorCode": code, "ErrorMessage": "injected by s3flow.local.faults"})
+            else:
+                results.append(next(downstream, {}))
+        payload = {"FailedEntryCount": sum(failing) + failed_downstream, "Entries": results}
+        return Response(json.dumps(payload), status=200, content_type="application/x-amz-json-1.1")
+
+
+class EventBridgeOutage(ProxyFault):
+    """Every ``PutEvents`` answered with ``status`` (500 or 503) until ``clear()``, or only the
+    first ``requests`` of them when given."""
+
+    name = "eventbridge-outage"
+
+    def __init__(self, *, status: int = 503, requests: int | None = None) -> None:
+        super().__init__()
+        self.status = status
+        self.requests = requests
+
+    def route(self, request: Request) -> Response | None:
+        if request.method != "POST" or request.headers.get("X-Amz-Target") != _PUT_EVENTS_TARGET:
+            return None
+        with self._lock:
+            if self.requests is not None and self.injected >= self.requests:
+                return None
+            self.injected += 1
+        code = "ServiceUnavailable" if self.status == 503 else "InternalException"
+        return _json_error(self.status, code, "injected by s3flow.local.faults (outage)")
+
+
+# -- worker deaths: botocore handlers inside the worker process ---------------------------
+
+# Points of an invocation where a worker can die, as botocore events. A death right after
+# PutEvents succeeded is in ``AFTER_PUBLISH`` (see ``WorkerDeaths``).
+BEFORE_WRITE = "before-parameter-build.dynamodb.PutItem"
+AFTER_WRITE = "after-call.dynamodb.PutItem"
+BEFORE_PUBLISH = "before-parameter-build.eventbridge.PutEvents"
+AFTER_PUBLISH = "after-call.eventbridge.PutEvents"
+AFTER_MARK = "after-call.dynamodb.BatchWriteItem"
+STRICT_POINTS = (BEFORE_WRITE, AFTER_WRITE, BEFORE_PUBLISH, AFTER_MARK)
+
+
+@dataclass
+class WorkerDeaths:
+    """The worker process dies at ``points`` of the first attempt of chosen objects (once per
+    object, remembered in ``state_dir`` across process deaths): ``kill`` is SIGKILL (what
+    Lambda does on a timeout or out of memory), ``crash`` an abrupt exit of the runtime.
+
+    Installed as the function's extra environment: ``WORKER_HOOK_ENV`` makes the worker call
+    ``install_worker_hooks``, which registers botocore handlers for every session the
+    processor creates. ``environment``: other variables to keep (e.g. ``AWS_MAX_ATTEMPTS``).
+    """
+
+    seed: int
+    rate: float
+    state_dir: Path
+    function_name: str
+    points: Sequence[str] = STRICT_POINTS
+    how: str = "kill"
+    environment: Mapping[str, str] = field(default_factory=dict)
+    name: str = "worker-deaths"
+    pipeline: LocalPipeline | None = None
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "rate": self.rate,
+            "state_dir": str(self.state_dir),
+            "points": list(self.points),
+            "how": self.how,
+            "name": self.name,
+        }
+
+    def install(self, pipeline: LocalPipeline) -> None:
+        self.pipeline = pipeline
+        Path(self.state_dir).mkdir(parents=True, exist_ok=True)
+        extra = {
+            **self.environment,
+            WORKER_HOOK_ENV: f"{__name__}:install_worker_hooks",
+            WORKER_FAULTS_ENV: json.dumps(self.settings()),
+        }
+        pipeline.override_environment(self.function_name, extra)
+
+    def clear(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.override_environment(self.function_name, dict(self.environment) or None)
+
+    def point_for(self, subject: str) -> str | None:
+        """Where the worker dies for ``subject``, or None if it is spared."""
+        if draw(self.seed, self.name, subject) >= self.rate:
+            return None
+        return str(pick(self.seed, f"{self.name}#point", subject, list(self.points)))
+
+    @property
+    def injected(self) -> int:
+        return sum(1 for _ in Path(self.state_dir).glob("*.died"))
+
+    def died_for(self) -> list[str]:
+        return sorted(path.read_text("utf-8") for path in Path(self.state_dir).glob("*.died"))
+
+
+def _worker_subjects(event_name: str, params: Mapping[str, Any]) -> list[str]:
+    if event_name.endswith("PutEvents"):
+        return [_entry_subject(entry) for entry in params.get("Entries") or []]
+    operation = event_name.rsplit(".", 1)[-1]
+    return _dynamodb_subjects(operation, params)
+
+
+def install_worker_hooks() -> None:
+    """Runs in the worker (see ``WorkerDeaths``): one botocore handler per death point."""
+    import botocore.handlers
+
+    settings = json.loads(os.environ[WORKER_FAULTS_ENV])
+    faults = WorkerDeaths(
+        seed=int(settings["seed"]),
+        rate=float(settings["rate"]),
+        state_dir=Path(settings["state_dir"]),
+        function_name="",
+        points=tuple(settings["points"]),
+        how=str(settings["how"]),
+        name=str(settings["name"]),
+    )
+    for point in faults.points:
+        botocore.handlers.BUILTIN_HANDLERS.append((point, _death_handler(faults, point)))
+        if point.startswith("after-call."):
+            # after-call carries no parameters: remember the subjects when the call is built
+            service_operation = point[len("after-call.") :]
+            botocore.handlers.BUILTIN_HANDLERS.append(
+                (f"before-parameter-build.{service_operation}", _remember_subjects(point))
+            )
+
+
+def _remember_subjects(point: str) -> Any:
+    def remember(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["s3flow_fault_subjects"] = _worker_subjects(point, params)
+
+    return remember
+
+
+def _death_handler(faults: WorkerDeaths, point: str) -> Any:
+    def handler(
+        context: dict[str, Any] | None = None, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if point.startswith("after-call."):
+            response = kwargs.get("http_response")
+            if response is None or getattr(response, "status_code", 500) >= 300:
+                return  # only after a call that did its work
+            subjects = (context or {}).get("s3flow_fault_subjects") or []
+        else:
+            subjects = _worker_subjects(point, params or {})
+        for subject in subjects:
+            if faults.point_for(subject) == point and _first_time(faults.state_dir, subject, point):
+                _die(faults.how)
+
+    return handler
+
+
+def _first_time(state_dir: Path, subject: str, point: str) -> bool:
+    name = hashlib.sha256(subject.encode("utf-8")).hexdigest()[:32]
+    try:
+        descriptor = os.open(state_dir / f"{name}.died", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="utf-8") as marker:
+        marker.write(f"{subject}\t{point}")
+    return True
+
+
+def _die(how: str) -> None:
+    if how == "crash":
+        os._exit(70)  # the runtime ends without unwinding, as a crash of the interpreter would
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- the Lambda queue: event age and redelivery --------------------------------------------
+
+
+class _AgingListener(Listener):
+    def __init__(self, inner: Listener, fault: EventAgeExpiry) -> None:
+        self.inner, self.fault = inner, fault
+
+    def queued(self, invocation: Invocation) -> None:
+        self.fault.maybe_expire(invocation)
+        self.inner.queued(invocation)
+
+    def succeeded(self, invocation: Invocation, outcome: Outcome) -> None:
+        self.inner.succeeded(invocation, outcome)
+
+    def retrying(self, invocation: Invocation, outcome: Outcome, delay: float) -> None:
+        self.inner.retrying(invocation, outcome, delay)
+
+    def failed(self, invocation: Invocation, condition: str) -> None:
+        self.inner.failed(invocation, condition)
+
+
+class EventAgeExpiry:
+    """Events of chosen objects reach the function's queue already older than its maximum
+    event age (as after hours of throttling on AWS): Lambda drops them to the failure
+    destination without an attempt. Only asynchronous invocations that carry S3 records."""
+
+    name = "event-age"
+
+    def __init__(self, *, seed: int, rate: float) -> None:
+        self.seed, self.rate = seed, rate
+        self.injected = 0
+        self.active = False
+        self._lock = threading.Lock()
+        self._listener: _AgingListener | None = None
+        self.pipeline: LocalPipeline | None = None
+
+    def install(self, pipeline: LocalPipeline) -> None:
+        runtime = pipeline.runtime
+        if runtime is None:
+            raise RuntimeError("the local pipeline is not started")
+        self.pipeline = pipeline
+        self._listener = _AgingListener(runtime.listener, self)
+        runtime.listener = self._listener
+        self.active = True
+
+    def clear(self) -> None:
+        self.active = False
+        runtime = self.pipeline.runtime if self.pipeline is not None else None
+        if runtime is not None and self._listener is not None and runtime.listener is self._listener:
+            runtime.listener = self._listener.inner
+
+    def maybe_expire(self, invocation: Invocation) -> None:
+        if not self.active or not invocation.asynchronous:
+            return
+        keys = [key for _, key, _ in objects_in(invocation.event)]
+        if not any(draw(self.seed, self.name, key) < self.rate for key in keys):
+            return
+        invocation.received_at -= invocation.function.async_config.maximum_event_age_seconds + 1
+        with self._lock:
+            self.injected += 1
+
+
+@dataclass
+class Redelivery:
+    """Duplicate, out-of-order deliveries of the records S3 already delivered.
+
+    ``rounds(records)``: ``copies`` rounds; each holds every record once, in a seeded
+    shuffled order, packed ``per_event`` records to a Lambda event. Deliver one round at a
+    time and wait for it to finish: the same record is then never processed by two
+    invocations at once (that race can publish twice: docs/data-model.md, known limit).
+    """
+
+    seed: int
+    copies: int = 2
+    per_event: int = 3
+    name: str = "redelivery"
+    injected: int = 0
+    cleared: bool = False
+
+    def rounds(self, records: Iterable[Mapping[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        pool = [dict(record) for record in records]
+        rng = random.Random(f"{self.seed}|{self.name}")
+        for _ in range(self.copies):
+            if self.cleared:
+                return
+            order = pool[:]
+            rng.shuffle(order)
+            self.injected += len(order)
+            yield [
+                {"Records": order[start : start + self.per_event]}
+                for start in range(0, len(order), self.per_event)
+            ]
+
+    def clear(self) -> None:
+        self.cleared = True
+
+
+# -- counting the promise --------------------------------------------------------------------
+
+
+ObjectVersion = tuple[str, str | None]  # (key, version id)
+
+
+@dataclass
+class Ledger:
+    """What the pipeline holds for a set of uploaded object versions, counted.
+
+    The promise: each uploaded version ends as exactly one record (SUCCESS, PUBLISHED) and
+    one success event, or as a retained failure (then: no event, at most a PENDING record).
+    ``lost``: neither. ``duplicated``: more than one record or event. ``strays``: records or
+    events of no uploaded version (error items included).
+    """
+
+    uploaded: list[ObjectVersion]
+    records: dict[ObjectVersion, list[dict[str, Any]]] = field(default_factory=dict)
+    events: dict[ObjectVersion, list[dict[str, Any]]] = field(default_factory=dict)
+    failures: dict[ObjectVersion, list[dict[str, Any]]] = field(default_factory=dict)
+    strays: list[str] = field(default_factory=list)
+
+    def recorded(self, version: ObjectVersion) -> bool:
+        (record, *more), events = self.records.get(version) or [{}], self.events.get(version) or []
+        return (
+            not more
+            and record.get("status") == "SUCCESS"
+            and record.get("eventState") == "PUBLISHED"
+            and len(events) == 1
+            and events[0].get("status") == "SUCCESS"
+        )
+
+    def retained(self, version: ObjectVersion) -> bool:
+        records = self.records.get(version) or []
+        return (
+            bool(self.failures.get(version))
+            and not self.events.get(version)
+            and all(record.get("eventState") == "PENDING" for record in records)
+            and len(records) <= 1
+        )
+
+    @property
+    def lost(self) -> list[ObjectVersion]:
+        return [
+            v for v in self.uploaded if not self.recorded(v) and not self.retained(v) and not self._extra(v)
+        ]
+
+    @property
+    def duplicated(self) -> list[ObjectVersion]:
+        return [v for v in self.uploaded if self._extra(v)]
+
+    @property
+    def failed(self) -> list[ObjectVersion]:
+        return [v for v in self.uploaded if self.retained(v)]
+
+    def _extra(self, version: ObjectVersion) -> bool:
+        return len(self.records.get(version) or []) > 1 or len(self.events.get(version) or []) > 1
+
+    def holds(self) -> bool:
+        return not self.lost and not self.duplicated and not self.strays
+
+    def summary(self) -> str:
+        return (
+            f"uploaded {len(self.uploaded)}, recorded {sum(map(self.recorded, self.uploaded))}, "
+            f"lost {len(self.lost)}, duplicated {len(self.duplicated)}, failed {len(self.failed)}, "
+            f"strays {len(self.strays)}"
+            + (f"; lost: {self.lost[:5]}" if self.lost else "")
+            + (f"; duplicated: {self.duplicated[:5]}" if self.duplicated else "")
+            + (f"; strays: {self.strays[:5]}" if self.strays else "")
+        )
+
+
+def count(uploaded: Sequence[ObjectVersion], *, endpoint_url: str, outputs: Mapping[str, str]) -> Ledger:
+    """Scans the table, reads the event log group and peeks at the failure queue."""
+    import boto3
+
+    from s3flow.processor.store import from_dynamo
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")
+
+    ledger = Ledger(list(uploaded))
+    wanted = set(uploaded)
+
+    def file(into: dict[ObjectVersion, list[dict[str, Any]]], found: Mapping[str, Any], what: str) -> None:
+        version = (str(found.get("objectKey", "")), found.get("versionId"))
+        if version in wanted:
+            into.setdefault(version, []).append(dict(found))
+        else:
+            ledger.strays.append(f"{what} {found.get('requestId')} {found.get('objectKey')!r}")
+
+    dynamodb = client("dynamodb")
+    for page in dynamodb.get_paginator("scan").paginate(TableName=outputs["DynamoDBTableName"]):
+        for item in page["Items"]:
+            file(ledger.records, from_dynamo(item), "record")
+    logs = client("logs")
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=outputs["EventLogGroupName"]):
+        for event in page["events"]:
+            message = json.loads(event["message"])
+            detail = message.get("detail", message) if isinstance(message, dict) else {}
+            file(ledger.events, detail, "event")
+    sqs = client("sqs")
+    url = outputs["FailureQueueUrl"]
+    # Hide each message while reading (a peek with visibility 0 may return the same ten
+    # messages every time: moto does), then make them all visible again.
+    received: dict[str, dict[str, Any]] = {}
+    while True:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)
+        messages = [m for m in answer.get("Messages", []) if m["MessageId"] not in received]
+        if not messages:
+            break
+        received.update((m["MessageId"], m) for m in messages)
+    for message in received.values():
+        sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+        body = json.loads(message["Body"])
+        for _, key, version_id in objects_in(body.get("requestPayload")):
+            if (key, version_id) in wanted:
+                ledger.failures.setdefault((key, version_id), []).append(body)
+            else:
+                ledger.strays.append(f"failure {message['MessageId']} {key!r}")
+    return ledger

@@ -1,0 +1,139 @@
+"""Fixtures for the fault tier: the app synthesized once, a pipeline per test, and a run
+that uploads seeded objects, waits, counts against the promise and redrives.
+
+Retries are short (Lambda's ``retry_delays`` and botocore's ``AWS_MAX_ATTEMPTS=2`` in the
+worker) so that a fault that outlasts every retry reaches the failure queue in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from s3flow.cli.queries import redrive
+from s3flow.cli.target import Target
+from s3flow.local.faults import Ledger, ObjectVersion, count
+from s3flow.local.pipeline import FlowEvent, LocalPipeline
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACK_NAME = "TapStackdev"
+FUNCTION = "s3-object-processor-dev"
+FAST_RETRIES = (0.2, 0.4)
+WORKER_ENVIRONMENT = {"AWS_MAX_ATTEMPTS": "2"}  # botocore's retries in the worker, shortened
+IDLE = 120.0
+OBJECTS = 30
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python app.py`` into a private folder, or ``S3FLOW_E2E_CLOUD_ASSEMBLY`` if set."""
+    given = os.environ.get("S3FLOW_E2E_CLOUD_ASSEMBLY")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("cdk.out")
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "CDK_OUTDIR": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
+    return out
+
+
+class Run:
+    """A started pipeline with the objects a test uploaded, and ways to count them."""
+
+    def __init__(self, pipeline: LocalPipeline, flows: list[FlowEvent], seed: int) -> None:
+        self.pipeline = pipeline
+        self.flows = flows
+        self.seed = seed
+        self.outputs = pipeline.deployment.outputs
+        self.uploaded: list[ObjectVersion] = []
+        self.function = FUNCTION
+        self.worker_environment = dict(WORKER_ENVIRONMENT)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.pipeline.endpoint_url, region_name="us-east-1")
+
+    def upload(self, count_: int = OBJECTS, *, prefix: str = "faults", versions: int = 1) -> list[str]:
+        """``count_`` keys (``versions`` versions each) with seeded names and sizes."""
+        rng = random.Random(self.seed)
+        s3, bucket = self.client("s3"), self.outputs["S3BucketName"]
+        keys = [f"{prefix}/{index:03d}-{rng.randrange(16**6):06x} é+%.bin" for index in range(count_)]
+        for version in range(versions):
+            for key in keys:
+                body = rng.randbytes(rng.choice((0, 1, 700, 5000))) + bytes([version])
+                put = s3.put_object(Bucket=bucket, Key=key, Body=body)
+                self.uploaded.append((key, put.get("VersionId")))
+        return keys
+
+    def settle(self) -> None:
+        assert self.pipeline.wait_idle(IDLE), self.explain("the pipeline did not go idle")
+
+    def count(self) -> Ledger:
+        self.settle()
+        return count(self.uploaded, endpoint_url=self.pipeline.endpoint_url, outputs=self.outputs)
+
+    def redrive(self) -> int:
+        """The CLI's ``redrive``: every failure's original event, invoked again."""
+        summary = redrive(Target(STACK_NAME, self.pipeline.endpoint_url, "us-east-1"))
+        assert not summary.rejected, self.explain(f"redrive rejected {summary.rejected}")
+        self.settle()
+        return len(summary.redriven)
+
+    def explain(self, what: str) -> str:
+        return f"{what} (seed {self.seed}; replay with S3FLOW_FAULT_SEED={self.seed})"
+
+    def assert_promise(self, ledger: Ledger, *, failed: int | None = None) -> None:
+        """Nothing lost, duplicated or stray; when given, exactly ``failed`` versions retained."""
+        assert ledger.holds(), self.explain(ledger.summary())
+        if failed is not None:
+            assert len(ledger.failed) == failed, self.explain(ledger.summary())
+
+    def received_records(self) -> list[dict[str, Any]]:
+        """The S3 records as S3 delivered them, one per uploaded version."""
+        found: dict[str, dict[str, Any]] = {}
+        for flow in self.flows:
+            if str(flow.kind) == "received" and isinstance(flow.payload, dict):
+                for record in flow.payload.get("Records") or []:
+                    found.setdefault(
+                        record["s3"]["object"].get("versionId") or record["s3"]["object"]["key"], record
+                    )
+        return list(found.values())
+
+
+@pytest.fixture
+def start_run(synthesized: Path) -> Iterator[Callable[..., Run]]:
+    started: list[LocalPipeline] = []
+
+    def start(seed: int) -> Run:
+        flows: list[FlowEvent] = []
+        pipeline = LocalPipeline(
+            synthesized,
+            STACK_NAME,
+            port=0,
+            concurrency=2,
+            on_flow=flows.append,
+            retry_delays=FAST_RETRIES,
+            environment_overrides={FUNCTION: WORKER_ENVIRONMENT},
+        )
+        pipeline.start()
+        started.append(pipeline)
+        return Run(pipeline, flows, seed)
+
+    yield start
+    for pipeline in started:
+        pipeline.stop()
