@@ -19,6 +19,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from s3flow import contract
+from s3flow.infra.bundling import lambda_python
 
 from .conftest import Synthesized
 
@@ -72,8 +73,20 @@ def test_function_code_is_the_bundled_asset(synthesized: Synthesized, template: 
     )
 
 
+LAMBDA_PYTHON = lambda_python()
+INTERPRETERS = [
+    pytest.param(sys.executable, id="local-python"),
+    pytest.param(
+        LAMBDA_PYTHON,
+        id="lambda-python-3.13",
+        marks=pytest.mark.skipif(LAMBDA_PYTHON is None, reason="no CPython 3.13 on this machine"),
+    ),
+]
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_handler_imports_from_the_built_asset_in_a_fresh_interpreter(
-    synthesized: Synthesized, runtime_dir: Path
+    synthesized: Synthesized, runtime_dir: Path, interpreter: str
 ) -> None:
     asset = _asset_dir(synthesized)
     env = {
@@ -87,7 +100,7 @@ def test_handler_imports_from_the_built_asset_in_a_fresh_interpreter(
         contract.ENV_TIME_INDEX_SHARDS: str(contract.DEFAULT_TIME_INDEX_SHARDS),
     }
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PROBE, str(asset), str(runtime_dir), contract.HANDLER],
+        [interpreter, "-I", "-S", "-c", PROBE, str(asset), str(runtime_dir), contract.HANDLER],
         capture_output=True,
         text=True,
         env=env,
@@ -101,3 +114,16 @@ def test_handler_imports_from_the_built_asset_in_a_fresh_interpreter(
     assert Path(probe["boto3_file"]).is_relative_to(runtime_dir)
     assert probe["importable"] == {"aws_xray_sdk": False, "aws_cdk": False}
     assert probe["imported"] == []
+
+
+@pytest.mark.skipif(LAMBDA_PYTHON is None, reason="no CPython 3.13 on this machine to precompile with")
+def test_every_module_ships_with_lambda_python_bytecode(synthesized: Synthesized) -> None:
+    # /var/task is read-only: a module without bytecode is compiled again on every cold start.
+    asset = _asset_dir(synthesized)
+    sources = list(asset.rglob("*.py"))
+    missing = [
+        source
+        for source in sources
+        if not (source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc").is_file()
+    ]
+    assert sources and missing == []
