@@ -480,11 +480,14 @@ class EventAgeExpiry:
         if runtime is not None and self._listener is not None and runtime.listener is self._listener:
             runtime.listener = self._listener.inner
 
+    def expires(self, key: str) -> bool:
+        """True if events carrying ``key`` are aged (the seed's choice)."""
+        return draw(self.seed, self.name, key) < self.rate
+
     def maybe_expire(self, invocation: Invocation) -> None:
         if not self.active or not invocation.asynchronous:
             return
-        keys = [key for _, key, _ in objects_in(invocation.event)]
-        if not any(draw(self.seed, self.name, key) < self.rate for key in keys):
+        if not any(self.expires(key) for _, key, _ in objects_in(invocation.event)):
             return
         invocation.received_at -= invocation.function.async_config.maximum_event_age_seconds + 1
         with self._lock:
