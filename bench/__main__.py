@@ -118,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(("5. Cost per million objects", t, narrative.cost_text(bills, summary)))
     seconds = time.perf_counter() - clock
     print(f"\nbenchmarks took {seconds:.0f} s")
-    if not args.no_write:
+    partial = wanted != set(SECTIONS)
+    if partial and args.output == paths.PERFORMANCE_DOC and not args.no_write:
+        print(f"partial run (--only): {args.output} left as it is; --output writes these tables elsewhere")
+    elif not args.no_write:
         run = document.RunInfo(
             "python -m bench" + (" --quick" if args.quick else "")
             + (f" --objects {args.objects}" if args.objects else ""),

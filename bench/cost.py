@@ -108,7 +108,8 @@ def table(bills: list[Bill]) -> Table:
     for line in bills[0].lines:
         cells = [usd(b.lines[line]) for b in bills]
         if len(bills) == 2:
-            cells.append(x(ratio(bills[0].lines[line], bills[1].lines[line])))
+            a, b = bills[0].lines[line], bills[1].lines[line]
+            cells.append(x(ratio(a, b)) if a and b else "only " + (bills[0] if a else bills[1]).design.label)
         t.add(line, *cells)
     totals = [usd(b.total) for b in bills]
     t.add("total", *totals, *([x(ratio(bills[0].total, bills[1].total))] if len(bills) == 2 else []))
