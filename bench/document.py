@@ -119,7 +119,8 @@ def _history_rows(text: str) -> list[str]:
     if HISTORY_START not in text:
         return []
     tail = text.split(HISTORY_START, 1)[1]
-    return [line for line in tail.splitlines() if line.startswith("| ") and not line.startswith("| date")]
+    rows = [line for line in tail.splitlines() if line.startswith("| ")]
+    return [row for row in rows if not row.startswith(("| date", "| ---"))]
 
 
 def history_row(run: RunInfo, cold: str, calls50: str, e2e: str) -> str:
