@@ -85,7 +85,9 @@ class Run:
 
     def count(self) -> Ledger:
         self.settle()
-        return count(self.uploaded, endpoint_url=self.pipeline.endpoint_url, outputs=self.outputs)
+        ledger = count(self.uploaded, endpoint_url=self.pipeline.endpoint_url, outputs=self.outputs)
+        print(f"seed {self.seed}: {ledger.summary()}")  # shown with -s: the figures in docs/reliability.md
+        return ledger
 
     def redrive(self) -> int:
         """The CLI's ``redrive``: every failure's original event, invoked again."""
