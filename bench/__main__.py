@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
         if "e2e" in wanted:
             levels = e2e.measure(
-                objects, CONCURRENCY, scratch, idle_samples=5 if args.quick else e2e.IDLE_SAMPLES
-            )
+                objects, CONCURRENCY, scratch, idle_samples=5 if args.quick else e2e.IDLE_SAMPLES,
+                repeats=1 if args.quick else 2,
+            )  # fmt: skip
             t = _show(e2e.table(levels, objects), [])
             sections.append(
                 ("3. End to end through the local pipeline", t, narrative.e2e_text(levels, summary, history))

@@ -50,9 +50,35 @@ class Level:
     function_cpu_ms: float = 0.0  # sandbox processes' CPU per object, in the burst
     policy_dropped: bool = False  # the TLS-only bucket policy had to go (see allow_plain_http)
 
+    rates: list[float] = field(default_factory=list)  # objects/s of each repeated burst
+
     @property
     def throughput(self) -> float:
+        if self.rates:
+            return median(self.rates)
         return self.objects / self.seconds if self.seconds else float("nan")
+
+
+def merge(runs: list[Level]) -> Level:
+    """Repeated bursts of one (side, concurrency): median rates and CPU, latencies pooled."""
+    done = [r for r in runs if r.objects]
+    if not done:
+        return runs[0]
+    return Level(
+        side=done[0].side,
+        concurrency=done[0].concurrency,
+        objects=done[0].objects,
+        seconds=median([r.seconds for r in done]),
+        latencies_ms=[v for r in done for v in r.latencies_ms],
+        failed=sum(r.failed for r in done),
+        idle_ms=[v for r in done for v in r.idle_ms],
+        error=next((r.error for r in runs if r.error), None),
+        emulator_cores=median([r.emulator_cores for r in done]),
+        machine_cores=median([r.machine_cores for r in done]),
+        function_cpu_ms=median([r.function_cpu_ms for r in done]),
+        policy_dropped=any(r.policy_dropped for r in done),
+        rates=[r.objects / r.seconds for r in done if r.seconds],
+    )
 
 
 def _free_port() -> int:
@@ -227,24 +253,32 @@ def _machine_busy() -> tuple[float, float]:
 
 
 def measure(
-    objects: int, concurrencies: tuple[int, ...], scratch: Path, idle_samples: int = IDLE_SAMPLES
+    objects: int,
+    concurrencies: tuple[int, ...],
+    scratch: Path,
+    idle_samples: int = IDLE_SAMPLES,
+    repeats: int = 1,
 ) -> list[Level]:
+    """Every (concurrency, side) ``repeats`` times, the two sides interleaved at each level."""
     assemblies = {"ours": paths.CLOUD_ASSEMBLY, "reference": reference_assembly(scratch)}
-    levels = []
-    for concurrency in concurrencies:
-        for side, assembly in assemblies.items():
-            try:
-                levels.append(
-                    run_level(side, assembly, concurrency, objects, idle_samples, scratch / "pycache")
-                )
-            except Exception as error:  # one broken level must not lose the others
-                levels.append(Level(side, concurrency, error=f"{type(error).__name__}: {error}"))
-    return levels
+    runs: dict[tuple[int, str], list[Level]] = {(c, side): [] for c in concurrencies for side in assemblies}
+    for repeat in range(repeats):
+        for concurrency in concurrencies:
+            order = list(assemblies.items()) if repeat % 2 == 0 else list(reversed(assemblies.items()))
+            for side, assembly in order:
+                try:
+                    level = run_level(side, assembly, concurrency, objects, idle_samples, scratch / "pycache")
+                except Exception as error:  # one broken level must not lose the others
+                    level = Level(side, concurrency, error=f"{type(error).__name__}: {error}")
+                runs[(concurrency, side)].append(level)
+    return [merge(found) for found in runs.values()]
 
 
 def table(levels: list[Level], objects: int) -> Table:
+    bursts = max((len(lv.rates) for lv in levels), default=0)
     t = Table(
-        f"End to end through the local pipeline ({objects:,} objects uploaded as a burst per row)",
+        f"End to end through the local pipeline ({objects:,} objects uploaded as a burst; objects/s is the "
+        f"median of {bursts} burst(s) per row, latencies pooled)",
         ["concurrency", "handler", "objects/s", "burst latency p50", "burst latency p99", "idle latency p50",
          "idle latency p99", "machine CPU busy (all processes)", "emulator process CPU",
          "sandbox CPU/object", "failed", "note"],
