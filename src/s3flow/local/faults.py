@@ -587,14 +587,19 @@ class Ledger:
     def _extra(self, version: ObjectVersion) -> bool:
         return len(self.records.get(version) or []) > 1 or len(self.events.get(version) or []) > 1
 
+    @property
+    def stale(self) -> list[ObjectVersion]:
+        """Recorded, yet also in the failure queue: a failure nothing will clear but a redrive."""
+        return [v for v in self.uploaded if self.recorded(v) and self.failures.get(v)]
+
     def holds(self) -> bool:
-        return not self.lost and not self.duplicated and not self.strays
+        return not self.lost and not self.duplicated and not self.strays and not self.stale
 
     def summary(self) -> str:
         return (
             f"uploaded {len(self.uploaded)}, recorded {sum(map(self.recorded, self.uploaded))}, "
             f"lost {len(self.lost)}, duplicated {len(self.duplicated)}, failed {len(self.failed)}, "
-            f"strays {len(self.strays)}"
+            f"strays {len(self.strays)}, stale failures {len(self.stale)}"
             + (f"; lost: {self.lost[:5]}" if self.lost else "")
             + (f"; duplicated: {self.duplicated[:5]}" if self.duplicated else "")
             + (f"; strays: {self.strays[:5]}" if self.strays else "")
