@@ -9,8 +9,8 @@ import pytest
 from s3flow.cli.main import app
 
 READ_COMMANDS = [
-    ["records"], ["events"], ["traces"], ["failures"], ["redrive"], ["redrive", "--dry-run"], ["backfill"], ["metrics"],
-    ["backfill", "--dry-run"],
+    ["records"], ["events"], ["traces"], ["failures"], ["redrive"], ["redrive", "--dry-run"], ["backfill"],
+    ["backfill", "--dry-run"], ["metrics"],
 ]  # fmt: skip
 
 
