@@ -3,7 +3,14 @@ local runtime end it at a chosen point, once per chosen object; Lambda retries t
 
 from __future__ import annotations
 
-from s3flow.local.faults import AFTER_PUBLISH, BEFORE_PUBLISH, STRICT_POINTS, WorkerDeaths, seed_from_env
+from s3flow.local.faults import (
+    AFTER_PUBLISH,
+    BEFORE_PUBLISH,
+    STRICT_POINTS,
+    WorkerDeaths,
+    WorkerKiller,
+    seed_from_env,
+)
 
 
 def deaths(run, tmp_path, **kwargs) -> WorkerDeaths:
@@ -72,3 +79,28 @@ def test_a_worker_killed_right_after_the_publish_republishes_the_event_known_lim
         assert len(events) == (2 if version[0] in killed else 1), run.explain(f"{version}: {len(events)}")
         assert {event["requestId"] for event in events} == {record["requestId"]}
     fault.clear()
+
+
+def test_workers_killed_from_outside_at_any_moment_lose_nothing(start_run):
+    # GIVEN SIGKILL sent to a running worker process every ~0.3 s, whatever it is doing
+    run = start_run(seed_from_env(64))
+    killer = WorkerKiller(seed=run.seed, kills=6, period=0.3)
+    killer.install(run.pipeline)
+
+    run.upload(20)
+    killer_done = run.pipeline.wait_idle(120)
+    killer.clear()
+    assert killer_done and killer.injected > 0, run.explain(f"killed {killer.injected}")
+    ledger = run.count()
+    run.redrive()  # an object killed on all three attempts waits in the failure queue
+    ledger = run.count()
+
+    # THEN every version has one PUBLISHED record and no failure is left; a kill between a
+    # publish and the PUBLISHED rewrite may have sent its event again, with the same requestId
+    assert not ledger.lost and not ledger.strays and not ledger.failed, run.explain(ledger.summary())
+    for version in run.uploaded:
+        (record,) = ledger.records[version]
+        assert record["eventState"] == "PUBLISHED", run.explain(str(version))
+        events = ledger.events[version]
+        assert events and {e["requestId"] for e in events} == {record["requestId"]}, run.explain(str(version))
+    print(f"killed {killer.injected} workers; extra events {sum(len(e) - 1 for e in ledger.events.values())}")

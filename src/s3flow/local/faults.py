@@ -429,6 +429,59 @@ def _die(how: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def worker_processes(parent: int | None = None) -> list[int]:
+    """Process ids of this process's Lambda worker children (Linux ``/proc``)."""
+    parent = os.getpid() if parent is None else parent
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"s3flow.local.lambda_worker" in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+class WorkerKiller:
+    """SIGKILL to a worker process from outside, ``kills`` times, every ``period`` seconds
+    (seeded jitter), whatever it is doing: mid-request, mid-retry, between calls. Timing
+    is not replayable; the seed fixes the schedule and which worker is picked."""
+
+    name = "worker-killer"
+
+    def __init__(self, *, seed: int, kills: int, period: float = 0.3) -> None:
+        self.seed, self.kills, self.period = seed, kills, period
+        self.injected = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def install(self, pipeline: LocalPipeline) -> None:
+        self._thread = threading.Thread(target=self._run, name="fault-worker-killer", daemon=True)
+        self._thread.start()
+
+    def clear(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        rng = random.Random(f"{self.seed}|{self.name}")
+        while self.injected < self.kills and not self._stop.wait(self.period * (0.5 + rng.random())):
+            workers = worker_processes()
+            if not workers:
+                continue
+            try:
+                os.kill(rng.choice(workers), signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            self.injected += 1
+
+
 # -- the Lambda queue: event age and redelivery --------------------------------------------
 
 
