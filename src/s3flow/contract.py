@@ -28,6 +28,23 @@ TIME_INDEX_SORT_KEY = "timestamp"
 # Writes for one day are spread over this many index partitions; a time-range query
 # is one Query per (day, shard). See README "Time index capacity".
 DEFAULT_TIME_INDEX_SHARDS = 4
+# Non-key attributes the time index carries (keys are always projected): what readers of
+# a time range show. Never ``eventState`` or anything else the PUBLISHED rewrite changes:
+# DynamoDB writes to an index only when a key or projected attribute changes, so the
+# rewrite then costs no index write (docs/data-model.md "Time index capacity").
+TIME_INDEX_PROJECTED_ATTRIBUTES = (
+    "status",
+    "bucketName",
+    "objectKey",
+    "versionId",
+    "size",
+    "eTag",
+    "sequencer",
+    "eventName",
+    "eventTime",
+    "errorMessage",
+    "xrayTraceId",
+)
 
 # Lambda entry point inside the asset.
 HANDLER = "s3flow.processor.handler.handler"

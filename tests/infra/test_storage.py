@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk.assertions import Match, Template
 
 from s3flow import contract
@@ -56,7 +58,7 @@ def test_time_index_partitions_by_day_bucket_not_by_timestamp(template: Template
                         {"AttributeName": "timeBucket", "KeyType": "HASH"},
                         {"AttributeName": "timestamp", "KeyType": "RANGE"},
                     ],
-                    "Projection": {"ProjectionType": "ALL"},
+                    "Projection": Match.any_value(),
                 }
             ],
             "AttributeDefinitions": Match.array_with(
@@ -66,6 +68,31 @@ def test_time_index_partitions_by_day_bucket_not_by_timestamp(template: Template
     )
     assert contract.TIME_INDEX_PARTITION_KEY == "timeBucket"
     assert contract.TIME_INDEX_SORT_KEY == "timestamp"
+
+
+def _time_index(template: Template) -> dict[str, Any]:
+    (table,) = template.find_resources("AWS::DynamoDB::Table").values()
+    (index,) = (
+        index
+        for index in table["Properties"]["GlobalSecondaryIndexes"]
+        if index["IndexName"] == contract.TIME_INDEX_NAME
+    )
+    return index
+
+
+def test_time_index_projects_the_contract_attributes_and_never_the_event_state(template: Template) -> None:
+    # GIVEN the synthesized time index
+    projection = _time_index(template)["Projection"]
+    # THEN it carries exactly the contract's list, so the PUBLISHED rewrite (which changes
+    # only eventState) writes the table alone, not the index
+    assert projection == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
+    }
+    assert "eventState" not in projection["NonKeyAttributes"]
+    assert "processedAt" not in projection["NonKeyAttributes"]
+    keys = {contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY, contract.TIME_INDEX_PARTITION_KEY}
+    assert not keys & set(projection["NonKeyAttributes"])  # keys are projected anyway; AWS rejects them here
 
 
 def test_trigger_bucket_is_versioned_encrypted_private_and_sends_no_eventbridge_events(

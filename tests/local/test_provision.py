@@ -267,7 +267,7 @@ def test_dynamodb_table(tmp_path: Path, moto_endpoint: str) -> None:
                     {"AttributeName": "bucket", "KeyType": "HASH"},
                     {"AttributeName": "sk", "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["size"]},
             }
         ],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
@@ -282,10 +282,21 @@ def test_dynamodb_table(tmp_path: Path, moto_endpoint: str) -> None:
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert described["KeySchema"] == table["KeySchema"]
     (index,) = described["GlobalSecondaryIndexes"]
-    assert (index["IndexName"], index["KeySchema"]) == (
+    assert (index["IndexName"], index["KeySchema"], index["Projection"]) == (
         "ByTime",
         table["GlobalSecondaryIndexes"][0]["KeySchema"],
+        table["GlobalSecondaryIndexes"][0]["Projection"],
     )
+    item = {"pk": {"S": "a"}, "sk": {"S": "1"}, "bucket": {"S": "b"}, "size": {"N": "3"}, "state": {"S": "x"}}
+    dynamodb.put_item(TableName="records", Item=item)
+    (found,) = dynamodb.query(
+        TableName="records",
+        IndexName="ByTime",
+        KeyConditionExpression="#b = :b",
+        ExpressionAttributeNames={"#b": "bucket"},
+        ExpressionAttributeValues={":b": {"S": "b"}},
+    )["Items"]
+    assert found == {name: value for name, value in item.items() if name != "state"}  # INCLUDE honoured
     assert described["SSEDescription"]["Status"] == "ENABLED"
     backups = dynamodb.describe_continuous_backups(TableName="records")["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
@@ -1081,6 +1092,11 @@ def test_the_synthesized_tap_stack_provisions_end_to_end(
         contract.TIME_INDEX_PARTITION_KEY,
         contract.TIME_INDEX_SORT_KEY,
     ]
+    # The template's INCLUDE projection reaches the emulator: the index leaves eventState out.
+    assert index["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
+    }
 
     # Events: both rules on the bus, enabled, with the contract's source and detail-types.
     events = client("events", moto_endpoint)

@@ -45,6 +45,7 @@ class Storage(Construct):
         )
         # One partition per (day, shard) instead of one per timestamp: writes spread over
         # the shards and "records between T1 and T2" is one Query per day and shard.
+        # INCLUDE without eventState: the PENDING -> PUBLISHED rewrite leaves the index alone.
         self.table.add_global_secondary_index(
             index_name=contract.TIME_INDEX_NAME,
             partition_key=dynamodb.Attribute(
@@ -53,6 +54,8 @@ class Storage(Construct):
             sort_key=dynamodb.Attribute(
                 name=contract.TIME_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING
             ),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
         )
 
         # Server access logs of the trigger bucket: who uploaded or read what, for
