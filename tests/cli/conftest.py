@@ -79,7 +79,10 @@ def _create_resources(stack: FakeStack) -> dict[str, str]:
                     {"AttributeName": contract.TIME_INDEX_PARTITION_KEY, "KeyType": "HASH"},
                     {"AttributeName": contract.TIME_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
+                },
             }
         ],
     )
