@@ -94,8 +94,10 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
 class CallCounter:
     """Counts AWS API calls with botocore's ``before-call`` hook on every client the handler makes."""
 
-    def __init__(self, index_key: str) -> None:
+    def __init__(self, index: dict[str, Any]) -> None:
         import botocore.client
+
+        from bench.index_model import IndexCounter  # warm runs only: nothing extra before a cold start
 
         self.calls: dict[str, int] = {}
         self.call_ms: dict[str, float] = {}  # from before-call to after-call: signing, HTTP, parsing
@@ -103,7 +105,7 @@ class CallCounter:
         # What AWS bills beyond the request: items written, events published (per 64 KB chunk).
         self.billed: dict[str, int] = {}
         self.enabled = True
-        self.index_key = index_key
+        self.index = IndexCounter.from_spec(index)
         original = botocore.client.ClientCreator.create_client
         counter = self
 
@@ -122,13 +124,22 @@ class CallCounter:
         self.calls[name] = self.calls.get(name, 0) + 1
         self._started.append(time.perf_counter())
 
-    def on_return(self, model: Any, **_: Any) -> None:
+    def on_return(self, model: Any, parsed: Any = None, context: Any = None, **_: Any) -> None:
         if self._started:
             name = f"{model.service_model.service_name}:{model.name}"
             elapsed = (time.perf_counter() - self._started.pop()) * 1000
             self.call_ms[name] = self.call_ms.get(name, 0.0) + elapsed
+        items = (context or {}).pop(_INDEX_ITEMS, None)
+        if items is not None and self.enabled:
+            self._index(items, parsed if isinstance(parsed, dict) else {})
 
-    def on_params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+    def on_params(self, params: dict[str, Any], model: Any, context: Any = None, **_: Any) -> None:
+        if model.name in ("PutItem", "BatchWriteItem") and context is not None:
+            context[_INDEX_ITEMS] = [params.get("Item", {})] if model.name == "PutItem" else [
+                request.get("PutRequest", {}).get("Item", {})
+                for requests in params.get("RequestItems", {}).values()
+                for request in requests
+            ]  # fmt: skip
         if model.name == "PutEvents":
             for entry in params.get("Entries", []):
                 size = sum(len(str(entry.get(k, "")).encode()) for k in ("Source", "DetailType", "Detail"))
@@ -146,14 +157,30 @@ class CallCounter:
                     self._write(request.get("PutRequest", {}).get("Item", {}))
 
     def _write(self, item: dict[str, Any]) -> None:
-        """One item write: 1 WRU per started KB, and as much again if the item lands in the index."""
-        size = sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-        units = max(1, -(-size // 1024))
+        """One item write to the table: 1 WRU per started KB (a failed conditional write too)."""
+        size = _item_size(item)
         self._bill("item_writes", 1)
         self._bill("item_bytes", size)
-        self._bill("write_units", units)
-        if not item or self.index_key in item:
-            self._bill("index_write_units", units)
+        self._bill("write_units", _units(size))
+        if not item:  # UpdateItem/DeleteItem: what changes is not known here; assume the index is written
+            self._bill("index_writes", 1)
+            self._bill("index_write_units", 1)
+
+    def _index(self, items: list[dict[str, Any]], parsed: dict[str, Any]) -> None:
+        """Index writes of a write that succeeded: only what changed an index entry (``IndexCounter``)."""
+        if "Error" in parsed:
+            return  # e.g. the conditional put of a duplicate: nothing was written
+        unprocessed = [
+            request.get("PutRequest", {}).get("Item")
+            for requests in (parsed.get("UnprocessedItems") or {}).values()
+            for request in requests
+        ]
+        for item in items:
+            if item in unprocessed:
+                continue
+            for entry in self.index.written(item):
+                self._bill("index_writes", 1)
+                self._bill("index_write_units", _units(_item_size(entry)))
 
     def _bill(self, name: str, amount: int) -> None:
         self.billed[name] = self.billed.get(name, 0) + amount
@@ -161,7 +188,7 @@ class CallCounter:
 
 def warm(spec: dict[str, Any]) -> dict[str, Any]:
     setup_lambda_logging()
-    counter = CallCounter(spec["index_key"])
+    counter = CallCounter(spec["index"])
     handler = load_handler(spec["module"])
     counter.enabled = False
     table = _item_counter(spec)
@@ -205,6 +232,17 @@ def warm(spec: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"blocks": results, "peak_rss_mb": peak_rss_mb()}
+
+
+_INDEX_ITEMS = "bench_index_items"  # request-context key: the items a write sends, for after-call
+
+
+def _item_size(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _units(size: int) -> int:
+    return max(1, -(-size // 1024))
 
 
 def _value_size(value: Any) -> int:

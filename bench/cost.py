@@ -125,9 +125,10 @@ def table(bills: list[Bill]) -> Table:
 
 PRICES_TEXT = (
     "Lambda $0.20 per million requests, $0.0000133334 per GB-s on arm64 and $0.0000166667 on x86_64; "
-    "DynamoDB on-demand $0.625 per million write request units (1 KB each; a write that lands in a "
-    "secondary index is paid again for the index); EventBridge $1.00 per million custom events, each "
-    "64 KB chunk of an entry counted as one; CloudWatch Logs $0.50 per GB ingested"
+    "DynamoDB on-demand $0.625 per million write request units (1 KB each; a write that changes "
+    "an item's entry in a secondary index, its keys or projected attributes, is paid again for the "
+    "index, modelled from each design's index definition); EventBridge $1.00 per million custom "
+    "events, each 64 KB chunk of an entry counted as one; CloudWatch Logs $0.50 per GB ingested"
 )
 
 

@@ -37,7 +37,7 @@ def run_child(side: Side, spec: dict[str, Any], resources: Resources, scratch: P
             **spec,
             "module": side.module,
             "function_name": side.function_name,
-            "index_key": side.index_key,
+            "index": side.index,
             "sampled": side.sampled,
             "memory_mb": MEMORY_MB,
             "table_name": resources.table_name,

@@ -8,15 +8,15 @@ import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from bench import paths
 from bench.emulator import CREDENTIALS, Resources
 from bench.events import REGION
+from bench.index_model import REFERENCE_INDEX, our_index
 from s3flow import contract
 
 MEMORY_MB = 256  # both designs configure 256 MB
-OUR_INDEX_KEY = contract.TIME_INDEX_PARTITION_KEY
-REFERENCE_INDEX_KEY = "timestamp"  # the reference design's TimestampIndex is keyed on it alone
 NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -25,8 +25,8 @@ class Side:
     name: str  # "ours" or "reference"
     module: str  # imported by the child; exposes ``handler``
     function_name: str
-    # The attribute that puts an item in its design's secondary index (an extra write each).
-    index_key: str
+    # Its design's secondary index (``bench.index_model``): which writes also write the index.
+    index: dict[str, Any]
     path_entries: tuple[str, ...] = ()  # prepended to sys.path, like /var/task
     # True: packaged code has no .pyc and none may be written, as in a read-only Lambda /var/task.
     as_shipped: bool = False
@@ -44,7 +44,7 @@ class Side:
 
 
 def ours() -> Side:
-    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", OUR_INDEX_KEY)
+    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", our_index())
 
 
 def reference() -> Side:
@@ -52,13 +52,13 @@ def reference() -> Side:
         "reference",
         paths.reference_handler().stem,
         "s3-object-processor-dev",
-        REFERENCE_INDEX_KEY,
+        REFERENCE_INDEX,
         (str(paths.reference_handler().parent),),
     )
 
 
 def ours_unsampled() -> Side:
-    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", OUR_INDEX_KEY, sampled=False)
+    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", our_index(), sampled=False)
 
 
 def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
@@ -70,7 +70,7 @@ def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
         "ours",
         paths.OUR_HANDLER_MODULE,
         "s3-object-processor-dev",
-        OUR_INDEX_KEY,
+        our_index(),
         (str(target),),
         as_shipped=True,
     )
@@ -86,7 +86,7 @@ def ours_as_shipped_compiled(asset_dir: Path, scratch: Path) -> Side:
             check=True, capture_output=True,
         )  # fmt: skip
     return Side(
-        "ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", OUR_INDEX_KEY, (str(target),),
+        "ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", our_index(), (str(target),),
         as_shipped=True, compiled=True,
     )  # fmt: skip
 
@@ -102,7 +102,7 @@ def reference_as_shipped(scratch: Path) -> Side:
         "reference",
         paths.reference_handler().stem,
         "s3-object-processor-dev",
-        REFERENCE_INDEX_KEY,
+        REFERENCE_INDEX,
         (str(paths.reference_handler().parent), str(target)),
         as_shipped=True,
     )

@@ -127,9 +127,10 @@ def table(results: list[WarmResult], repeats: int) -> Table:
 def _billed(s: SizeResult) -> str:
     table, index = s.billed_per_object("write_units"), s.billed_per_object("index_write_units")
     writes, size = s.billed_per_object("item_writes"), s.billed_per_object("item_bytes")
+    index_writes = s.billed_per_object("index_writes")
     entries, event_bytes = s.billed_per_object("event_entries"), s.billed_per_object("event_bytes")
     return (
         f"{table + index:.2f} WRU ({writes:.2f} writes of {size / max(writes, 1e-9):,.0f} B, "
-        f"{index:.2f} to the index); {s.billed_per_object('event_chunks'):.2f} events "
+        f"{index_writes:.2f} to the index); {s.billed_per_object('event_chunks'):.2f} events "
         f"({event_bytes / max(entries, 1e-9):,.0f} B each)"
     )
