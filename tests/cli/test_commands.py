@@ -205,3 +205,30 @@ def test_events_reads_entries_written_by_others_too(local, runner):
 
     assert result.exit_code == 0, result.output
     assert f"hand-written {stream}" in result.output
+
+
+def test_failures_lists_every_message_not_only_the_first_ten(local, runner):
+    # GIVEN more failed invocations than one SQS receive returns
+    sqs, url = local.client("sqs"), local.outputs["FailureQueueUrl"]
+    keys = [f"many-{uuid.uuid4().hex[:6]}-{n}.txt" for n in range(14)]
+    for key in keys:
+        record = {"eventSource": "aws:s3", "s3": {"bucket": {"name": "b"}, "object": {"key": key}}}
+        body = {
+            "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": {"Records": [record]},
+            "responsePayload": {"errorMessage": "boom"},
+        }
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    try:
+        # WHEN they are listed twice
+        first = runner.invoke(app, ["failures", *local.args])
+        second = runner.invoke(app, ["failures", *local.args])
+
+        # THEN all of them are shown each time, and none was consumed or left hidden
+        for result in (first, second):
+            assert result.exit_code == 0, result.output
+            assert "failure queue (14)" in result.output
+            assert all(key in result.output for key in keys)
+        assert _queue_depth(local) == 14
+    finally:
+        sqs.purge_queue(QueueUrl=url)

@@ -177,30 +177,53 @@ def failure_count(target: Target) -> int:
     )
 
 
+# A peek hides what it has read for this long, so that the next receive returns other
+# messages (with 0, SQS and moto may hand back the same first ten every time); then it
+# makes them visible again.
+PEEK_VISIBILITY_SECONDS = 30
+
+
 def receive_failures(
     target: Target, *, visibility_timeout: int, max_messages: int = 1000
 ) -> list[FailedInvocation]:
     """Messages of the failure queue. ``visibility_timeout=0`` only peeks: nothing is consumed."""
     sqs, url = target.client("sqs"), target.output("FailureQueueUrl")
+    peek = visibility_timeout == 0
     seen: dict[str, FailedInvocation] = {}
     empty_polls = 0
-    while len(seen) < max_messages and empty_polls < 2:
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility_timeout, WaitTimeSeconds=0
-        ).get("Messages", [])
-        new = [m for m in messages if m["MessageId"] not in seen]
-        empty_polls = 0 if new else empty_polls + 1
-        for message in new:
-            try:
-                body = json.loads(message.get("Body", ""))
-            except ValueError:
-                body = {"raw": message.get("Body", "")}
-            seen[message["MessageId"]] = FailedInvocation(
-                message["MessageId"],
-                message["ReceiptHandle"],
-                body if isinstance(body, dict) else {"raw": body},
-            )
+    try:
+        while len(seen) < max_messages and empty_polls < 2:
+            messages = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=PEEK_VISIBILITY_SECONDS if peek else visibility_timeout,
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            new = [m for m in messages if m["MessageId"] not in seen]
+            empty_polls = 0 if new else empty_polls + 1
+            for message in new:
+                try:
+                    body = json.loads(message.get("Body", ""))
+                except ValueError:
+                    body = {"raw": message.get("Body", "")}
+                seen[message["MessageId"]] = FailedInvocation(
+                    message["MessageId"],
+                    message["ReceiptHandle"],
+                    body if isinstance(body, dict) else {"raw": body},
+                )
+    finally:
+        if peek:
+            _make_visible(sqs, url, list(seen.values()))
     return list(seen.values())
+
+
+def _make_visible(sqs: Any, url: str, messages: list[FailedInvocation]) -> None:
+    for start in range(0, len(messages), 10):  # SQS batch limit
+        entries = [
+            {"Id": str(index), "ReceiptHandle": message.receipt_handle, "VisibilityTimeout": 0}
+            for index, message in enumerate(messages[start : start + 10])
+        ]
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
 REDRIVE_VISIBILITY_SECONDS = 60
