@@ -108,7 +108,10 @@ class Emulator:
                         {"AttributeName": contract.TIME_INDEX_PARTITION_KEY, "KeyType": "HASH"},
                         {"AttributeName": contract.TIME_INDEX_SORT_KEY, "KeyType": "RANGE"},
                     ],
-                    "Projection": {"ProjectionType": "ALL"},
+                    "Projection": {
+                        "ProjectionType": "INCLUDE",
+                        "NonKeyAttributes": list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
+                    },
                 }
             ],
         )
