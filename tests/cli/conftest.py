@@ -12,10 +12,7 @@ module-scoped and a module uses only one of them.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,27 +131,6 @@ def stopped_endpoint() -> str:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST_RETRIES = (0.2, 0.4)  # Lambda waits minutes between async retries; tests cannot
-
-
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``python app.py`` into a private folder (``cdk.out`` is shared and rewritten by others)."""
-    given = os.environ.get("S3FLOW_E2E_CLOUD_ASSEMBLY")
-    if given:
-        return Path(given)
-    out = tmp_path_factory.mktemp("cdk.out")
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "CDK_OUTDIR": str(out)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
-    return out
 
 
 @dataclass

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,30 +15,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "TapStackdev"
 # Seconds before each async retry: Lambda waits minutes, the tests cannot.
 FAST_RETRIES = (0.2, 0.4)
-
-
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``python app.py`` into a private folder (``cdk.out`` is shared and rewritten).
-
-    ``S3FLOW_E2E_CLOUD_ASSEMBLY`` names an already synthesized folder to use instead.
-    """
-    given = os.environ.get("S3FLOW_E2E_CLOUD_ASSEMBLY")
-    if given:
-        return Path(given)
-    out = tmp_path_factory.mktemp("cdk.out")
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "CDK_OUTDIR": str(out)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
-    return out
 
 
 class Running:

@@ -7,10 +7,7 @@ worker) so that a fault that outlasts every retry reaches the failure queue in s
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,27 +27,6 @@ FAST_RETRIES = (0.2, 0.4)
 WORKER_ENVIRONMENT = {"AWS_MAX_ATTEMPTS": "2"}  # botocore's retries in the worker, shortened
 IDLE = 120.0
 OBJECTS = 30
-
-
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``python app.py`` into a private folder, or ``S3FLOW_E2E_CLOUD_ASSEMBLY`` if set."""
-    given = os.environ.get("S3FLOW_E2E_CLOUD_ASSEMBLY")
-    if given:
-        return Path(given)
-    out = tmp_path_factory.mktemp("cdk.out")
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "CDK_OUTDIR": str(out)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
-    return out
 
 
 class Run:
