@@ -927,7 +927,9 @@ class _Provisioner:
             aws_managed = policy_arn.split(":")[4:5] == ["aws"]
             if error.response["Error"]["Code"] != "NoSuchEntity" or not aws_managed:
                 raise
-            log.warning(
+            # Kept in the deployment, logged quietly: moto enforces no IAM on its callers, so
+            # the role works locally without it; repeating this on every start is only noise.
+            log.info(
                 "moto has no AWS-managed policy %s (MOTO_IAM_LOAD_MANAGED_POLICIES); role %s left without it",
                 policy_arn,
                 role,
