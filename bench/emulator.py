@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from bench import paths
 from bench.events import REGION
-from s3flow import contract
+from s3flow.local.records_table import create_table_request
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 BENCH_BUCKET = "s3flow-bench-objects"
@@ -89,32 +89,7 @@ class Emulator:
     def _by_hand(self, endpoint: str) -> tuple[str, str]:
         table, bus = "lambda-invocation-logs-bench", "processing-events-bench"
         dynamodb = self.client("dynamodb", endpoint)
-        keys = {
-            contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY,
-            contract.TIME_INDEX_PARTITION_KEY, contract.TIME_INDEX_SORT_KEY,
-        }  # fmt: skip
-        dynamodb.create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in sorted(keys)],
-            KeySchema=[
-                {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": contract.TIME_INDEX_NAME,
-                    "KeySchema": [
-                        {"AttributeName": contract.TIME_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                        {"AttributeName": contract.TIME_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {
-                        "ProjectionType": "INCLUDE",
-                        "NonKeyAttributes": list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
-                    },
-                }
-            ],
-        )
+        dynamodb.create_table(**create_table_request(table))
         self.client("events", endpoint).create_event_bus(Name=bus)
         return table, bus
 

@@ -23,8 +23,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
-from s3flow import contract
 from s3flow.local.pipeline import FlowEvent, LocalPipeline
+from s3flow.local.records_table import create_table_request
 
 STACK = "TapStackcli"
 REGION = "us-east-1"
@@ -54,35 +54,7 @@ def _create_resources(stack: FakeStack) -> dict[str, str]:
     bucket, table, group = "cli-bucket", "cli-table", "/aws/events/processing-cli"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    ddb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in (
-                contract.TABLE_PARTITION_KEY,
-                contract.TABLE_SORT_KEY,
-                contract.TIME_INDEX_PARTITION_KEY,
-            )
-        ],
-        KeySchema=[
-            {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": contract.TIME_INDEX_NAME,
-                "KeySchema": [
-                    {"AttributeName": contract.TIME_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": contract.TIME_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
-                },
-            }
-        ],
-    )
+    ddb.create_table(**create_table_request(table))
     logs.create_log_group(logGroupName=group)
     queue = sqs.create_queue(QueueName="cli-failures")["QueueUrl"]
     return {

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s3flow import contract
+from s3flow.local.records_table import create_table_request
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 TABLE = "s3-processor-records-test"
@@ -92,32 +92,7 @@ class Aws:
 
 
 def create_table(dynamodb: Any) -> None:
-    dynamodb.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": contract.TABLE_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": contract.TABLE_SORT_KEY, "AttributeType": "S"},
-            {"AttributeName": contract.TIME_INDEX_PARTITION_KEY, "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": contract.TIME_INDEX_NAME,
-                "KeySchema": [
-                    {"AttributeName": contract.TIME_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": contract.TIME_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
-                },
-            }
-        ],
-    )
+    dynamodb.create_table(**create_table_request(TABLE))
 
 
 def s3_record(
