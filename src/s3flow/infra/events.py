@@ -12,18 +12,14 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from s3flow import contract
-from s3flow.infra.findings import accept, accept_checkov
+from s3flow.infra.findings import accept_checkov
+from s3flow.infra.queues import retention_queue
 
 # EventBridge retries a failed delivery to the log group, then parks the event in the
 # dead-letter queue instead of dropping it.
 TARGET_RETRY_ATTEMPTS = 8
 TARGET_MAX_EVENT_AGE = Duration.hours(2)
 
-SQS_SSE_REASON = (
-    "Encrypted with SQS-managed keys (SqsManagedSseEnabled), which checkov does not recognise. "
-    "The aws/sqs KMS key would break delivery: its key policy cannot let EventBridge or Lambda "
-    "use it, and a customer managed key adds cost for no extra protection here."
-)
 LOG_GROUP_KMS_REASON = (
     "CloudWatch Logs encrypts every log group at rest with service keys. A customer managed "
     "key adds key cost and key-policy wiring; the events and logs carry object names, not secrets."
@@ -90,23 +86,13 @@ class Events(Construct):
         )
         accept_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         # Events the log group refused after every retry wait here (14 days) for a look.
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = retention_queue(
             self,
             "EventDeliveryDeadLetterQueue",
             queue_name=f"processing-events-dlq-{environment_suffix}",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.DESTROY,
+            why_last="This queue is the rules' dead-letter queue itself (cdk-nag only recognises "
+            "SQS-to-SQS redrive); a queue behind it would only move the messages.",
         )
-        accept_checkov(self.dead_letter_queue, "CKV_AWS_27", SQS_SSE_REASON)
-        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            accept(
-                self.dead_letter_queue,
-                rule,
-                "This queue is the rules' dead-letter queue itself (cdk-nag only recognises "
-                "SQS-to-SQS redrive); a queue behind it would only move the messages.",
-            )
         self.success_rule = self._route(
             "SuccessEventRule",
             rule_name=f"s3-processing-success-{environment_suffix}",

@@ -10,13 +10,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from s3flow import contract
 from s3flow.infra.bundling import processor_code
-from s3flow.infra.events import LOG_GROUP_KMS_REASON, SQS_SSE_REASON
+from s3flow.infra.events import LOG_GROUP_KMS_REASON
 from s3flow.infra.findings import accept, accept_checkov
+from s3flow.infra.queues import retention_queue
 
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASYNC_RETRY_ATTEMPTS = 2
@@ -55,23 +55,13 @@ class Processing(Construct):
 
         # Invocations that still fail after Lambda's retries land here with their event,
         # so nothing is dropped; 14 days is SQS's longest retention.
-        self.failure_queue = sqs.Queue(
+        self.failure_queue = retention_queue(
             self,
             "ProcessorFailureQueue",
             queue_name=f"s3-object-processor-failures-{environment_suffix}",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=RemovalPolicy.DESTROY,
+            why_last="This queue is the function's on-failure destination, the end of the line: a "
+            "queue behind it would only move the messages; `s3flow redrive` replays them.",
         )
-        accept_checkov(self.failure_queue, "CKV_AWS_27", SQS_SSE_REASON)
-        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            accept(
-                self.failure_queue,
-                rule,
-                "This queue is the function's on-failure destination, the end of the line: a "
-                "queue behind it would only move the messages; `s3flow redrive` replays them.",
-            )
 
         self.log_group = logs.LogGroup(
             self,
