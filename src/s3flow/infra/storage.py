@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
@@ -27,9 +29,7 @@ class Storage(Construct):
             partition_key=dynamodb.Attribute(
                 name=contract.TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING
             ),
-            sort_key=dynamodb.Attribute(
-                name=contract.TABLE_SORT_KEY, type=dynamodb.AttributeType.STRING
-            ),
+            sort_key=dynamodb.Attribute(name=contract.TABLE_SORT_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -60,17 +60,9 @@ class Storage(Construct):
 
         # Server access logs of the trigger bucket: who uploaded or read what, for
         # audits. Kept 90 days; a log bucket does not log itself (that would loop).
-        self.access_log_bucket = s3.Bucket(
-            self,
+        self.access_log_bucket = self._private_bucket(
             "AccessLogBucket",
             bucket_name=f"object-trigger-access-logs-{environment_suffix}-{Aws.ACCOUNT_ID}",
-            versioned=True,
-            removal_policy=RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            # S3 server access logging only delivers to SSE-S3 buckets.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",
@@ -91,16 +83,9 @@ class Storage(Construct):
             "This is the access-log bucket of the trigger bucket; logging it into itself would loop.",
         )
 
-        self.bucket = s3.Bucket(
-            self,
+        self.bucket = self._private_bucket(
             "ObjectTriggerBucket",
             bucket_name=f"object-trigger-bucket-{environment_suffix}-{Aws.ACCOUNT_ID}",
-            versioned=True,
-            removal_policy=RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
             event_bridge_enabled=False,
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix=ACCESS_LOG_PREFIX,
@@ -110,4 +95,21 @@ class Storage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
+        )
+
+    def _private_bucket(self, construct_id: str, **props: Any) -> s3.Bucket:
+        """Every bucket here: versioned, never public, TLS only, SSE-S3, emptied on delete.
+
+        SSE-S3 rather than KMS: S3 server access logging only delivers to SSE-S3 buckets.
+        """
+        return s3.Bucket(
+            self,
+            construct_id,
+            versioned=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            **props,
         )
