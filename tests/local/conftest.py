@@ -14,6 +14,8 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from s3flow.local.server import LocalServer
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "TapStackdev"
 
@@ -52,3 +54,12 @@ def stack_name() -> str:
 def cloud_assembly(synthesized: Path) -> Path:
     """The synthesized app (tests/conftest.py), under the name the provisioning tests use."""
     return synthesized
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    """Our emulator (moto behind the middleware) on a free port, one per test module."""
+    local = LocalServer(port=0)
+    local.start()
+    yield local
+    local.stop()

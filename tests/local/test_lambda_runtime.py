@@ -120,14 +120,6 @@ class Recorder(Listener):
         self.seen.append((condition, invocation.request_id))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    local = LocalServer(port=0)
-    local.start()
-    yield local
-    local.stop()
-
-
 @pytest.fixture
 def sqs(server: LocalServer) -> Any:
     """An empty failure queue (the emulator is reset first)."""

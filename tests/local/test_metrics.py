@@ -168,14 +168,6 @@ def print_emf(event: dict[str, Any], context: Any) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    local = LocalServer(port=0)
-    local.start()
-    yield local
-    local.stop()
-
-
 @pytest.fixture
 def runtime(server: LocalServer) -> Iterator[LambdaRuntime]:
     requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
