@@ -46,8 +46,23 @@ TIME_INDEX_PROJECTED_ATTRIBUTES = (
     "xrayTraceId",
 )
 
-# Lambda entry point inside the asset.
+# Lambda entry points inside the asset (one asset, two functions).
 HANDLER = "s3flow.processor.handler.handler"
+PUBLISHER_HANDLER = "s3flow.processor.publish_handler.handler"
+
+# Transactional outbox (issue 4): the processor only writes records; the publisher function
+# reads the table's stream and publishes the event of each record the stream shows as new
+# (INSERT), or whose status changed (MODIFY: a failed processing step retried to success).
+# A record therefore exists before its event, and no crash of the processor can publish an
+# event twice or lose one.
+STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+PUBLISHER_FUNCTION_PREFIX = "s3-event-publisher"
+PUBLISHER_FAILURE_QUEUE_PREFIX = "s3-event-publisher-failures"
+# The publisher's event source mapping: records per batch, retries of a failing batch
+# (bisected each time) and the age after which a record goes to the failure queue.
+PUBLISHER_BATCH_SIZE = 100
+PUBLISHER_RETRY_ATTEMPTS = 10
+PUBLISHER_MAX_RECORD_AGE_SECONDS = 6 * 60 * 60
 
 # CloudWatch metrics the processor publishes in embedded metric format (EMF); each
 # metric carries the dimension below with the environment suffix as its value.
