@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError
 from s3flow import contract
 from s3flow.cli.s3events import s3_record
 from s3flow.cli.target import Target
-from s3flow.processor.items import EVENT_STATE
 from s3flow.processor.records import object_id
 from s3flow.processor.time_index import format_timestamp
 
@@ -64,20 +63,17 @@ def list_versions(s3: Any, bucket: str, prefix: str = "") -> Iterator[ObjectVers
             )
 
 
-def record_states(dynamodb: Any, table: str, request_id: str) -> list[str]:
-    """The ``eventState`` of every record under one object id (empty: no record)."""
+def has_record(dynamodb: Any, table: str, request_id: str) -> bool:
+    """True when a record exists under the object id (its event then exists or is on its way)."""
     page = dynamodb.query(
         TableName=table,
         KeyConditionExpression="#pk = :pk",
-        ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY, "#state": EVENT_STATE},
+        ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
         ExpressionAttributeValues={":pk": {"S": request_id}},
-        ProjectionExpression="#pk, #state",
+        ProjectionExpression="#pk",
+        Limit=1,
     )
-    return [item.get(EVENT_STATE, {}).get("S", "") for item in page.get("Items", [])]
-
-
-def has_record(dynamodb: Any, table: str, request_id: str) -> bool:
-    return bool(record_states(dynamodb, table, request_id))
+    return bool(page.get("Items"))
 
 
 def event_record(version: ObjectVersion, bucket: str, region: str) -> dict[str, Any]:

@@ -14,8 +14,6 @@ from botocore.exceptions import ClientError
 
 from s3flow import contract
 from s3flow.cli.target import Target
-from s3flow.processor.backoff import Backoff
-from s3flow.processor.items import EVENT_STATE, item_key
 from s3flow.processor.time_index import query_time_range
 
 
@@ -34,54 +32,12 @@ def time_index_shards(target: Target) -> int:
 def fetch_records(
     target: Target, start: datetime, end: datetime, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """The records in ``[start, end]`` from the time index, each with its ``eventState`` from the table."""
+    """The records in ``[start, end]`` from the time index."""
     dynamodb, table = target.client("dynamodb"), target.output("DynamoDBTableName")
     items = query_time_range(dynamodb, table, start, end, shards=time_index_shards(target))
     if status:
         items = [item for item in items if str(item.get("status", "")).upper() == status.upper()]
-    return with_event_states(dynamodb, table, items)
-
-
-MAX_BATCH_GET_KEYS = 100  # BatchGetItem's limit per call (moto does not enforce it)
-
-
-def with_event_states(
-    dynamodb: Any, table: str, items: list[dict[str, Any]], *, backoff: Backoff | None = None
-) -> list[dict[str, Any]]:
-    """The items with ``eventState`` read from the table: the time index leaves it out.
-
-    The index does not project it so the PUBLISHED rewrite costs no index write
-    (``contract.TIME_INDEX_PROJECTED_ATTRIBUTES``). Keys still unprocessed after the
-    bounded retries, or gone from the table, keep no ``eventState``.
-    """
-    backoff = backoff or Backoff()
-    keys = list({item_key(item): None for item in items})
-    states: dict[tuple[str, str], str] = {}
-    names = {"#pk": contract.TABLE_PARTITION_KEY, "#sk": contract.TABLE_SORT_KEY, "#state": EVENT_STATE}
-    for start in range(0, len(keys), MAX_BATCH_GET_KEYS):
-        pending = [
-            {contract.TABLE_PARTITION_KEY: {"S": pk}, contract.TABLE_SORT_KEY: {"S": sk}}
-            for pk, sk in keys[start : start + MAX_BATCH_GET_KEYS]
-        ]
-        for attempt in range(backoff.attempts):
-            request = {
-                "Keys": pending,
-                "ProjectionExpression": "#pk, #sk, #state",
-                "ExpressionAttributeNames": names,
-            }
-            response = dynamodb.batch_get_item(RequestItems={table: request})
-            for found in response.get("Responses", {}).get(table, []):
-                key = (found[contract.TABLE_PARTITION_KEY]["S"], found[contract.TABLE_SORT_KEY]["S"])
-                if EVENT_STATE in found:
-                    states[key] = found[EVENT_STATE]["S"]
-            pending = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
-            if not pending:
-                break
-            if attempt + 1 < backoff.attempts:
-                backoff.pause(attempt)
-    return [
-        {**item, EVENT_STATE: states[item_key(item)]} if item_key(item) in states else item for item in items
-    ]
+    return items
 
 
 @dataclass(frozen=True)
@@ -273,9 +229,8 @@ def redrive(target: Target, *, dry_run: bool = False, on_message: Any = None) ->
 
 
 def _fully_recorded(target: Target, payload: Any) -> bool:
-    """True when every record of the event is an object version already recorded and published."""
-    from s3flow.cli.backfill import record_states
-    from s3flow.processor.items import STATE_PUBLISHED
+    """True when every record of the event is an object version already recorded (so announced)."""
+    from s3flow.cli.backfill import has_record
     from s3flow.processor.records import ObjectRecord, parse_record
 
     records = payload.get("Records") if isinstance(payload, dict) else None
@@ -285,11 +240,7 @@ def _fully_recorded(target: Target, payload: Any) -> bool:
     if not all(isinstance(record, ObjectRecord) for record in parsed):
         return False
     dynamodb, table = target.client("dynamodb"), target.output("DynamoDBTableName")
-    for record in parsed:
-        states = record_states(dynamodb, table, record.object_id)  # type: ignore[union-attr]
-        if STATE_PUBLISHED not in states:
-            return False
-    return True
+    return all(has_record(dynamodb, table, record.object_id) for record in parsed)  # type: ignore[union-attr]
 
 
 def _reinvoke(target: Target, failure: FailedInvocation) -> bool:

@@ -66,7 +66,6 @@ def records_table(items: list[dict[str, Any]], title: str = "records") -> Table:
         ("key", "left"),
         ("version id", "left"),
         ("bytes", "right"),
-        ("event", "left"),
     ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for item in items:
@@ -76,7 +75,6 @@ def records_table(items: list[dict[str, Any]], title: str = "records") -> Table:
             str(item.get("objectKey") or item.get("errorMessage") or ""),
             str(item.get("versionId") or "-"),
             f"{int(item['size']):,}" if item.get("size") is not None else "",
-            str(item.get("eventState", "")),
         )
     return table
 

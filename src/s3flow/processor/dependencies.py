@@ -14,7 +14,6 @@ from s3flow.processor.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
 
 
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 class Dependencies:
     settings: Settings
     dynamodb: DynamoDBClient | Any
-    events: EventBridgeClient | Any
     backoff: Backoff
     region: str | None
     # Only processing steps read objects: the S3 client is created on first use.
@@ -41,7 +39,6 @@ def dependencies() -> Dependencies:
     return Dependencies(
         settings=settings,
         dynamodb=session.client("dynamodb"),
-        events=session.client("events"),
         backoff=Backoff(),
         region=session.region_name,
         s3=functools.cache(lambda: session.client("s3")),

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from s3flow import contract
-from s3flow.processor.items import EVENT_STATE, plain
+from s3flow.processor.items import plain
 
 # PutEvents limits (AWS enforces them, moto does not): entries per call, bytes per request.
 MAX_ENTRIES_PER_CALL = 10
 MAX_REQUEST_BYTES = 256 * 1024
 # Item attributes that are storage details, not part of the published event.
-_NOT_IN_DETAIL = {EVENT_STATE, contract.TIME_INDEX_PARTITION_KEY}
+_NOT_IN_DETAIL = {contract.TIME_INDEX_PARTITION_KEY}
 
 
 def detail_type(item: dict[str, Any]) -> str:
@@ -50,6 +50,11 @@ def entry_size(entry: dict[str, Any]) -> int:
         len(resource.encode("utf-8")) for resource in entry.get("Resources") or () if resource is not None
     )
     return size
+
+
+def event_size(item: dict[str, Any]) -> int:
+    """Size of the entry announcing ``item``, whatever bus it goes to (the bus name is not counted)."""
+    return entry_size(entry_for(item, event_bus_name=""))
 
 
 def fits(entry: dict[str, Any], max_bytes: int = MAX_REQUEST_BYTES) -> bool:

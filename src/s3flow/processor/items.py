@@ -2,7 +2,8 @@
 
 One item per object version (``requestId`` = object id) and one per bad record
 (``requestId`` = ``error#<digest of the raw record>``), so a redelivered record maps to
-the same key and the conditional write in ``store`` finds it.
+the same key and the conditional write in ``store`` finds it. The item is also the event:
+the publisher function announces what the table's stream shows as new (``outbox``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from s3flow.processor.records import InvalidRecord, ObjectRecord
 from s3flow.processor.time_index import format_timestamp, time_bucket
 
 ERROR_ID_PREFIX = "error#"
-STATE_PENDING = "PENDING"
-STATE_PUBLISHED = "PUBLISHED"
-EVENT_STATE = "eventState"
 ERROR_MESSAGE_LIMIT = 1000
 
 
@@ -51,7 +49,6 @@ def _common(invocation: Invocation, processed_at: datetime) -> dict[str, Any]:
         "awsRequestId": invocation.aws_request_id,
         "environment": invocation.environment,
         "processedAt": format_timestamp(processed_at),
-        EVENT_STATE: STATE_PENDING,
     }
     if invocation.xray_trace_id:
         common["xrayTraceId"] = invocation.xray_trace_id

@@ -5,14 +5,14 @@ with the one dimension ``Environment``; no PutMetricData call, no client, no ext
 Hand-written (about forty lines) rather than Powertools Metrics: see docs/observability.md.
 
 What each metric counts, per invocation:
-- ObjectsProcessed: objects whose SUCCESS event this invocation published (resumed ones too);
-- ProcessingErrors: records that became error records and ERROR events (bad records, failed
-  steps, oversized events). Transient failures and crashes are not counted here: the
+- ObjectsProcessed: objects whose SUCCESS record this invocation wrote;
+- ProcessingErrors: records that became error records (bad records, failed steps, oversized
+  events). Transient failures and crashes are not counted here: the
   handler raises for them, so Lambda's own Errors metric (and then the failure queue) has them;
-- DuplicatesSkipped: records already fully processed (redeliveries, repeats in one event);
+- DuplicatesSkipped: records already processed (redeliveries, repeats in one event);
 - BytesProcessed: total ``size`` of the objects counted in ObjectsProcessed;
 - ProcessingLatency: the handler's wall time in milliseconds;
-- EventsPublished: PutEvents entries EventBridge accepted.
+- EventsPublished: PutEvents entries EventBridge accepted (the publisher function's).
 """
 
 from __future__ import annotations
@@ -35,17 +35,14 @@ UNITS: dict[str, str] = {
 
 
 def metric_values(summary: Mapping[str, int] | None, *, latency_ms: float) -> dict[str, float]:
-    """The six metrics from an invocation summary (None when the handler failed before one)."""
+    """The processor's five metrics from an invocation summary (None when it failed before one)."""
     counts = summary or {}
-    succeeded = counts.get("succeeded", 0)
-    errors = counts.get("errors", 0)
     return {
-        contract.METRIC_OBJECTS_PROCESSED: succeeded,
-        contract.METRIC_PROCESSING_ERRORS: errors,
+        contract.METRIC_OBJECTS_PROCESSED: counts.get("succeeded", 0),
+        contract.METRIC_PROCESSING_ERRORS: counts.get("errors", 0),
         contract.METRIC_DUPLICATES_SKIPPED: counts.get("duplicates", 0),
         contract.METRIC_BYTES_PROCESSED: counts.get("bytes", 0),
         contract.METRIC_PROCESSING_LATENCY: round(latency_ms, 3),
-        contract.METRIC_EVENTS_PUBLISHED: succeeded + errors,
     }
 
 

@@ -1,29 +1,29 @@
-"""Process parsed records: plan items, write them idempotently, publish, mark published.
+"""Process parsed records: plan one item per object, run the steps, write it once.
 
 Per invocation:
 1. plan one item per object (or per bad record); an object whose event would exceed
    EventBridge's entry size becomes an error before anything is written;
-2. per item a conditional PutItem (eventState PENDING). Key already PUBLISHED: a
-   duplicate delivery, skip it. Key PENDING: an earlier attempt wrote it but did not
-   publish, so publish it now;
-3. PutEvents for everything to publish (chunked, failed entries retried);
-4. rewrite the published items as PUBLISHED (BatchWriteItem).
+2. run the user's processing steps (``extension``) for each object; their fields ride on
+   the item, a failing step turns only its object's item into an error naming the step;
+3. per item a conditional PutItem: written if the key is free. A taken key is a duplicate
+   delivery and nothing is written, unless the stored item records a failed step: then
+   this delivery's outcome replaces it (the steps were retried).
 
-Between 2 and 3, the user's processing steps (``extension``) run for each object whose
-event is about to be published for the first time, or whose earlier attempt ended in a
-step error (a redelivery retries the steps; the outcome replaces the error item, so the
-object keeps one record). Their fields ride on the item written in 4 and on the event.
+The processor publishes nothing. Every write lands on the table's stream, and the publisher
+function (``publish_handler``) announces it: the record always exists before its event, and
+no crash of this function can send an event twice or lose one (transactional outbox).
 
-One record's failure never stops the others. Transient failures (a write or publish
-still failing after retries) are counted; the handler then raises so Lambda redelivers,
-and the finished records are skipped as duplicates the second time.
+One record's failure never stops the others. Transient failures (a write still failing
+after retries) are counted; the handler then raises so Lambda redelivers, and the written
+records are skipped as duplicates the second time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from s3flow import contract
-from s3flow.processor.events import MAX_REQUEST_BYTES, entry_for, entry_size
+from s3flow.processor.events import MAX_REQUEST_BYTES, event_size
 from s3flow.processor.items import (
     Invocation,
     error_item,
@@ -42,7 +42,6 @@ from s3flow.processor.items import (
     with_step_fields,
 )
 from s3flow.processor.logs import object_context
-from s3flow.processor.publisher import publish
 from s3flow.processor.records import (
     IgnoredRecord,
     InvalidRecord,
@@ -51,7 +50,7 @@ from s3flow.processor.records import (
     canonical_json,
     error_digest,
 )
-from s3flow.processor.store import PutOutcome, PutResult, mark_published, put_pending
+from s3flow.processor.store import PutOutcome, PutResult, put_new, replace_step_error
 from s3flow.processor.tracing import Trace
 
 if TYPE_CHECKING:
@@ -67,12 +66,10 @@ OBJECT_METADATA = ("bucketName", "objectKey", "versionId", "size", "eventName", 
 class Summary:
     records: int = 0
     ignored: int = 0
-    succeeded: int = 0  # SUCCESS events published by this invocation
-    errors: int = 0  # ERROR events published by this invocation (bad records)
-    resumed: int = 0  # of those, items an earlier attempt wrote but did not publish
-    duplicates: int = 0  # already fully processed: nothing done
-    failed: int = 0  # transient failures: not published, the handler raises
-    unmarked: int = 0  # published, but still PENDING in the table
+    succeeded: int = 0  # SUCCESS records written (or replacing a step error) by this invocation
+    errors: int = 0  # ERROR records written by this invocation (bad records, failed steps)
+    duplicates: int = 0  # already processed: nothing written
+    failed: int = 0  # transient failures: not written, the handler raises
     retried: int = 0  # objects whose earlier step error this delivery retried
     step_errors: int = 0  # objects a processing step failed for in this invocation
     bytes: int = 0  # total size of the objects counted in ``succeeded``
@@ -103,7 +100,6 @@ def plan_items(
     invocation: Invocation,
     *,
     shards: int,
-    event_bus_name: str,
     processed_at: datetime,
     max_entry_bytes: int = MAX_REQUEST_BYTES,
     summary: Summary,
@@ -117,7 +113,7 @@ def plan_items(
             continue
         if isinstance(record, ObjectRecord):
             item = object_item(record, invocation, shards=shards, processed_at=processed_at)
-            size = entry_size(entry_for(item, event_bus_name=event_bus_name))
+            size = event_size(item)
             if size > max_entry_bytes:
                 record = oversized(record, size, max_entry_bytes)
         if isinstance(record, InvalidRecord):
@@ -150,7 +146,6 @@ def process(
             records,
             invocation,
             shards=settings.time_index_shards,
-            event_bus_name=settings.event_bus_name,
             processed_at=now or datetime.now(UTC),
             max_entry_bytes=max_entry_bytes,
             summary=summary,
@@ -159,14 +154,9 @@ def process(
             has_objects = any(item["status"] == contract.STATUS_SUCCESS for item in items)
             steps = _configured_steps(settings.processing_steps) if has_objects else ()
         run = _StepRunner(steps, deps, trace)
-        to_publish = []
         for item in items:
             with object_context(item):
-                ready = _handle(item, deps, trace, summary, run, max_entry_bytes)
-            if ready is not None:
-                to_publish.append(ready)
-        published = _publish(to_publish, deps, trace, summary)
-        _mark(published, deps, trace, summary)
+                _handle(item, deps, trace, summary, run, max_entry_bytes)
         root.metadata("summary", summary.as_dict())
         if summary.failed or summary.errors:
             root.annotate("error", f"{summary.failed} transient failure(s), {summary.errors} error record(s)")
@@ -180,25 +170,39 @@ def _handle(
     summary: Summary,
     run: _StepRunner,
     max_entry_bytes: int,
-) -> dict[str, Any] | None:
-    """Write one planned item and run the steps it needs; the item to publish, or None."""
+) -> None:
+    """Run the steps the item needs and write it once."""
+    if item["status"] == contract.STATUS_SUCCESS:
+        item = run(item, summary, max_entry_bytes)
     result = _write(item, deps, trace, summary)
     if result is None:
-        return None
-    if result.outcome is PutOutcome.PUBLISHED_EXISTS:
-        if not is_step_error(result.item):
-            summary.duplicates += 1
-            logger.info("duplicate delivery skipped: already processed")
-            return None
-        summary.retried += 1
-        logger.info("retrying the steps of an object whose step %s failed before", result.item["failedStep"])
-        return run(item, summary, max_entry_bytes)
-    if result.outcome is PutOutcome.PENDING_EXISTS:
-        summary.resumed += 1
-        logger.info("resuming a record an earlier attempt wrote but did not publish")
-    if result.item["status"] != contract.STATUS_SUCCESS:
-        return result.item
-    return run(result.item, summary, max_entry_bytes)
+        return
+    if result.outcome is PutOutcome.WRITTEN:
+        _count_written(item, summary)
+        return
+    if not is_step_error(result.item):
+        summary.duplicates += 1
+        logger.info("duplicate delivery skipped: already processed")
+        return
+    summary.retried += 1
+    if is_step_error(item):
+        logger.info("steps retried and failed again: the stored step error stays")
+        return
+    if _replace(item, deps, trace, summary):
+        _count_written(item, summary)
+    else:
+        summary.duplicates += 1
+        logger.info("duplicate delivery skipped: another delivery already retried the steps")
+
+
+def _count_written(item: dict[str, Any], summary: Summary) -> None:
+    if item["status"] == contract.STATUS_ERROR:
+        summary.errors += 1
+        logger.warning("error record written: %s", item.get("errorMessage"), extra={"status": item["status"]})
+    else:
+        summary.succeeded += 1
+        summary.bytes += int(item.get("size") or 0)
+        logger.info("record written", extra={"status": item["status"]})
 
 
 def _configured_steps(spec: str) -> tuple[RegisteredStep, ...]:
@@ -253,7 +257,7 @@ class _StepRunner:
                         item, step=step.name, message=failed.message, error_type=failed.error_type
                     )
         enriched = with_step_fields(item, outputs)
-        size = entry_size(entry_for(enriched, event_bus_name=self._deps.settings.event_bus_name))
+        size = event_size(enriched)
         if size > max_entry_bytes:
             names = ",".join(outputs)
             message = (
@@ -282,79 +286,42 @@ class _TracedS3:
 
 
 def _write(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summary) -> PutResult | None:
-    """The conditional PENDING write; its result, or None when it failed (counted)."""
-    with trace.span("dynamodb_write") as span:
-        span.annotate("requestId", item[contract.TABLE_PARTITION_KEY])
-        span.metadata("object", {name: item.get(name) for name in OBJECT_METADATA})
-        if item["status"] == contract.STATUS_ERROR:
-            span.annotate("error", item["errorMessage"])
+    """The conditional write of a new record; its result, or None when it failed (counted)."""
+    with _write_span(item, trace) as span:
         try:
             with trace.aws_call("DynamoDB", "PutItem", table_name=deps.settings.table_name):
-                result = put_pending(deps.dynamodb, deps.settings.table_name, item)
+                result = put_new(deps.dynamodb, deps.settings.table_name, item)
         except (ClientError, BotoCoreError) as error:
-            span.fail(f"PutItem failed: {error}")
-            logger.error("writing %s failed: %s", item[contract.TABLE_PARTITION_KEY], error)
-            summary.failed += 1
+            _write_failed(item, span, summary, error)
             return None
         span.metadata("outcome", result.outcome.value)
     return result
 
 
-def _publish(
-    items: list[dict[str, Any]], deps: Dependencies, trace: Trace, summary: Summary
-) -> list[dict[str, Any]]:
-    if not items:
-        return []
-    entries = [entry_for(item, event_bus_name=deps.settings.event_bus_name) for item in items]
-    with trace.span("publish_events") as span, trace.aws_call("EventBridge", "PutEvents") as call:
-        report = publish(deps.events, entries, trace_header=trace.downstream_header(), backoff=deps.backoff)
-        span.metadata(
-            "publish", {"entries": len(entries), "calls": report.calls, "failed": len(report.failed)}
-        )
-        if report.failed:
-            codes = sorted(set(report.failed.values()))
-            call.fail(f"{len(report.failed)} entries not published: {', '.join(codes)}")
-            logger.error("%d event(s) not published after retries: %s", len(report.failed), codes)
-    summary.failed += len(report.failed)
-    published = [items[index] for index in report.published]
-    for item in published:
-        if item["status"] == contract.STATUS_ERROR:
-            summary.errors += 1
-        else:
-            summary.succeeded += 1
-            summary.bytes += int(item.get("size") or 0)
-    _log_outcomes(items, report.failed)
-    return published
-
-
-def _log_outcomes(items: list[dict[str, Any]], failed: dict[int, str]) -> None:
-    """One line per object: what became of its event."""
-    for index, item in enumerate(items):
-        with object_context(item):
-            if index in failed:
-                logger.error("event not published, left for retry", extra={"errorCode": failed[index]})
-            elif item["status"] == contract.STATUS_ERROR:
-                logger.warning(
-                    "error event published: %s", item.get("errorMessage"), extra={"status": item["status"]}
-                )
-            else:
-                logger.info("success event published", extra={"status": item["status"]})
-
-
-def _mark(items: list[dict[str, Any]], deps: Dependencies, trace: Trace, summary: Summary) -> None:
-    """Record that the events went out. Not raised on failure: a retry would publish again."""
-    if not items:
-        return
-    with trace.span("dynamodb_write") as span:
-        span.metadata("mark_published", {"items": len(items)})
+def _replace(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summary) -> bool:
+    """Replace a stored step error with this delivery's outcome; False when another delivery did."""
+    with _write_span(item, trace) as span:
         try:
-            with trace.aws_call("DynamoDB", "BatchWriteItem", table_name=deps.settings.table_name):
-                left = mark_published(deps.dynamodb, deps.settings.table_name, items, backoff=deps.backoff)
+            with trace.aws_call("DynamoDB", "PutItem", table_name=deps.settings.table_name):
+                replaced = replace_step_error(deps.dynamodb, deps.settings.table_name, item)
         except (ClientError, BotoCoreError) as error:
-            logger.error("marking %d item(s) published failed: %s", len(items), error)
-            left = items
-        if left:
-            span.fail(f"{len(left)} item(s) left PENDING")
-            left_ids = [item[contract.TABLE_PARTITION_KEY] for item in left]
-            logger.error("%d published item(s) left PENDING: %s", len(left), left_ids)
-    summary.unmarked += len(left)
+            _write_failed(item, span, summary, error)
+            return False
+        span.metadata("outcome", "replaced" if replaced else "exists")
+    return replaced
+
+
+@contextlib.contextmanager
+def _write_span(item: dict[str, Any], trace: Trace) -> Iterator[Any]:
+    with trace.span("dynamodb_write") as span:
+        span.annotate("requestId", item[contract.TABLE_PARTITION_KEY])
+        span.metadata("object", {name: item.get(name) for name in OBJECT_METADATA})
+        if item["status"] == contract.STATUS_ERROR:
+            span.annotate("error", item["errorMessage"])
+        yield span
+
+
+def _write_failed(item: dict[str, Any], span: Any, summary: Summary, error: Exception) -> None:
+    span.fail(f"PutItem failed: {error}")
+    logger.error("writing %s failed: %s", item[contract.TABLE_PARTITION_KEY], error)
+    summary.failed += 1

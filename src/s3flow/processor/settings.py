@@ -13,7 +13,6 @@ from s3flow.processor.exceptions import ConfigurationError
 @dataclass(frozen=True)
 class Settings:
     table_name: str
-    event_bus_name: str
     time_index_shards: int = contract.DEFAULT_TIME_INDEX_SHARDS
     environment: str = "dev"
     processing_steps: str = ""  # ``contract.ENV_PROCESSING_STEPS``; parsed by ``extension``
@@ -21,11 +20,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        missing = [
-            name for name in (contract.ENV_TABLE_NAME, contract.ENV_EVENT_BUS_NAME) if not env.get(name)
-        ]
-        if missing:
-            raise ConfigurationError(f"missing environment variable(s): {', '.join(missing)}")
+        if not env.get(contract.ENV_TABLE_NAME):
+            raise ConfigurationError(f"missing environment variable(s): {contract.ENV_TABLE_NAME}")
         raw_shards = env.get(contract.ENV_TIME_INDEX_SHARDS) or str(contract.DEFAULT_TIME_INDEX_SHARDS)
         try:
             shards = int(raw_shards)
@@ -37,7 +33,6 @@ class Settings:
             )
         return cls(
             table_name=env[contract.ENV_TABLE_NAME],
-            event_bus_name=env[contract.ENV_EVENT_BUS_NAME],
             time_index_shards=shards,
             environment=env.get(contract.ENV_ENVIRONMENT) or "dev",
             processing_steps=(env.get(contract.ENV_PROCESSING_STEPS) or "").strip(),

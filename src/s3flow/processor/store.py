@@ -1,41 +1,38 @@
-"""DynamoDB adapter: the conditional PENDING write and the batch PUBLISHED write.
+"""DynamoDB adapter: the processor's only writes, both conditional.
 
-Takes an injected low-level client. AWS limits enforced here (moto does not):
-BatchWriteItem takes at most 25 put requests per call, and may hand some back as
-``UnprocessedItems``, which are retried with bounded backoff.
+A new item is written only if its key is free (a redelivery finds its own item and writes
+nothing), and an existing item is replaced only while it records a failed processing step
+(a redelivery retries the steps). Each write the table accepts reaches the publisher
+through the table's stream, so what is written here is what gets announced.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from s3flow import contract
-from s3flow.processor.backoff import Backoff
-from s3flow.processor.items import EVENT_STATE, STATE_PUBLISHED
+from s3flow.processor.items import FAILED_STEP
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-MAX_BATCH_WRITE_ITEMS = 25
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
 class PutOutcome(enum.Enum):
-    WRITTEN = "written"  # new item, event still to publish
-    PENDING_EXISTS = "pending"  # an earlier attempt wrote it but did not publish
-    PUBLISHED_EXISTS = "published"  # fully done before: a duplicate delivery
+    WRITTEN = "written"  # the key was free: a new record (stream INSERT)
+    EXISTS = "exists"  # the key was taken: ``item`` is the stored record, nothing written
 
 
 @dataclass(frozen=True)
 class PutResult:
     outcome: PutOutcome
-    item: dict[str, Any]  # the item to publish: ours, or the earlier attempt's
+    item: dict[str, Any]  # ours when written, else the stored one
 
 
 def to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
@@ -46,8 +43,8 @@ def from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-def put_pending(client: DynamoDBClient, table_name: str, item: dict[str, Any]) -> PutResult:
-    """Write the item unless its key exists; if it does, say in which state.
+def put_new(client: DynamoDBClient, table_name: str, item: dict[str, Any]) -> PutResult:
+    """Write the item unless its key exists; if it does, return the stored item.
 
     Other ``ClientError``s (throttling after botocore's own retries, ...) propagate.
     """
@@ -60,32 +57,24 @@ def put_pending(client: DynamoDBClient, table_name: str, item: dict[str, Any]) -
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except client.exceptions.ConditionalCheckFailedException as error:
-        old = from_dynamo(error.response.get("Item") or {})
-        if old.get(EVENT_STATE) == STATE_PUBLISHED:
-            return PutResult(PutOutcome.PUBLISHED_EXISTS, old)
-        return PutResult(PutOutcome.PENDING_EXISTS, old or item)
+        return PutResult(PutOutcome.EXISTS, from_dynamo(error.response.get("Item") or {}))
     return PutResult(PutOutcome.WRITTEN, item)
 
 
-def mark_published(
-    client: DynamoDBClient,
-    table_name: str,
-    items: Sequence[dict[str, Any]],
-    *,
-    backoff: Backoff | None = None,
-) -> list[dict[str, Any]]:
-    """Rewrite the items with ``eventState=PUBLISHED``; return those still not written."""
-    backoff = backoff or Backoff()
-    requests = [{"PutRequest": {"Item": to_dynamo({**item, EVENT_STATE: STATE_PUBLISHED})}} for item in items]
-    left: list[dict[str, Any]] = []
-    for start in range(0, len(requests), MAX_BATCH_WRITE_ITEMS):
-        pending = requests[start : start + MAX_BATCH_WRITE_ITEMS]
-        for attempt in range(backoff.attempts):
-            response = client.batch_write_item(RequestItems={table_name: pending})
-            pending = (response.get("UnprocessedItems") or {}).get(table_name, [])
-            if not pending:
-                break
-            if attempt + 1 < backoff.attempts:
-                backoff.pause(attempt)
-        left.extend(from_dynamo(request["PutRequest"]["Item"]) for request in pending)
-    return left
+def replace_step_error(client: DynamoDBClient, table_name: str, item: dict[str, Any]) -> bool:
+    """Replace the stored item if it still records a failed step; False if it no longer does.
+
+    The condition makes two deliveries retrying the same object's steps at once replace it
+    only once between them: the second finds a success and writes nothing.
+    """
+    try:
+        client.put_item(
+            TableName=table_name,
+            Item=to_dynamo(item),
+            ConditionExpression="#status = :error AND attribute_exists(#failed)",
+            ExpressionAttributeNames={"#status": "status", "#failed": FAILED_STEP},
+            ExpressionAttributeValues={":error": {"S": contract.STATUS_ERROR}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
