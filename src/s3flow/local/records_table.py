@@ -13,11 +13,12 @@ from s3flow import contract
 
 
 def create_table_request(table_name: str) -> dict[str, Any]:
-    """Keyword arguments for ``dynamodb.create_table``: keys, time index, on-demand."""
+    """Keyword arguments for ``dynamodb.create_table``: keys, time index, stream, on-demand."""
     key_names = (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY, contract.TIME_INDEX_PARTITION_KEY)
     return {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": contract.STREAM_VIEW_TYPE},
         "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_names],
         "KeySchema": [
             {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
