@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from s3flow.cli import queries, render, timeparse, traces, uploads
+from s3flow.cli import publish_failures, queries, render, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
 
@@ -164,9 +164,13 @@ def failures(
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Invocations that failed after their retries (peeks: nothing is consumed)."""
-    found = queries.receive_failures(_target(stack, endpoint_url, region), visibility_timeout=0)
-    render.console().print(render.failures_table(found))
+    """Invocations and event batches that failed after their retries (peeks: nothing is consumed)."""
+    target = _target(stack, endpoint_url, region)
+    found = queries.receive_failures(target, visibility_timeout=0)
+    batches = publish_failures.receive_failed_batches(target, visibility_timeout=0)
+    out = render.console()
+    out.print(render.failures_table(found))
+    out.print(render.failed_batches_table(batches))
 
 
 @app.command()
@@ -176,7 +180,10 @@ def redrive(
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Re-invoke each failed event; a message is deleted only after its invoke is accepted."""
+    """Re-invoke each failed event, then republish each failed event batch.
+
+    A message is deleted only once its invoke is accepted, or its batch fully published.
+    """
     target = _target(stack, endpoint_url, region)
     out = render.console()
     verb = "would re-invoke" if dry_run else "re-invoked"
@@ -192,7 +199,19 @@ def redrive(
         f"skipped {len(summary.skipped)} without a payload, "
         f"{len(summary.rejected)} not accepted (kept in the queue)"
     )
-    if summary.rejected:
+    republish = "would republish" if dry_run else "republished"
+
+    def report_batch(batch: publish_failures.FailedBatch, outcome: str) -> None:
+        what = f"{batch.size} record(s) from {batch.sequence_range[0]}"
+        out.print(f"  {republish if outcome == 'republished' else outcome.replace('_', ' ')}: {what}")
+
+    batches = publish_failures.redrive_batches(target, dry_run=dry_run, on_message=report_batch)
+    out.print(
+        f"{republish} {len(batches.republished)} event batch(es), "
+        f"{len(batches.expired)} no longer in the stream (kept in the queue), "
+        f"{len(batches.rejected)} not published (kept in the queue)"
+    )
+    if summary.rejected or batches.rejected or batches.expired:
         raise typer.Exit(1)
 
 

@@ -89,7 +89,7 @@ def fetch_events(
 
 @dataclass(frozen=True)
 class FailedInvocation:
-    """A message of the failure queue: an invocation that failed after its retries."""
+    """A message of a failure queue: an invocation that failed after its retries."""
 
     message_id: str
     receipt_handle: str
@@ -123,9 +123,9 @@ class FailedInvocation:
         ]
 
 
-def failure_count(target: Target) -> int:
+def failure_count(target: Target, queue_output: str = "FailureQueueUrl") -> int:
     attributes = target.client("sqs").get_queue_attributes(
-        QueueUrl=target.output("FailureQueueUrl"),
+        QueueUrl=target.output(queue_output),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
@@ -140,10 +140,17 @@ PEEK_VISIBILITY_SECONDS = 30
 
 
 def receive_failures(
-    target: Target, *, visibility_timeout: int, max_messages: int = 1000
+    target: Target,
+    *,
+    visibility_timeout: int,
+    max_messages: int = 1000,
+    queue_output: str = "FailureQueueUrl",
 ) -> list[FailedInvocation]:
-    """Messages of the failure queue. ``visibility_timeout=0`` only peeks: nothing is consumed."""
-    sqs, url = target.client("sqs"), target.output("FailureQueueUrl")
+    """Messages of a failure queue (the processor's unless ``queue_output`` names another stack output).
+
+    ``visibility_timeout=0`` only peeks: nothing is consumed.
+    """
+    sqs, url = target.client("sqs"), target.output(queue_output)
     peek = visibility_timeout == 0
     seen: dict[str, FailedInvocation] = {}
     empty_polls = 0

@@ -12,6 +12,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from s3flow.cli.publish_failures import FailedBatch
 from s3flow.cli.queries import FailedInvocation, RoutedEvent
 from s3flow.cli.traces import Timeline, TraceSummary
 from s3flow.cli.uploads import Uploaded
@@ -107,6 +108,22 @@ def failures_table(failures: list[FailedInvocation]) -> Table:
             failure.condition or "-",
             ", ".join(failure.keys) or "-",
             short(failure.error_message, 80),
+        )
+    return table
+
+
+def failed_batches_table(batches: list[FailedBatch]) -> Table:
+    table = Table(title=f"publisher failure queue ({len(batches)})", title_justify="left")
+    for name in ("message id", "condition", "records", "sequence numbers", "first record arrived"):
+        table.add_column(name, overflow="fold")
+    for batch in batches:
+        start, end = batch.sequence_range
+        table.add_row(
+            short(batch.message_id, 14),
+            batch.condition or "-",
+            str(batch.size),
+            f"{start}..{end}",
+            batch.first_arrival or "-",
         )
     return table
 
