@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from s3flow.cli.queries import FailedInvocation, receive_failures
 from s3flow.cli.target import Target
+from s3flow.streams import stream_records
 
 QUEUE_OUTPUT = "PublisherFailureQueueUrl"
 FUNCTION_OUTPUT = "PublisherFunctionName"
@@ -61,44 +61,6 @@ class FailedBatch:
 def receive_failed_batches(target: Target, *, visibility_timeout: int) -> list[FailedBatch]:
     found = receive_failures(target, visibility_timeout=visibility_timeout, queue_output=QUEUE_OUTPUT)
     return [FailedBatch(message) for message in found]
-
-
-def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
-    """The batch's records read back from the stream, shaped as Lambda delivers them.
-
-    Empty when they are no longer in the stream (trimmed after 24 hours, or another stream).
-    """
-    start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
-    try:
-        iterator = streams.get_shard_iterator(
-            StreamArn=info["streamArn"],
-            ShardId=info["shardId"],
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=str(start),
-        )["ShardIterator"]
-    except ClientError:
-        return []
-    records: list[dict[str, Any]] = []
-    while iterator:
-        page = streams.get_records(ShardIterator=iterator, Limit=1000)
-        batch = page.get("Records", [])
-        for record in batch:
-            if int(record["dynamodb"]["SequenceNumber"]) > end:
-                return records
-            records.append(_as_delivered(record, info["streamArn"]))
-        if not batch:
-            return records
-        iterator = page.get("NextShardIterator")
-    return records
-
-
-def _as_delivered(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """GetRecords' record as an event source mapping hands it over: epoch seconds, source ARN."""
-    dynamodb = dict(record["dynamodb"])
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
-    return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
 
 
 @dataclass

@@ -287,14 +287,16 @@ class EventBridgeOutage(ProxyFault):
 
 # -- worker deaths: botocore handlers inside the worker process ---------------------------
 
-# Points of an invocation where a worker can die, as botocore events. A death right after
-# PutEvents succeeded is in ``AFTER_PUBLISH`` (see ``WorkerDeaths``).
+# Points of an invocation where a worker can die, as botocore events: the processor's
+# (its one write) and the publisher's (its PutEvents). A publisher dying right after
+# PutEvents succeeded (``AFTER_PUBLISH``) gets its batch again from the stream and publishes
+# it again: the at-least-once floor of any EventBridge producer (docs/reliability.md).
 BEFORE_WRITE = "before-parameter-build.dynamodb.PutItem"
 AFTER_WRITE = "after-call.dynamodb.PutItem"
 BEFORE_PUBLISH = "before-parameter-build.eventbridge.PutEvents"
 AFTER_PUBLISH = "after-call.eventbridge.PutEvents"
-AFTER_MARK = "after-call.dynamodb.BatchWriteItem"
-STRICT_POINTS = (BEFORE_WRITE, AFTER_WRITE, BEFORE_PUBLISH, AFTER_MARK)
+PROCESSOR_POINTS = (BEFORE_WRITE, AFTER_WRITE)
+STRICT_POINTS = (*PROCESSOR_POINTS, BEFORE_PUBLISH)
 
 
 @dataclass
@@ -592,10 +594,12 @@ ObjectVersion = tuple[str, str | None]  # (key, version id)
 class Ledger:
     """What the pipeline holds for a set of uploaded object versions, counted.
 
-    The promise: each uploaded version ends as exactly one record (SUCCESS, PUBLISHED) and
-    one success event, or as a retained failure (then: no event, at most a PENDING record).
-    ``lost``: neither. ``duplicated``: more than one record or event. ``strays``: records or
-    events of no uploaded version (error items included).
+    The promise: each uploaded version ends as exactly one SUCCESS record and one success
+    event, or as a retained failure (then: no event, at most one record). A failure is
+    retained in the processor's failure queue (the S3 event, not yet recorded) or in the
+    publisher's (a stream batch holding the record, not yet announced). ``lost``: neither.
+    ``duplicated``: more than one record or event. ``strays``: records or events of no
+    uploaded version (error items included).
     """
 
     uploaded: list[ObjectVersion]
@@ -609,19 +613,13 @@ class Ledger:
         return (
             not more
             and record.get("status") == "SUCCESS"
-            and record.get("eventState") == "PUBLISHED"
             and len(events) == 1
             and events[0].get("status") == "SUCCESS"
         )
 
     def retained(self, version: ObjectVersion) -> bool:
         records = self.records.get(version) or []
-        return (
-            bool(self.failures.get(version))
-            and not self.events.get(version)
-            and all(record.get("eventState") == "PENDING" for record in records)
-            and len(records) <= 1
-        )
+        return bool(self.failures.get(version)) and not self.events.get(version) and len(records) <= 1
 
     @property
     def lost(self) -> list[ObjectVersion]:
@@ -660,10 +658,11 @@ class Ledger:
 
 
 def count(uploaded: Sequence[ObjectVersion], *, endpoint_url: str, outputs: Mapping[str, str]) -> Ledger:
-    """Scans the table, reads the event log group and peeks at the failure queue."""
+    """Scans the table, reads the event log group and peeks at both failure queues."""
     import boto3
 
     from s3flow.processor.store import from_dynamo
+    from s3flow.streams import stream_records
 
     def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")
@@ -689,9 +688,30 @@ def count(uploaded: Sequence[ObjectVersion], *, endpoint_url: str, outputs: Mapp
             detail = message.get("detail", message) if isinstance(message, dict) else {}
             file(ledger.events, detail, "event")
     sqs = client("sqs")
-    url = outputs["FailureQueueUrl"]
-    # Hide each message while reading (a peek with visibility 0 may return the same ten
-    # messages every time: moto does), then make them all visible again.
+    for body in _messages(sqs, outputs["FailureQueueUrl"]):
+        for _, key, version_id in objects_in(body.get("requestPayload")):
+            if (key, version_id) in wanted:
+                ledger.failures.setdefault((key, version_id), []).append(body)
+            else:
+                ledger.strays.append(f"failure {key!r}")
+    streams = client("dynamodbstreams")
+    for body in _messages(sqs, outputs["PublisherFailureQueueUrl"]):
+        for record in stream_records(streams, body.get("DDBStreamBatchInfo") or {}):
+            image = from_dynamo(record["dynamodb"].get("NewImage") or {})
+            version = (str(image.get("objectKey", "")), image.get("versionId"))
+            if version in wanted:
+                ledger.failures.setdefault(version, []).append(body)
+            else:
+                ledger.strays.append(f"unpublished {image.get('requestId')} {image.get('objectKey')!r}")
+    return ledger
+
+
+def _messages(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message body of a queue, left in it.
+
+    Each message is hidden while reading (a peek with visibility 0 may return the same ten
+    messages every time: moto does), then all are made visible again.
+    """
     received: dict[str, dict[str, Any]] = {}
     while True:
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)
@@ -703,10 +723,4 @@ def count(uploaded: Sequence[ObjectVersion], *, endpoint_url: str, outputs: Mapp
         sqs.change_message_visibility(
             QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
         )
-        body = json.loads(message["Body"])
-        for _, key, version_id in objects_in(body.get("requestPayload")):
-            if (key, version_id) in wanted:
-                ledger.failures.setdefault((key, version_id), []).append(body)
-            else:
-                ledger.strays.append(f"failure {message['MessageId']} {key!r}")
-    return ledger
+    return [json.loads(message["Body"]) for message in received.values()]
