@@ -29,9 +29,8 @@ TIME_INDEX_SORT_KEY = "timestamp"
 # is one Query per (day, shard). See README "Time index capacity".
 DEFAULT_TIME_INDEX_SHARDS = 4
 # Non-key attributes the time index carries (keys are always projected): what readers of
-# a time range show. Never ``eventState`` or anything else the PUBLISHED rewrite changes:
-# DynamoDB writes to an index only when a key or projected attribute changes, so the
-# rewrite then costs no index write (docs/data-model.md "Time index capacity").
+# a time range show. Invocation fields, step fields and error excerpts stay in the table, so
+# an index entry costs fewer write units than its item (docs/data-model.md).
 TIME_INDEX_PROJECTED_ATTRIBUTES = (
     "status",
     "bucketName",
