@@ -288,3 +288,20 @@ def test_every_checkov_skip_has_a_reason_and_is_documented(template: Template) -
         assert skip["id"].startswith("CKV_AWS_"), (logical_id, skip)
         assert len(skip["comment"]) >= 60, (logical_id, skip)
         assert skip["id"] in docs, f"{skip['id']} on {logical_id} is not in docs/security.md"
+
+
+@pytest.mark.parametrize("unit", ["processing", "publishing"])
+def test_wildcard_acknowledgement_names_every_action_the_role_has_on_star(
+    synthesized: Synthesized, unit: str
+) -> None:
+    # The reason a reviewer reads must cover exactly what is on '*', not an older list.
+    role = getattr(synthesized.stack, unit).role
+    (reason,) = [
+        reason
+        for entry in role.node.metadata
+        if entry.type == "aws:cdk:acknowledged-rules"
+        for rule, reason in entry.data.items()
+        if rule.endswith("AwsSolutions-IAM5[Resource::*]")
+    ]
+    for action in _wildcard_actions(_role_statements(synthesized, role)):
+        assert action in reason, (unit, action)

@@ -51,7 +51,7 @@ def function_log_group(scope: Construct, construct_id: str, *, function_name: st
 
 
 def function_role(scope: Construct, construct_id: str, *, description: str, wildcard_reason: str) -> iam.Role:
-    """A role only Lambda may assume, with no AWS managed policy: every permission is a grant.
+    """A role only Lambda may assume, with no AWS managed policy: its owner adds each permission.
 
     ``wildcard_reason`` names every action the role's owner grants on ``*`` and why AWS
     allows nothing narrower; it is the cdk-nag acknowledgement for those statements.

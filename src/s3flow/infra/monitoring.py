@@ -21,9 +21,9 @@ from s3flow import contract
 PERIOD = Duration.minutes(5)
 # Failures wait in the queue for a redrive; page again well before 14-day retention ends.
 OLDEST_FAILURE_AGE_ALARM = Duration.days(1)
-# Age of the newest record the publisher has read from the stream when it was read: how
-# far events lag their records. Past this, events are late, not lost (the mapping sends a
-# record to the failure queue only at contract.PUBLISHER_MAX_RECORD_AGE_SECONDS).
+# IteratorAge: how long the last record of a batch waited in the stream before the
+# publisher got it, i.e. how far events lag their records. Past this, events are late, not
+# lost: the mapping gives a record up only at contract.PUBLISHER_MAX_RECORD_AGE_SECONDS.
 PUBLISHER_ITERATOR_AGE_ALARM = Duration.minutes(5)
 
 

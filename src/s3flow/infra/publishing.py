@@ -95,8 +95,8 @@ class Publishing(Construct):
         event_bus.grant_put_events_to(self.function)
         self.event_source = event_sources.DynamoEventSource(
             table,
-            # From the oldest record the stream still holds: a publisher deployed (or
-            # re-enabled) after records were written still publishes their events.
+            # From the oldest record the stream still holds (24 hours): records written
+            # before the mapping was enabled, or while it was disabled, still get events.
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=contract.PUBLISHER_BATCH_SIZE,
             retry_attempts=contract.PUBLISHER_RETRY_ATTEMPTS,
