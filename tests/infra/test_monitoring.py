@@ -93,6 +93,9 @@ def test_cloudwatch_may_use_the_topic_key(template: Template) -> None:
         ("s3flow-dev-failure-queue-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
         ("s3flow-dev-failure-queue-oldest-age", "AWS/SQS", "ApproximateAgeOfOldestMessage", 86400),
         ("s3flow-dev-event-dlq-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
+        ("s3flow-dev-publisher-errors", "AWS/Lambda", "Errors", 1),
+        ("s3flow-dev-publisher-iterator-age", "AWS/Lambda", "IteratorAge", 5 * 60 * 1000),
+        ("s3flow-dev-publisher-failure-queue-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
         ("s3flow-dev-SuccessEventRule-failed-invocations", "AWS/Events", "FailedInvocations", 1),
         ("s3flow-dev-ErrorEventRule-failed-invocations", "AWS/Events", "FailedInvocations", 1),
     ],
@@ -126,6 +129,14 @@ def test_alarms_point_at_the_stack_resources(synthesized: Synthesized, template:
     assert _alarm(template, "s3flow-dev-failure-queue-depth")["Dimensions"] == [failure_queue]
     assert _alarm(template, "s3flow-dev-failure-queue-oldest-age")["Dimensions"] == [failure_queue]
     assert _alarm(template, "s3flow-dev-event-dlq-depth")["Dimensions"] == [dlq]
+    publisher = {"Name": "FunctionName", "Value": {"Ref": synthesized.logical_id(stack.publishing.function)}}
+    publisher_queue = {
+        "Name": "QueueName",
+        "Value": {"Fn::GetAtt": [synthesized.logical_id(stack.publishing.failure_queue), "QueueName"]},
+    }
+    assert _alarm(template, "s3flow-dev-publisher-errors")["Dimensions"] == [publisher]
+    assert _alarm(template, "s3flow-dev-publisher-iterator-age")["Dimensions"] == [publisher]
+    assert _alarm(template, "s3flow-dev-publisher-failure-queue-depth")["Dimensions"] == [publisher_queue]
     assert _alarm(template, "s3flow-dev-record-errors")["Dimensions"] == [
         {"Name": contract.METRICS_DIMENSION_ENVIRONMENT, "Value": "dev"}
     ]
@@ -144,13 +155,44 @@ def test_alarms_point_at_the_stack_resources(synthesized: Synthesized, template:
     ]
 
 
-def test_dashboard_shows_the_flow_failures_latency_and_alarms(template: Template) -> None:
+def test_publisher_iterator_age_alarm_takes_the_maximum_not_the_average(template: Template) -> None:
+    # One shard stuck behind a failing batch must page even when the others keep up.
+    alarm = _alarm(template, "s3flow-dev-publisher-iterator-age")
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Maximum", 300, 1)
+
+
+def test_dashboard_shows_the_flow_failures_latency_event_lag_and_alarms(template: Template) -> None:
     template.has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": "s3flow-dev"})
     widgets = _dashboard_body(template)["widgets"]
     titles = [widget["properties"].get("title") for widget in widgets]
-    assert titles == ["Objects in", "Records written", "Events routed", "Failures", "Latency", "Alarms"]
+    assert titles == [
+        "Objects in",
+        "Records written",
+        "Events routed",
+        "Failures",
+        "Latency",
+        "Event lag",
+        "Alarms",
+    ]
     alarm_widget = widgets[-1]["properties"]
-    assert len(alarm_widget["alarms"]) == 8
+    assert len(alarm_widget["alarms"]) == len(template.find_resources("AWS::CloudWatch::Alarm")) == 11
+    lag = widgets[titles.index("Event lag")]["properties"]
+    assert [metric[:2] for metric in lag["metrics"]] == [["AWS/Lambda", "IteratorAge"]]
+    assert lag["annotations"]["horizontal"][0]["value"] == 5 * 60 * 1000
+
+
+def test_dashboard_shows_the_publisher_beside_the_processor(template: Template) -> None:
+    widgets = {w["properties"].get("title"): w["properties"] for w in _dashboard_body(template)["widgets"]}
+    labels = {
+        title: {
+            str(metric[-1].get("label"))
+            for metric in widget.get("metrics", [])
+            if isinstance(metric[-1], dict)
+        }
+        for title, widget in widgets.items()
+    }
+    assert "Publisher invocations" in labels["Events routed"]
+    assert {"Publisher errors", "Publisher failure queue"} <= labels["Failures"]
 
 
 def test_dashboard_reads_the_processor_emf_metrics_by_environment(template: Template) -> None:
@@ -192,6 +234,8 @@ def _monitoring_only(alarm_email: str | None) -> Template:
         environment_suffix="probe",
         function=function,
         failure_queue=sqs.Queue(stack, "Failures"),
+        publisher=function,
+        publisher_failure_queue=sqs.Queue(stack, "PublisherFailures"),
         event_dead_letter_queue=sqs.Queue(stack, "Dlq"),
         event_bus=bus,
         rules=[rule],

@@ -25,7 +25,11 @@ OUTPUTS = [
     "FailureQueueArn",
     "EventDeadLetterQueueUrl",
     "EventDeadLetterQueueArn",
+    "PublisherFunctionName",
+    "PublisherFailureQueueUrl",
     "AccessLogBucketName",
+    "AlarmTopicArn",
+    "DashboardName",
 ]
 
 
@@ -58,6 +62,13 @@ def test_app_builds_stack_tapstack_dev_by_default(synthesized: Synthesized) -> N
         ("AWS::Events::EventBus", "Name", "processing-events-dev", "EventRouting"),
         ("AWS::SQS::Queue", "QueueName", "s3-object-processor-failures-dev", "FailedInvocationRetention"),
         ("AWS::SQS::Queue", "QueueName", "processing-events-dlq-dev", "UndeliveredEventRetention"),
+        ("AWS::Lambda::Function", "FunctionName", "s3-event-publisher-dev", "OutboxEventPublishing"),
+        (
+            "AWS::SQS::Queue",
+            "QueueName",
+            "s3-event-publisher-failures-dev",
+            "UnpublishedBatchRetention",
+        ),
     ],
 )
 def test_resources_are_tagged_with_environment_and_purpose(
@@ -104,6 +115,8 @@ def test_output_values_point_at_the_right_resources(synthesized: Synthesized, te
         "EventLogGroupName": {"Ref": synthesized.logical_id(stack.events.log_group)},
         "FailureQueueUrl": {"Ref": queue},
         "FailureQueueArn": {"Fn::GetAtt": [queue, "Arn"]},
+        "PublisherFunctionName": {"Ref": synthesized.logical_id(stack.publishing.function)},
+        "PublisherFailureQueueUrl": {"Ref": synthesized.logical_id(stack.publishing.failure_queue)},
     }
     for output_id, value in expected.items():
         template.has_output(output_id, {"Value": value})

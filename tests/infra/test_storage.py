@@ -202,3 +202,10 @@ def test_trigger_bucket_writes_server_access_logs_to_its_log_bucket(
             },
         },
     )
+
+
+def test_table_streams_each_write_with_the_item_before_and_after(template: Template) -> None:
+    # The outbox: the publisher reads new records (and a retried record's old status) here.
+    (table,) = template.find_resources("AWS::DynamoDB::Table").values()
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": contract.STREAM_VIEW_TYPE}
+    assert contract.STREAM_VIEW_TYPE == "NEW_AND_OLD_IMAGES"

@@ -21,6 +21,10 @@ from s3flow import contract
 PERIOD = Duration.minutes(5)
 # Failures wait in the queue for a redrive; page again well before 14-day retention ends.
 OLDEST_FAILURE_AGE_ALARM = Duration.days(1)
+# IteratorAge: how long the last record of a batch waited in the stream before the
+# publisher got it, i.e. how far events lag their records. Past this, events are late, not
+# lost: the mapping gives a record up only at contract.PUBLISHER_MAX_RECORD_AGE_SECONDS.
+PUBLISHER_ITERATOR_AGE_ALARM = Duration.minutes(5)
 
 
 class Monitoring(Construct):
@@ -34,6 +38,8 @@ class Monitoring(Construct):
         environment_suffix: str,
         function: lambda_.IFunction,
         failure_queue: sqs.IQueue,
+        publisher: lambda_.IFunction,
+        publisher_failure_queue: sqs.IQueue,
         event_dead_letter_queue: sqs.IQueue,
         event_bus: events.IEventBus,
         rules: Sequence[events.Rule],
@@ -109,6 +115,32 @@ class Monitoring(Construct):
             threshold=OLDEST_FAILURE_AGE_ALARM.to_seconds(),
             description="A failed invocation has waited over a day; SQS drops it after 14 days. Redrive it.",
         )
+        self.publisher_errors = self._alarm(
+            "PublisherErrorsAlarm",
+            name="publisher-errors",
+            metric=publisher.metric_errors(period=PERIOD),
+            threshold=1,
+            description="The publisher raised: Lambda retries the stream batch (bisecting it) and "
+            "holds the shard's later records back until it succeeds or gives up.",
+        )
+        self.publisher_iterator_age = self._alarm(
+            "PublisherIteratorAgeAlarm",
+            name="publisher-iterator-age",
+            metric=publisher.metric("IteratorAge", period=PERIOD, statistic="Maximum"),
+            threshold=PUBLISHER_ITERATOR_AGE_ALARM.to_milliseconds(),
+            description="Events lag their records by over 5 minutes: the publisher is failing, "
+            "throttled or behind on the table's stream.",
+        )
+        self.publisher_failure_queue_depth = self._alarm(
+            "PublisherFailureQueueDepthAlarm",
+            name="publisher-failure-queue-depth",
+            metric=publisher_failure_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            description="Stream batches were given up on: their records are in the table but their "
+            "events were not published. The message names the shard and sequence range.",
+        )
         self.event_dead_letters = self._alarm(
             "EventDeadLetterDepthAlarm",
             name="event-dlq-depth",
@@ -134,10 +166,21 @@ class Monitoring(Construct):
             self.record_errors,
             self.failure_queue_depth,
             self.failure_queue_age,
+            self.publisher_errors,
+            self.publisher_iterator_age,
+            self.publisher_failure_queue_depth,
             self.event_dead_letters,
             *self.rule_failures,
         ]
-        self.dashboard = self._dashboard(function, failure_queue, event_dead_letter_queue, event_bus, rules)
+        self.dashboard = self._dashboard(
+            function,
+            failure_queue,
+            publisher,
+            publisher_failure_queue,
+            event_dead_letter_queue,
+            event_bus,
+            rules,
+        )
 
     def _alarm(
         self, construct_id: str, *, name: str, metric: cloudwatch.IMetric, threshold: float, description: str
@@ -174,6 +217,8 @@ class Monitoring(Construct):
         self,
         function: lambda_.IFunction,
         failure_queue: sqs.IQueue,
+        publisher: lambda_.IFunction,
+        publisher_failure_queue: sqs.IQueue,
         event_dead_letter_queue: sqs.IQueue,
         event_bus: events.IEventBus,
         rules: Sequence[events.Rule],
@@ -197,6 +242,7 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Events routed",
                 left=[
+                    publisher.metric_invocations(period=PERIOD, label="Publisher invocations"),
                     own(contract.METRIC_EVENTS_PUBLISHED),
                     *(_rule_metric("Invocations", rule, event_bus, label=rule.node.id) for rule in rules),
                 ],
@@ -208,6 +254,7 @@ class Monitoring(Construct):
                     function.metric_errors(period=PERIOD),
                     function.metric_throttles(period=PERIOD),
                     own(contract.METRIC_PROCESSING_ERRORS),
+                    publisher.metric_errors(period=PERIOD, label="Publisher errors"),
                     *(
                         _rule_metric("FailedInvocations", rule, event_bus, label=f"{rule.node.id} failed")
                         for rule in rules
@@ -216,6 +263,9 @@ class Monitoring(Construct):
                 right=[
                     failure_queue.metric_approximate_number_of_messages_visible(
                         period=PERIOD, label="Failure queue"
+                    ),
+                    publisher_failure_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, label="Publisher failure queue"
                     ),
                     event_dead_letter_queue.metric_approximate_number_of_messages_visible(
                         period=PERIOD, label="Event DLQ"
@@ -232,9 +282,23 @@ class Monitoring(Construct):
                     function.metric_duration(period=PERIOD, statistic="p99", label="Duration p99"),
                     own(contract.METRIC_PROCESSING_LATENCY, "p99", cloudwatch.Unit.MILLISECONDS),
                 ],
-                width=12,
+                width=8,
             ),
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
+            cloudwatch.GraphWidget(
+                title="Event lag",
+                left=[
+                    publisher.metric(
+                        "IteratorAge", period=PERIOD, statistic="Maximum", label="Iterator age max"
+                    )
+                ],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=PUBLISHER_ITERATOR_AGE_ALARM.to_milliseconds(), label="Alarm"
+                    )
+                ],
+                width=8,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=8),
         ]
         return cloudwatch.Dashboard(
             self,

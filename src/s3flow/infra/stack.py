@@ -1,4 +1,4 @@
-"""TapStack: composes the storage, processing and events units and wires them."""
+"""TapStack: composes the storage, processing, publishing and events units and wires them."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from constructs import Construct, IConstruct
 from s3flow import contract
 from s3flow.infra.events import Events
 from s3flow.infra.findings import accept, accept_checkov
+from s3flow.infra.functions import function_code
 from s3flow.infra.monitoring import Monitoring
 from s3flow.infra.processing import Processing
+from s3flow.infra.publishing import Publishing
 from s3flow.infra.storage import Storage
 
 DEFAULT_ENVIRONMENT_SUFFIX = "dev"
@@ -63,11 +65,23 @@ class TapStack(Stack):
 
         self.storage = Storage(self, "Storage", environment_suffix=suffix)
         self.events = Events(self, "Events", environment_suffix=suffix)
+        # One asset, two functions: the processor writes records, the publisher sends
+        # their events from the table's stream (the transactional outbox).
+        code = function_code()
         self.processing = Processing(
             self,
             "Processing",
             environment_suffix=suffix,
+            code=code,
             processing_steps=resolve_processing_steps(self, processing_steps),
+        )
+        self.publishing = Publishing(
+            self,
+            "Publishing",
+            environment_suffix=suffix,
+            code=code,
+            table=self.storage.table,
+            event_bus=self.events.bus,
         )
         self._wire()
         self.monitoring = Monitoring(
@@ -76,6 +90,8 @@ class TapStack(Stack):
             environment_suffix=suffix,
             function=self.processing.function,
             failure_queue=self.processing.failure_queue,
+            publisher=self.publishing.function,
+            publisher_failure_queue=self.publishing.failure_queue,
             event_dead_letter_queue=self.events.dead_letter_queue,
             event_bus=self.events.bus,
             rules=[self.events.success_rule, self.events.error_rule],
@@ -86,11 +102,12 @@ class TapStack(Stack):
         self._accept_cdk_handler_findings()
 
     def _wire(self) -> None:
-        table, bucket, bus = self.storage.table, self.storage.bucket, self.events.bus
+        table, bucket = self.storage.table, self.storage.bucket
         fn = self.processing.function
 
+        # No bus name and no events:PutEvents: the processor only writes records; the
+        # Publishing unit holds the only grant to put events on the bus.
         fn.add_environment(contract.ENV_TABLE_NAME, table.table_name)
-        fn.add_environment(contract.ENV_EVENT_BUS_NAME, bus.event_bus_name)
         fn.add_environment(contract.ENV_TIME_INDEX_SHARDS, str(contract.DEFAULT_TIME_INDEX_SHARDS))
 
         # Exactly the item operations the processor performs: conditional put, the
@@ -103,7 +120,6 @@ class TapStack(Stack):
                 resources=[table.table_arn],
             )
         )
-        bus.grant_put_events_to(fn)
         # bucket.grant_read would add s3:List* and s3:GetBucket* plus wildcard actions;
         # processing steps need only to read object versions of this one bucket.
         fn.add_to_role_policy(
@@ -158,6 +174,8 @@ class TapStack(Stack):
             self.storage.bucket: "LambdaTrigger",
             self.events.bus: "EventRouting",
             self.processing.failure_queue: "FailedInvocationRetention",
+            self.publishing.function: "OutboxEventPublishing",
+            self.publishing.failure_queue: "UnpublishedBatchRetention",
             self.events.dead_letter_queue: "UndeliveredEventRetention",
             self.storage.access_log_bucket: "AccessLogging",
         }
@@ -169,6 +187,7 @@ class TapStack(Stack):
         table, bucket, bus = self.storage.table, self.storage.bucket, self.events.bus
         fn, queue = self.processing.function, self.processing.failure_queue
         dlq = self.events.dead_letter_queue
+        publisher, publisher_queue = self.publishing.function, self.publishing.failure_queue
         log_bucket, event_logs = self.storage.access_log_bucket, self.events.log_group
         outputs = {
             "DynamoDBTableName": (table.table_name, "Name of the DynamoDB table for Lambda invocation logs"),
@@ -184,6 +203,14 @@ class TapStack(Stack):
             "FailureQueueArn": (queue.queue_arn, "ARN of the failure queue"),
             "EventDeadLetterQueueUrl": (dlq.queue_url, "SQS queue of events the rules could not deliver"),
             "EventDeadLetterQueueArn": (dlq.queue_arn, "ARN of the event dead-letter queue"),
+            "PublisherFunctionName": (
+                publisher.function_name,
+                "Name of the function publishing the events of the table's stream",
+            ),
+            "PublisherFailureQueueUrl": (
+                publisher_queue.queue_url,
+                "SQS queue of stream batches the publisher could not publish (batch metadata)",
+            ),
             "AccessLogBucketName": (log_bucket.bucket_name, "Bucket of the trigger bucket's access logs"),
             "AlarmTopicArn": (self.monitoring.topic.topic_arn, "SNS topic the pipeline's alarms notify"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of the flow"),

@@ -35,6 +35,10 @@ class Storage(Construct):
                 point_in_time_recovery_enabled=True
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # The outbox: every record write appears on the stream, with the item before
+            # and after, so the publisher sends each new record's event (and a retried
+            # record's changed status) without the processor calling EventBridge.
+            stream=dynamodb.StreamViewType[contract.STREAM_VIEW_TYPE],
             removal_policy=RemovalPolicy.DESTROY,
         )
         accept_checkov(
@@ -45,7 +49,7 @@ class Storage(Construct):
         )
         # One partition per (day, shard) instead of one per timestamp: writes spread over
         # the shards and "records between T1 and T2" is one Query per day and shard.
-        # INCLUDE without eventState: the PENDING -> PUBLISHED rewrite leaves the index alone.
+        # INCLUDE, not ALL: only what readers of a time range show (contract list).
         self.table.add_global_secondary_index(
             index_name=contract.TIME_INDEX_NAME,
             partition_key=dynamodb.Attribute(

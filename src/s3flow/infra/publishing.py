@@ -1,0 +1,113 @@
+"""Publishing unit: the outbox publisher, reading the record table's stream.
+
+The processor only writes records; this function turns each record the stream shows as
+new (INSERT) or changed (MODIFY) into its event on the bus. Records are read in order per
+shard, a batch that keeps failing is bisected and retried, and what still cannot be
+published goes, as batch metadata (``DDBStreamBatchInfo``), to the failure queue.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from constructs import Construct
+
+from s3flow import contract
+from s3flow.infra.findings import accept, accept_checkov
+from s3flow.infra.functions import (
+    XRAY_WILDCARD_REASON,
+    function_log_group,
+    function_role,
+    pipeline_function,
+)
+from s3flow.infra.queues import retention_queue
+
+# Stream record types that can carry an event to publish; REMOVE never does, so Lambda
+# drops those records before invoking (no invocation is paid for them).
+PUBLISHED_EVENT_NAMES = ("INSERT", "MODIFY")
+
+
+class Publishing(Construct):
+    """The publisher function, its role, log group, stream trigger and failure queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        code: lambda_.Code,
+        table: dynamodb.ITable,
+        event_bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function_name = f"{contract.PUBLISHER_FUNCTION_PREFIX}-{environment_suffix}"
+
+        # Batches that fail past every retry or outlive the record age land here. For a
+        # stream source Lambda sends the batch's shard and sequence-number range, not the
+        # records: the records themselves stay in the table and can be published from there.
+        self.failure_queue = retention_queue(
+            self,
+            "PublisherFailureQueue",
+            queue_name=f"{contract.PUBLISHER_FAILURE_QUEUE_PREFIX}-{environment_suffix}",
+            why_last="This queue is the stream mapping's on-failure destination, the end of the "
+            "line: it holds batch metadata for a person to act on; a queue behind it would only "
+            "move the messages.",
+        )
+        self.log_group = function_log_group(self, "PublisherLogGroup", function_name=function_name)
+        self.role = function_role(
+            self,
+            "PublisherRole",
+            description=f"Runs {function_name}: reads the record table's stream, publishes "
+            "events to the bus, writes its logs only",
+            wildcard_reason="Only dynamodb:ListStreams (from grant_stream_read: AWS defines no "
+            f"resource for it, so it cannot name one stream) and {XRAY_WILDCARD_REASON}",
+        )
+        self.function = pipeline_function(
+            self,
+            "EventPublisher",
+            function_name=function_name,
+            description="Publish the EventBridge event of each new or changed record on the "
+            "record table's stream (transactional outbox)",
+            handler=contract.PUBLISHER_HANDLER,
+            code=code,
+            role=self.role,
+            log_group=self.log_group,
+            environment={
+                contract.ENV_EVENT_BUS_NAME: event_bus.event_bus_name,
+                contract.ENV_ENVIRONMENT: environment_suffix,
+            },
+        )
+        reason = (
+            "Invoked synchronously by its DynamoDB stream mapping, never asynchronously, so a "
+            "function dead-letter queue would never receive anything; the mapping's on-failure "
+            "destination (the failure queue) keeps batches that exhaust their retries."
+        )
+        accept(self.function, "Serverless-LambdaDLQ", reason)
+        accept_checkov(self.function, "CKV_AWS_116", reason)
+
+        # What the publisher may touch: this table's stream (read), this bus (put), its
+        # failure queue (send, granted by SqsDlq) and its log group; nothing else.
+        table.grant_stream_read(self.function)
+        event_bus.grant_put_events_to(self.function)
+        self.event_source = event_sources.DynamoEventSource(
+            table,
+            # From the oldest record the stream still holds (24 hours): records written
+            # before the mapping was enabled, or while it was disabled, still get events.
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=contract.PUBLISHER_BATCH_SIZE,
+            retry_attempts=contract.PUBLISHER_RETRY_ATTEMPTS,
+            bisect_batch_on_error=True,
+            max_record_age=Duration.seconds(contract.PUBLISHER_MAX_RECORD_AGE_SECONDS),
+            # The handler names the earliest record it could not publish; Lambda retries
+            # from there instead of republishing the whole batch.
+            report_batch_item_failures=True,
+            filters=[
+                lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.or_(*PUBLISHED_EVENT_NAMES)})
+            ],
+            on_failure=event_sources.SqsDlq(self.failure_queue),
+        )
+        self.function.add_event_source(self.event_source)
