@@ -19,7 +19,7 @@ def test_function_runtime_tracing_size_timeout_and_description(template: Templat
             "TracingConfig": {"Mode": "Active"},
             "MemorySize": 256,
             "Timeout": 300,
-            "Description": "Process S3 object creation events with tracing and EventBridge integration",
+            "Description": "Process S3 object creation events with tracing: one record per object version",
         },
     )
 

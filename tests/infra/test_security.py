@@ -138,7 +138,6 @@ def test_processor_role_names_every_action_and_resource(synthesized: Synthesized
     objects = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]}
     assert granted == {
         "dynamodb:PutItem": [table_arn],
-        "dynamodb:BatchWriteItem": [table_arn],
         "dynamodb:GetItem": [table_arn],
         "s3:GetObject": [objects],
         "s3:GetObjectVersion": [objects],

@@ -52,7 +52,11 @@ def sleeps() -> Sleeps:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Iterator[Aws]:
-    """moto with the table, the bus and a catch-all rule feeding an SQS queue; env set for the handler."""
+    """moto with the table (stream on), and the bus with a catch-all rule feeding an SQS queue.
+
+    The processor only writes the table; the bus and ``EVENT_BUS_NAME`` are for the publisher
+    function, which turns the table's stream into events.
+    """
     unset = ("_X_AMZN_TRACE_ID", "AWS_ENDPOINT_URL", "AWS_XRAY_DAEMON_ADDRESS", contract.ENV_PROCESSING_STEPS)
     for name in unset:
         monkeypatch.delenv(name, raising=False)

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 from s3flow.local.records_table import create_table_request
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
@@ -76,6 +79,24 @@ class Aws:
 
         pages = self.dynamodb.get_paginator("scan").paginate(TableName=TABLE)
         return [from_dynamo(item) for page in pages for item in page["Items"]]
+
+    def stream_records(self) -> list[dict[str, Any]]:
+        """Every record the table's stream holds, oldest first (what the publisher would read)."""
+        # botocore would address the stream at <account>.streams-ddb..., a host moto does not serve.
+        streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+        arn = self.dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        records: list[dict[str, Any]] = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while iterator:
+                page = streams.get_records(ShardIterator=iterator)
+                records.extend(page["Records"])
+                if not page["Records"]:
+                    break
+                iterator = page.get("NextShardIterator")
+        return records
 
     def delivered_events(self) -> list[dict[str, Any]]:
         """Events the bus delivered to the catch-all rule's queue."""

@@ -4,9 +4,9 @@ One event holds several records, each drawn as one of: a good record (any key: u
 ``+``, ``%``, spaces, up to S3's 1,024 bytes), a broken record (a field missing, empty or of
 the wrong type, an unknown or non-create event name, no id to tell versions apart), a record
 whose event would exceed EventBridge's 256 KB, or a record from another source. Whatever
-the mix: the invocation never fails, every good record becomes a SUCCESS item and event,
-every broken or oversized one an ERROR item and event whose message names the problem, and
-other sources leave nothing.
+the mix: the invocation never fails, every good record becomes one SUCCESS item, every
+broken or oversized one an ERROR item whose message names the problem, each written by one
+PutItem and each making an event entry the publisher can send; other sources leave nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from urllib.parse import quote_plus
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from processor_support import TABLE, load_event
+from processor_support import BUS, TABLE, load_event
 
 from s3flow import contract
+from s3flow.processor.events import entry_for, fits
 from s3flow.processor.records import error_digest
 
 S3_KEY_BYTES = 1024
@@ -132,18 +133,27 @@ def events(draw: st.DrawFn) -> list[Case]:
     return [draw(cases(index)) for index in range(count)]
 
 
-def empty(aws: Any) -> None:
-    """The table and the event queue emptied: each example starts from nothing."""
+def announced(item: dict[str, Any]) -> dict[str, Any]:
+    """The event the publisher makes of a stored item; it must fit one PutEvents request."""
+    entry = entry_for(item, event_bus_name=BUS)
+    assert fits(entry), item["requestId"]
+    return {"detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}
+
+
+def empty(aws: Any, api_calls: Any) -> None:
+    """The table emptied and the calls forgotten: each example starts from nothing."""
     for item in aws.dynamodb.scan(TableName=TABLE, ProjectionExpression="requestId, #t",
                                   ExpressionAttributeNames={"#t": "timestamp"})["Items"]:  # fmt: skip
         aws.dynamodb.delete_item(TableName=TABLE, Key=item)
-    aws.delivered_events()
+    api_calls.calls.clear()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=events())
-def test_every_record_of_any_event_ends_as_one_item_and_one_event(aws, invoke, drawn: list[Case]) -> None:
-    empty(aws)
+def test_every_record_of_any_event_ends_as_one_item_and_one_event(
+    aws, invoke, api_calls, drawn: list[Case]
+) -> None:
+    empty(aws, api_calls)
 
     summary = invoke({"Records": [case.record for case in drawn]})
 
@@ -152,10 +162,11 @@ def test_every_record_of_any_event_ends_as_one_item_and_one_event(aws, invoke, d
     assert summary["failed"] == 0
     assert summary["succeeded"] == len(goods) and summary["errors"] == len(bads)
     assert summary["ignored"] == sum(case.kind == "other" for case in drawn)
+    assert len(api_calls.of("dynamodb", "PutItem")) == len(goods) + len(bads)
+    assert api_calls.of("events") == []
     items = aws.items()
-    published = aws.delivered_events()
-    assert len(items) == len(published) == len(goods) + len(bads)
-    assert all(item["eventState"] == "PUBLISHED" for item in items)
+    published = [announced(item) for item in items]
+    assert len(items) == len(goods) + len(bads)
 
     successes = {(i["objectKey"], i["versionId"]): i for i in items if i["status"] == contract.STATUS_SUCCESS}
     assert sorted(successes) == sorted((case.key, case.version) for case in goods)
@@ -178,24 +189,23 @@ def test_every_record_of_any_event_ends_as_one_item_and_one_event(aws, invoke, d
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=keys)
-def test_any_key_is_stored_and_published_exactly_as_uploaded(aws, invoke, key: str) -> None:
-    empty(aws)
+def test_any_key_is_stored_and_published_exactly_as_uploaded(aws, invoke, api_calls, key: str) -> None:
+    empty(aws, api_calls)
 
     invoke({"Records": [good_record(key, "v1", 3)]})
 
     (item,) = aws.items()
-    (event,) = aws.delivered_events()
-    assert item["objectKey"] == event["detail"]["objectKey"] == key
+    assert item["objectKey"] == announced(item)["detail"]["objectKey"] == key
     assert len(key.encode("utf-8")) <= S3_KEY_BYTES
 
 
 def test_the_s3_test_event_and_an_event_without_records_leave_nothing_or_one_error(aws, invoke) -> None:
     assert invoke(load_event("s3_test_event"))["ignored"] == 1
-    assert aws.items() == [] and aws.delivered_events() == []
+    assert aws.items() == []
 
     summary = invoke({"Records": "not a list"})
 
     (item,) = aws.items()
     assert summary["errors"] == 1 and "no Records list" in item["errorMessage"]
-    assert [e["detail-type"] for e in aws.delivered_events()] == [contract.DETAIL_TYPE_ERROR]
+    assert announced(item)["detail-type"] == contract.DETAIL_TYPE_ERROR
     assert json.loads(item["recordExcerpt"]) == {"Records": "not a list"}

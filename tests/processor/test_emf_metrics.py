@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 from processor_support import FakeContext, emf_problems, load_event, stdout_documents
 
 from s3flow import contract
@@ -18,8 +19,7 @@ METRIC_NAMES = {
     contract.METRIC_DUPLICATES_SKIPPED,
     contract.METRIC_BYTES_PROCESSED,
     contract.METRIC_PROCESSING_LATENCY,
-    contract.METRIC_EVENTS_PUBLISHED,
-}
+}  # EventsPublished is the publisher function's metric, not the processor's
 
 
 def one_document(capsys) -> dict:
@@ -49,8 +49,8 @@ def test_one_valid_emf_document_per_invocation(aws, invoke, capsys, monkeypatch)
         "DuplicatesSkipped": "Count",
         "BytesProcessed": "Bytes",
         "ProcessingLatency": "Milliseconds",
-        "EventsPublished": "Count",
     }
+    assert contract.METRIC_EVENTS_PUBLISHED not in document
     assert document["Environment"] == "test"
     assert document["_aws"]["Timestamp"] >= before
     assert document["requestId"] == FakeContext().aws_request_id
@@ -64,14 +64,14 @@ def test_values_count_what_the_invocation_did(aws, invoke, capsys) -> None:
     again = values(one_document(capsys))
 
     sizes = sum(r["s3"]["object"]["size"] for r in load_event("s3_put_five")["Records"])
-    assert first == {**first, "ObjectsProcessed": 5, "EventsPublished": 5, "BytesProcessed": sizes}
+    assert first == {**first, "ObjectsProcessed": 5, "BytesProcessed": sizes}
     assert first == {**first, "ProcessingErrors": 0, "DuplicatesSkipped": 0}
     assert first["ProcessingLatency"] > 0
-    assert again == {**again, "ObjectsProcessed": 0, "EventsPublished": 0, "BytesProcessed": 0}
+    assert again == {**again, "ObjectsProcessed": 0, "BytesProcessed": 0}
     assert again["DuplicatesSkipped"] == 5
 
 
-def test_bad_records_count_as_errors_and_are_published(aws, invoke, capsys) -> None:
+def test_bad_records_count_as_errors(aws, invoke, capsys) -> None:
     invoke("s3_mixed_valid_invalid_other")
 
     document = one_document(capsys)
@@ -79,7 +79,6 @@ def test_bad_records_count_as_errors_and_are_published(aws, invoke, capsys) -> N
         **values(document),
         "ObjectsProcessed": 2,
         "ProcessingErrors": 1,
-        "EventsPublished": 3,
         "BytesProcessed": 2048,
     }
 
@@ -89,15 +88,16 @@ def test_the_document_is_written_when_the_handler_raises_for_a_retry(
 ) -> None:
     from s3flow.processor.dependencies import dependencies
 
-    client = dependencies().events
+    client = dependencies().dynamodb
+    real = client.put_item
 
-    def failing(Entries):  # noqa: N803 - boto3's name
-        return {
-            "FailedEntryCount": len(Entries),
-            "Entries": [{"ErrorCode": "InternalFailure"} for _ in Entries],
-        }
+    def throttled(**kwargs):
+        if "file-3.csv" in str(kwargs["Item"]):
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+            raise ClientError(error, "PutItem")
+        return real(**kwargs)
 
-    monkeypatch.setattr(client, "put_events", failing)
+    monkeypatch.setattr(client, "put_item", throttled)
 
     with pytest.raises(RetryableProcessingError):
         invoke("s3_put_five")
@@ -105,8 +105,11 @@ def test_the_document_is_written_when_the_handler_raises_for_a_retry(
     document = one_document(capsys)
     assert emf_problems(document) == []
     # Transient failures are Lambda Errors (the handler raised), not error records.
-    assert values(document) == {**values(document), "ProcessingErrors": 0, "ObjectsProcessed": 0}
-    assert values(document) == {**values(document), "EventsPublished": 0, "BytesProcessed": 0}
+    sizes = sum(
+        r["s3"]["object"]["size"] for r in load_event("s3_put_five")["Records"] if "file-3" not in str(r)
+    )
+    assert values(document) == {**values(document), "ProcessingErrors": 0, "ObjectsProcessed": 4}
+    assert values(document) == {**values(document), "BytesProcessed": sizes}
 
 
 def test_the_document_is_written_when_settings_are_missing(aws, invoke, capsys, monkeypatch) -> None:
@@ -134,7 +137,9 @@ def test_every_metric_has_a_unit_the_specification_accepts() -> None:
     )
 
     assert emf_problems(document) == []
-    assert set(UNITS) == METRIC_NAMES
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert {metric["Name"] for metric in directive["Metrics"]} == METRIC_NAMES
+    assert set(UNITS) >= METRIC_NAMES
 
 
 def test_the_validator_catches_what_cloudwatch_would_reject() -> None:
@@ -168,6 +173,5 @@ def test_a_failed_step_counts_one_error_and_its_siblings_as_processed(aws, invok
         **values(document),
         "ObjectsProcessed": 1,
         "ProcessingErrors": 1,
-        "EventsPublished": 2,
         "BytesProcessed": 3,
     }

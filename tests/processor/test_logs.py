@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+from botocore.exceptions import ClientError
 from processor_support import FakeContext, stdout_documents
 
 from s3flow.processor import logs
@@ -54,7 +55,8 @@ def test_every_line_is_json_with_request_and_trace_id(aws, invoke, uploads, caps
     assert failure["level"] == "WARNING" and failure["key"] == "boom.txt"
     assert failure["errorType"] == "RuntimeError" and "RuntimeError: boom" in failure["stackTrace"]
     [bad_record] = [line for line in lines if line.get("objectId", "").startswith("error#")]
-    assert bad_record["message"] == "error event published: Invalid isoformat string: 'nope'"
+    assert bad_record["message"] == "error record written: Invalid isoformat string: 'nope'"
+    assert [line["key"] for line in lines if line["message"] == "record written"] == ["ok.txt"]
     assert "key" not in bad_record and "bucket" not in bad_record
     [summary] = [line for line in lines if "summary" in line]
     assert summary["summary"]["step_errors"] == 1
@@ -64,12 +66,12 @@ def test_a_failing_invocation_logs_its_error_with_the_ids(aws, invoke, capsys, m
     from s3flow.processor.dependencies import dependencies
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
-    client = dependencies().events
-    monkeypatch.setattr(
-        client,
-        "put_events",
-        lambda Entries: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]},  # noqa: N803
-    )
+
+    def throttled(**kwargs: object) -> object:
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+        raise ClientError(error, "PutItem")
+
+    monkeypatch.setattr(dependencies().dynamodb, "put_item", throttled)
 
     with pytest.raises(RetryableProcessingError):
         invoke("s3_put_single", CONTEXT)
@@ -77,8 +79,20 @@ def test_a_failing_invocation_logs_its_error_with_the_ids(aws, invoke, capsys, m
     lines, _ = stdout_documents(capsys.readouterr().out)
     errors = [line for line in lines if line["level"] == "ERROR"]
     assert any("transient" in line["message"] and line["summary"]["failed"] == 1 for line in errors)
-    assert any(line.get("errorCode") == "InternalFailure" and line["key"] for line in errors)
+    assert any("ProvisionedThroughputExceededException" in line["message"] and line["key"] for line in errors)
     assert all(line["requestId"] == CONTEXT.aws_request_id and line["traceId"] == ROOT for line in lines)
+
+
+def test_a_duplicate_delivery_says_so_per_object(aws, invoke, capsys) -> None:
+    invoke("s3_put_single", CONTEXT)
+    capsys.readouterr()
+
+    invoke("s3_put_single", CONTEXT)
+
+    lines, _ = stdout_documents(capsys.readouterr().out)
+    per_object = [line for line in lines if "key" in line]
+    assert [line["message"] for line in per_object] == ["duplicate delivery skipped: already processed"]
+    assert per_object[0]["key"] == "uploads/my file+x.txt"
 
 
 def test_ids_do_not_leak_out_of_the_invocation(aws, invoke, capsys) -> None:

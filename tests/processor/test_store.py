@@ -1,95 +1,86 @@
-"""DynamoDB adapter: conditional PENDING writes (moto) and batched PUBLISHED writes (fake)."""
+"""DynamoDB adapter on moto: a new record is written once; only a step error is ever replaced."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from processor_support import TABLE, Sleeps
+from processor_support import TABLE
 
-from s3flow.processor.backoff import Backoff
-from s3flow.processor.store import PutOutcome, from_dynamo, mark_published, put_pending, to_dynamo
-
-
-def item(n: int, state: str = "PENDING") -> dict[str, Any]:
-    return {"requestId": f"{n:064x}", "timestamp": "2026-11-24T10:15:30.123Z", "size": n, "eventState": state}
+from s3flow import contract
+from s3flow.processor.store import PutOutcome, from_dynamo, put_new, replace_step_error, to_dynamo
 
 
-def test_first_write_wins_and_later_writes_report_the_existing_state(aws) -> None:
-    first = put_pending(aws.dynamodb, TABLE, item(1))
-    again = put_pending(aws.dynamodb, TABLE, {**item(1), "size": 999})
-
-    assert first.outcome is PutOutcome.WRITTEN
-    assert again.outcome is PutOutcome.PENDING_EXISTS
-    assert again.item["size"] == 1  # the earlier attempt's item, not ours
-    assert len(aws.items()) == 1
-
-
-def test_a_published_item_is_a_duplicate(aws) -> None:
-    aws.dynamodb.put_item(TableName=TABLE, Item=to_dynamo(item(2, state="PUBLISHED")))
-
-    result = put_pending(aws.dynamodb, TABLE, item(2))
-
-    assert result.outcome is PutOutcome.PUBLISHED_EXISTS
-    assert aws.items()[0]["eventState"] == "PUBLISHED"
+def item(n: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "requestId": f"{n:064x}",
+        "timestamp": "2026-11-24T10:15:30.123Z",
+        "status": contract.STATUS_SUCCESS,
+        "size": n,
+        **changes,
+    }
 
 
-def test_mark_published_rewrites_items_as_published(aws) -> None:
-    for n in range(3):
-        put_pending(aws.dynamodb, TABLE, item(n))
-
-    left = mark_published(aws.dynamodb, TABLE, [item(n) for n in range(3)])
-
-    assert left == []
-    assert {stored["eventState"] for stored in aws.items()} == {"PUBLISHED"}
+def step_error(n: int) -> dict[str, Any]:
+    return item(n, status=contract.STATUS_ERROR, failedStep="checksum", errorMessage="boom")
 
 
-@dataclass
-class FakeDynamoDB:
-    """Records BatchWriteItem requests; hands back the last ``unprocess`` puts ``times`` times."""
+def test_first_write_wins_and_a_later_one_returns_the_stored_item(aws) -> None:
+    first = put_new(aws.dynamodb, TABLE, item(1))
+    again = put_new(aws.dynamodb, TABLE, item(1, size=999))
 
-    unprocess: int = 0
-    times: int = 0
-    requests: list[list[dict[str, Any]]] = field(default_factory=list)
-
-    def batch_write_item(self, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:  # noqa: N803
-        [(table, puts)] = RequestItems.items()
-        self.requests.append(puts)
-        if self.times and self.unprocess:
-            self.times -= 1
-            return {"UnprocessedItems": {table: puts[-self.unprocess :]}}
-        return {"UnprocessedItems": {}}
+    assert first.outcome is PutOutcome.WRITTEN and first.item["size"] == 1
+    assert again.outcome is PutOutcome.EXISTS
+    assert again.item["size"] == 1  # the stored item, not ours
+    assert [stored["size"] for stored in aws.items()] == [1]
 
 
-def test_batches_hold_at_most_25_items() -> None:
-    client = FakeDynamoDB()
+def test_a_stored_step_error_is_replaced(aws) -> None:
+    put_new(aws.dynamodb, TABLE, step_error(2))
 
-    left = mark_published(client, TABLE, [item(n) for n in range(60)], backoff=Backoff(sleep=Sleeps()))
+    replaced = replace_step_error(aws.dynamodb, TABLE, item(2, steps={"checksum": {"sha": "x"}}))
 
-    assert left == []
-    assert [len(request) for request in client.requests] == [25, 25, 10]
-    written = [from_dynamo(put["PutRequest"]["Item"]) for request in client.requests for put in request]
-    assert {w["eventState"] for w in written} == {"PUBLISHED"}
-    assert len({w["requestId"] for w in written}) == 60
-
-
-def test_unprocessed_items_are_retried_with_backoff() -> None:
-    client = FakeDynamoDB(unprocess=3, times=2)
-    sleeps = Sleeps()
-
-    left = mark_published(client, TABLE, [item(n) for n in range(5)], backoff=Backoff(sleep=sleeps))
-
-    assert left == []
-    assert [len(request) for request in client.requests] == [5, 3, 3]
-    assert len(sleeps.seconds) == 2
+    assert replaced is True
+    [stored] = aws.items()
+    assert stored["status"] == contract.STATUS_SUCCESS
+    assert "failedStep" not in stored and stored["steps"] == {"checksum": {"sha": "x"}}
 
 
-def test_items_still_unprocessed_after_the_bounded_retries_are_returned() -> None:
-    client = FakeDynamoDB(unprocess=2, times=100)
+def test_two_deliveries_racing_on_one_step_error_replace_it_once(aws) -> None:
+    # GIVEN a stored step error that two redeliveries both read
+    put_new(aws.dynamodb, TABLE, step_error(3))
 
-    left = mark_published(
-        client, TABLE, [item(n) for n in range(5)], backoff=Backoff(attempts=3, sleep=Sleeps())
-    )
+    # WHEN both retry the steps, succeed, and replace it
+    first = replace_step_error(aws.dynamodb, TABLE, item(3, awsRequestId="first"))
+    second = replace_step_error(aws.dynamodb, TABLE, item(3, awsRequestId="second"))
 
-    assert len(client.requests) == 3
-    assert [entry["requestId"] for entry in left] == [f"{3:064x}", f"{4:064x}"]
+    # THEN only the first wins; the second finds a success and writes nothing
+    assert (first, second) == (True, False)
+    [stored] = aws.items()
+    assert stored["awsRequestId"] == "first"
+
+
+def test_a_success_is_never_replaced(aws) -> None:
+    put_new(aws.dynamodb, TABLE, item(4))
+
+    assert replace_step_error(aws.dynamodb, TABLE, step_error(4)) is False
+    assert aws.items()[0]["status"] == contract.STATUS_SUCCESS
+
+
+def test_an_error_without_a_failed_step_is_never_replaced(aws) -> None:
+    # A bad record's error item: a redelivery cannot make it valid, so nothing replaces it.
+    put_new(aws.dynamodb, TABLE, item(5, status=contract.STATUS_ERROR, errorMessage="bad record"))
+
+    assert replace_step_error(aws.dynamodb, TABLE, item(5)) is False
+    assert aws.items()[0]["status"] == contract.STATUS_ERROR
+
+
+def test_nothing_is_created_for_a_key_that_does_not_exist(aws) -> None:
+    assert replace_step_error(aws.dynamodb, TABLE, item(6)) is False
+    assert aws.items() == []
+
+
+def test_items_round_trip_through_the_dynamodb_format() -> None:
+    original = {"requestId": "a", "size": 3, "steps": {"s": {"n": Decimal("1.5")}}, "flag": True}
+
+    assert from_dynamo(to_dynamo(original)) == original

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from processor_support import TABLE
 
 from s3flow.processor.exceptions import RetryableProcessingError
@@ -72,25 +73,17 @@ def test_sampled_invocation_exports_valid_subsegments_under_the_lambda_segment(
     assert root["parent_id"] == PARENT
     assert root["annotations"] == {"requestId": "4b5c7d2e-0000-4000-8000-000000000001",
                                    "functionName": "s3-object-processor-test"}  # fmt: skip
-    writes = named(documents, "dynamodb_write")
-    assert len(writes) == 2  # the PENDING put and the PUBLISHED batch
-    assert {w["parent_id"] for w in writes} == {root["id"]}
-    put = next(w for w in writes if "object.objectKey" in w.get("metadata", {}).get("default", {}))
-    assert put["metadata"]["default"]["object.objectKey"] == "uploads/my file+x.txt"
-    assert len(put["annotations"]["requestId"]) == 64
-    dynamodb_calls = named(documents, "DynamoDB")
-    assert {(d["namespace"], d["aws"]["operation"], d["aws"]["table_name"]) for d in dynamodb_calls} == {
-        ("aws", "PutItem", TABLE),
-        ("aws", "BatchWriteItem", TABLE),
-    }
-    [publish] = named(documents, "publish_events")
-    assert publish["parent_id"] == root["id"]
-    [eventbridge] = named(documents, "EventBridge")
-    assert eventbridge["namespace"] == "aws" and eventbridge["aws"]["operation"] == "PutEvents"
-    assert eventbridge["parent_id"] == publish["id"]
-    # The trace continues into EventBridge from the PutEvents subsegment.
-    [entry] = api_calls.of("events", "PutEvents")[0].params["Entries"]
-    assert entry["TraceHeader"] == f"Root={ROOT};Parent={eventbridge['id']};Sampled=1"
+    [write] = named(documents, "dynamodb_write")  # the one conditional put
+    assert write["parent_id"] == root["id"]
+    assert write["metadata"]["default"]["object.objectKey"] == "uploads/my file+x.txt"
+    assert len(write["annotations"]["requestId"]) == 64
+    [dynamodb_call] = named(documents, "DynamoDB")
+    assert (dynamodb_call["namespace"], dynamodb_call["aws"]["operation"]) == ("aws", "PutItem")
+    assert dynamodb_call["aws"]["table_name"] == TABLE and dynamodb_call["parent_id"] == write["id"]
+    # The processor publishes nothing: no publish span, no EventBridge call.
+    assert named(documents, "publish_events") == named(documents, "EventBridge") == []
+    assert api_calls.of("events") == []
+    # The item keeps the header, so the publisher's event continues this trace.
     [item] = aws.items()
     assert item["xrayTraceId"] == SAMPLED
     # X-Ray's API (moto's) takes every document and files them under the one trace.
@@ -98,7 +91,7 @@ def test_sampled_invocation_exports_valid_subsegments_under_the_lambda_segment(
     answer = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
     assert answer["UnprocessedTraceSegments"] == []
     [trace] = xray.batch_get_traces(TraceIds=[ROOT])["Traces"]
-    assert len(trace["Segments"]) == len(documents) == 7
+    assert len(trace["Segments"]) == len(documents) == 3
 
 
 def test_each_invocation_uses_its_own_trace_header(aws, invoke, daemon, monkeypatch) -> None:
@@ -115,25 +108,25 @@ def test_each_invocation_uses_its_own_trace_header(aws, invoke, daemon, monkeypa
     ]
 
 
-def test_unsampled_invocation_exports_nothing_but_passes_the_header_on(
-    aws, invoke, daemon, api_calls, monkeypatch
-):
+def test_unsampled_invocation_exports_nothing_but_keeps_the_header_for_the_event(
+    aws, invoke, daemon, monkeypatch
+) -> None:
     unsampled = f"Root={ROOT};Parent={PARENT};Sampled=0"
     monkeypatch.setenv("_X_AMZN_TRACE_ID", unsampled)
 
     invoke("s3_put_single")
 
     assert daemon.documents() == []
-    [entry] = api_calls.of("events", "PutEvents")[0].params["Entries"]
-    assert entry["TraceHeader"] == unsampled
+    [item] = aws.items()
+    assert item["xrayTraceId"] == unsampled
 
 
-def test_no_trace_header_exports_nothing(aws, invoke, daemon, api_calls) -> None:
+def test_no_trace_header_exports_nothing(aws, invoke, daemon) -> None:
     invoke("s3_put_single")
 
     assert daemon.documents() == []
-    [entry] = api_calls.of("events", "PutEvents")[0].params["Entries"]
-    assert "TraceHeader" not in entry
+    [item] = aws.items()
+    assert "xrayTraceId" not in item
 
 
 def test_bad_records_are_annotated_as_errors(aws, invoke, daemon, monkeypatch) -> None:
@@ -154,20 +147,21 @@ def test_failed_aws_call_is_a_fault_with_its_cause(aws, invoke, daemon, monkeypa
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
 
-    def always_failing(Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
-        return {
-            "FailedEntryCount": len(Entries),
-            "Entries": [{"ErrorCode": "InternalFailure"} for _ in Entries],
-        }
+    def throttled(**kwargs: Any) -> Any:
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+        raise ClientError(error, "PutItem")
 
-    monkeypatch.setattr(dependencies().events, "put_events", always_failing)
+    monkeypatch.setattr(dependencies().dynamodb, "put_item", throttled)
 
     with pytest.raises(RetryableProcessingError):
         invoke("s3_put_single")
 
-    [eventbridge] = named(daemon.documents(), "EventBridge")
-    assert eventbridge["fault"] is True
-    assert "InternalFailure" in eventbridge["cause"]["exceptions"][0]["message"]
+    documents = daemon.documents()
+    [dynamodb_call] = named(documents, "DynamoDB")
+    assert dynamodb_call["fault"] is True
+    assert "ProvisionedThroughputExceededException" in dynamodb_call["cause"]["exceptions"][0]["message"]
+    [write] = named(documents, "dynamodb_write")
+    assert write["fault"] is True
 
 
 def test_an_unreachable_daemon_never_breaks_the_handler(aws, invoke, monkeypatch) -> None:

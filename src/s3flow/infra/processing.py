@@ -77,7 +77,7 @@ class Processing(Construct):
             self,
             "S3ObjectProcessor",
             function_name=function_name,
-            description="Process S3 object creation events with tracing and EventBridge integration",
+            description="Process S3 object creation events with tracing: one record per object version",
             handler=contract.HANDLER,
             code=code,
             role=self.role,

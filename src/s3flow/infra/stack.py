@@ -110,13 +110,14 @@ class TapStack(Stack):
         fn.add_environment(contract.ENV_TABLE_NAME, table.table_name)
         fn.add_environment(contract.ENV_TIME_INDEX_SHARDS, str(contract.DEFAULT_TIME_INDEX_SHARDS))
 
-        # Exactly the item operations the processor performs: conditional put, the
-        # batched status write, and the read-back of an existing item. Hand-written
-        # because table.grant(...) also grants them on every index ("<table>/index/*"),
-        # which the processor never touches (index entries are written by DynamoDB).
+        # Exactly the item operations the processor performs: the conditional put, which
+        # returns the stored item when its key exists (ReturnValuesOnConditionCheckFailure
+        # ALL_OLD: a read of that item, so GetItem, though the processor never calls it).
+        # Hand-written because table.grant(...) also grants them on every index
+        # ("<table>/index/*"), which the processor never touches.
         fn.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"],
+                actions=["dynamodb:PutItem", "dynamodb:GetItem"],
                 resources=[table.table_arn],
             )
         )
