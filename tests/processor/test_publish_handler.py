@@ -15,7 +15,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from processor_support import TABLE, Aws, FakeContext, Sleeps, emf_problems, stdout_documents
-from test_outbox import bad_item, inserts, object_item, sequence, step_error, stream_record
+from test_outbox import TRACE, bad_item, inserts, object_item, sequence, step_error, stream_record
+from test_tracing import Daemon
 
 from s3flow import contract
 from s3flow.local.records_table import create_table_request
@@ -301,6 +302,40 @@ def test_what_moto_streams_for_the_processors_writes(aws, put_events) -> None:
             ("retried.txt", contract.DETAIL_TYPE_SUCCESS),
         ]
     )
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    listener = Daemon()
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", listener.address)
+    yield listener
+    listener.socket.close()
+
+
+PUBLISHER_TRACE = "Root=1-6759e988-00000000000000000000000b;Parent=63995c3f42cd8ad9;Sampled=1"
+
+
+def test_a_sampled_invocation_traces_each_putevents_call_under_publish_events(
+    aws, put_events, daemon, monkeypatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", PUBLISHER_TRACE)
+    put_events.fail = lambda key, call: key == "batch/file-11.csv"
+
+    response = invoke(*inserts(12))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence(11)}]}
+    documents = daemon.documents()
+    [publish] = [d for d in documents if d["name"] == "publish_events"]
+    assert publish["trace_id"] == "1-6759e988-00000000000000000000000b"
+    assert publish["parent_id"] == "63995c3f42cd8ad9"
+    assert publish["fault"] is True
+    calls = sorted((d for d in documents if d["name"] == "EventBridge"), key=lambda d: d["start_time"])
+    assert [d["aws"]["operation"] for d in calls] == ["PutEvents", "PutEvents"]  # one per chunk
+    assert {d["parent_id"] for d in calls} == {publish["id"]}
+    assert "fault" not in calls[0] and calls[1]["fault"] is True
+    assert "InternalFailure" in calls[1]["cause"]["exceptions"][0]["message"]
+    # The events continue the processor's trace (the record's), not the publisher's.
+    assert {entry["TraceHeader"] for entries in put_events.entries for entry in entries} == {TRACE}
 
 
 PROBE = """
