@@ -135,6 +135,19 @@ def test_an_item_without_a_trace_id_gets_no_trace_header() -> None:
     assert "TraceHeader" not in sent.entry
 
 
+def test_a_trace_id_eventbridge_would_refuse_is_left_out() -> None:
+    longest = (TRACE + ";Lineage=").ljust(500, "a")
+    too_long = longest + "a"
+
+    sent = planned(
+        stream_record("INSERT", 1, new=object_item("a", trace=longest)),
+        stream_record("INSERT", 2, new=object_item("b", trace=too_long)),
+    ).outgoing
+
+    assert len(longest) == 500
+    assert [s.entry.get("TraceHeader") for s in sent] == [longest, None]
+
+
 def test_modify_publishes_only_a_status_change_and_remove_nothing() -> None:
     done = object_item("retried.txt")
     failed = step_error(done)

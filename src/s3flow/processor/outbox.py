@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 INSERT = "INSERT"
 MODIFY = "MODIFY"
 TRACE_ATTRIBUTE = "xrayTraceId"
+# PutEventsRequestEntry.TraceHeader is 1-500 characters; a longer one fails the whole request.
+TRACE_HEADER_MAX_LENGTH = 500
 # Count: stream records that can never become an event (no or undecodable NewImage, entry
 # over the size limit, MODIFY without OldImage). Each is a bug in our pipeline; alarm on > 0.
 # Lives here until the lead adds it to ``contract`` and ``metrics.UNITS``.
@@ -106,10 +108,14 @@ class Plan:
 
 
 def entry_with_trace(item: dict[str, Any], *, event_bus_name: str) -> dict[str, Any]:
-    """The processor's entry for the item; its ``xrayTraceId`` continues the processor's trace."""
+    """The processor's entry for the item; its ``xrayTraceId`` continues the processor's trace.
+
+    A trace id EventBridge would refuse is left out: the request would fail on every retry and
+    hold up the shard, for the sake of a trace link.
+    """
     entry = entry_for(item, event_bus_name=event_bus_name)
     trace_header = item.get(TRACE_ATTRIBUTE)
-    if isinstance(trace_header, str) and trace_header:
+    if isinstance(trace_header, str) and 0 < len(trace_header) <= TRACE_HEADER_MAX_LENGTH:
         entry["TraceHeader"] = trace_header
     return entry
 
