@@ -11,7 +11,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -74,10 +74,11 @@ def _publish_records(
     for skipped in plan.skipped:
         logger.debug("stream record skipped: %s", skipped.reason, extra=_identity(skipped.record))
     for bad in plan.unpublishable:
-        # A bug in our pipeline, never a transient failure: retrying cannot fix the record,
-        # and reporting it would block the shard until the record expires (6 h) while every
-        # record behind it waits. So it is logged with what finds it, counted in
-        # ``METRIC_UNPUBLISHABLE_RECORDS`` (alarm on it) and passed over.
+        # A bug in our pipeline, not a transient failure: no retry can fix the record. Reported
+        # as a batch item failure it would hold up every later record of the shard through all
+        # the mapping's retries, and then reach the failure queue only as batch metadata (shard
+        # and sequence range, no keys). Skipping it loses the same event without the wait, and
+        # this line keeps its keys; ``METRIC_UNPUBLISHABLE_RECORDS`` lets an alarm see it.
         logger.error("stream record cannot be published: %s", bad.reason, extra=_identity(bad.record))
     if not plan.outgoing:
         return outbox.batch_response(None)
@@ -94,7 +95,7 @@ def _publish_records(
     return outbox.batch_response(first_failed)
 
 
-def _sender(deps: PublisherDependencies, trace: Trace) -> Any:
+def _sender(deps: PublisherDependencies, trace: Trace) -> Callable[[list[dict[str, Any]]], PublishReport]:
     def send(entries: list[dict[str, Any]]) -> PublishReport:
         # No trace_header: each entry carries its own record's (``outbox.entry_with_trace``).
         with trace.aws_call("EventBridge", "PutEvents") as call:
