@@ -26,7 +26,13 @@ STREAM_ARN = (
 
 
 def invocation(trace: str | None = TRACE) -> items.Invocation:
-    return items.Invocation("s3-object-processor-test", "$LATEST", "req-1", trace, "test")
+    return items.Invocation(
+        function_name="s3-object-processor-test",
+        function_version="$LATEST",
+        aws_request_id="req-1",
+        xray_trace_id=trace,
+        environment="test",
+    )
 
 
 def object_item(key: str, *, size: int = 1024, trace: str | None = TRACE) -> dict[str, Any]:
