@@ -37,3 +37,21 @@ class Settings:
             environment=env.get(contract.ENV_ENVIRONMENT) or "dev",
             processing_steps=(env.get(contract.ENV_PROCESSING_STEPS) or "").strip(),
         )
+
+
+@dataclass(frozen=True)
+class PublisherSettings:
+    """The publisher function's settings: it reads records from the stream event, never the table."""
+
+    event_bus_name: str
+    environment: str = "dev"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PublisherSettings:
+        env = os.environ if env is None else env
+        if not env.get(contract.ENV_EVENT_BUS_NAME):
+            raise ConfigurationError(f"missing environment variable(s): {contract.ENV_EVENT_BUS_NAME}")
+        return cls(
+            event_bus_name=env[contract.ENV_EVENT_BUS_NAME],
+            environment=env.get(contract.ENV_ENVIRONMENT) or "dev",
+        )

@@ -1,0 +1,357 @@
+"""The publisher handler on moto: stream batches in, events on a real bus (observed through a rule
+to an SQS queue), partial batch responses out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+from processor_support import TABLE, Aws, FakeContext, Sleeps, emf_problems, stdout_documents
+from test_outbox import TRACE, bad_item, inserts, object_item, sequence, step_error, stream_record
+from test_tracing import Daemon
+
+from s3flow import contract
+from s3flow.local.records_table import create_table_request
+from s3flow.processor import publish_handler
+from s3flow.processor.backoff import Backoff
+from s3flow.processor.exceptions import ConfigurationError
+from s3flow.processor.outbox import METRIC_UNPUBLISHABLE_RECORDS
+from s3flow.processor.settings import PublisherSettings
+from s3flow.processor.store import to_dynamo
+
+CONTEXT = FakeContext(function_name="s3-event-publisher-test")
+NO_FAILURES = {"batchItemFailures": []}
+
+
+def object_key(entry: dict[str, Any]) -> str:
+    return json.loads(entry["Detail"]).get("objectKey") or json.loads(entry["Detail"])["requestId"]
+
+
+@dataclass
+class PutEventsCalls:
+    """Every PutEvents call the publisher's client makes (botocore hooks), optionally failing entries.
+
+    A failing entry is not sent to moto; the response reports it with an ErrorCode at its position,
+    as EventBridge reports a partial failure. ``refuse(call_number)`` true makes a whole call raise.
+    """
+
+    fail: Callable[[str, int], bool] = lambda key, call: False  # noqa: E731
+    refuse: Callable[[int], bool] = lambda call: False  # noqa: E731
+    entries: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    def install(self, client: Any) -> None:
+        client.meta.events.register("before-parameter-build.eventbridge.PutEvents", self._strip)
+        client.meta.events.register("before-call.eventbridge.PutEvents", self._short_circuit)
+        client.meta.events.register("after-call.eventbridge.PutEvents", self._merge)
+
+    def _strip(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        entries = list(params["Entries"])
+        self.entries.append(entries)
+        call = len(self.entries)
+        if self.refuse(call):
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
+        failing = [self.fail(object_key(entry), call) for entry in entries]
+        context["failing"] = failing
+        kept = [entry for entry, fails in zip(entries, failing, strict=True) if not fails]
+        params["Entries"] = kept or entries[:1]  # all failing: never sent, see _short_circuit
+
+    def _short_circuit(self, context: dict[str, Any], **_: Any) -> Any:
+        if all(context["failing"]):
+            return AWSResponse("https://events.invalid", 200, {}, None), {"Entries": []}
+        return None
+
+    def _merge(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        failing = context.pop("failing")
+        results = iter(parsed.get("Entries", []))
+        parsed["Entries"] = [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} if fails
+                             else next(results) for fails in failing]  # fmt: skip
+        parsed["FailedEntryCount"] = sum(failing)
+
+    def sizes(self) -> list[int]:
+        return [len(entries) for entries in self.entries]
+
+
+@pytest.fixture
+def put_events(aws: Aws, monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Iterator[PutEventsCalls]:
+    """The publisher's environment (no table name: it must not need one) and its client's calls."""
+    monkeypatch.delenv(contract.ENV_TABLE_NAME)
+    monkeypatch.setattr(publish_handler, "Backoff", lambda: Backoff(sleep=sleeps))
+    publish_handler.publisher_dependencies.cache_clear()
+    calls = PutEventsCalls()
+    calls.install(publish_handler.publisher_dependencies().events)
+    yield calls
+    publish_handler.publisher_dependencies.cache_clear()
+
+
+def invoke(*records: dict[str, Any]) -> dict[str, Any]:
+    return publish_handler.handler({"Records": list(records)}, CONTEXT)
+
+
+def delivered_keys(aws: Aws) -> list[str]:
+    return sorted(
+        event["detail"].get("objectKey") or event["detail"]["requestId"] for event in aws.delivered_events()
+    )
+
+
+def test_one_event_per_insert_exactly_as_the_processor_sent_it(aws, put_events) -> None:
+    items = [object_item("uploads/a.txt"), object_item("uploads/b.txt"), bad_item()]
+
+    response = invoke(*(stream_record("INSERT", n, new=item) for n, item in enumerate(items)))
+
+    assert response == NO_FAILURES
+    events = {event["detail"].get("objectKey", "bad"): event for event in aws.delivered_events()}
+    assert sorted(events) == ["bad", "uploads/a.txt", "uploads/b.txt"]
+    assert events["uploads/a.txt"]["detail-type"] == contract.DETAIL_TYPE_SUCCESS
+    assert events["uploads/a.txt"]["source"] == contract.EVENT_SOURCE
+    assert events["uploads/a.txt"]["detail"]["size"] == 1024
+    assert events["bad"]["detail-type"] == contract.DETAIL_TYPE_ERROR
+    assert put_events.sizes() == [3]
+
+
+def test_entries_carry_each_records_own_trace_header(aws, put_events) -> None:
+    other = "Root=1-6759e988-bd862e3fe1be46a994272794;Parent=63995c3f42cd8ad8;Sampled=1"
+    items = [object_item("a"), object_item("b", trace=other), object_item("c", trace=None)]
+
+    invoke(*(stream_record("INSERT", n, new=item) for n, item in enumerate(items)))
+
+    [sent] = put_events.entries
+    assert [entry.get("TraceHeader") for entry in sent] == [items[0]["xrayTraceId"], other, None]
+
+
+def test_modify_publishes_only_a_status_change_and_remove_nothing(aws, put_events) -> None:
+    retried, rewritten, failing = object_item("retried.txt"), object_item("same.txt"), object_item("x.txt")
+
+    response = invoke(
+        stream_record("MODIFY", 1, new=retried, old=step_error(retried)),
+        stream_record("MODIFY", 2, new=rewritten, old={**rewritten, "processedAt": "earlier"}),
+        stream_record("MODIFY", 3, new=step_error(failing), old=step_error(failing)),
+        stream_record("REMOVE", 4, old=rewritten),
+    )
+
+    assert response == NO_FAILURES
+    [event] = aws.delivered_events()
+    assert event["detail"]["objectKey"] == "retried.txt"
+    assert event["detail-type"] == contract.DETAIL_TYPE_SUCCESS
+    assert put_events.sizes() == [1]
+
+
+def test_a_batch_with_nothing_to_publish_makes_no_call(aws, put_events) -> None:
+    item = object_item("gone.txt")
+
+    assert invoke(stream_record("REMOVE", 1, old=item)) == NO_FAILURES
+    assert publish_handler.handler({"Records": []}, CONTEXT) == NO_FAILURES
+    assert put_events.entries == []
+
+
+def test_our_code_sends_at_most_ten_entries_per_call(aws, put_events) -> None:
+    response = invoke(*inserts(25))
+
+    assert response == NO_FAILURES
+    assert put_events.sizes() == [10, 10, 5]
+    assert delivered_keys(aws) == sorted(f"batch/file-{i}.csv" for i in range(25))
+
+
+def test_entries_failing_once_are_retried_and_the_batch_succeeds(aws, put_events, sleeps) -> None:
+    put_events.fail = lambda key, call: key == "batch/file-3.csv" and call == 1
+
+    response = invoke(*inserts(5))
+
+    assert response == NO_FAILURES
+    assert put_events.sizes() == [5, 1]
+    assert len(sleeps.seconds) == 1
+    assert delivered_keys(aws) == sorted(f"batch/file-{i}.csv" for i in range(5))
+
+
+def test_entries_still_failing_report_the_earliest_failed_record(aws, put_events, capsys) -> None:
+    failing = {"batch/file-4.csv", "batch/file-7.csv", "batch/file-12.csv"}
+    put_events.fail = lambda key, call: key in failing
+
+    response = invoke(*inserts(15))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence(4)}]}
+    # The first chunk is retried (4 attempts in all); the second is never sent: Lambda resends it.
+    assert put_events.sizes() == [10, 2, 2, 2]
+    assert delivered_keys(aws) == sorted(f"batch/file-{i}.csv" for i in range(10) if i not in (4, 7))
+    lines, [document] = stdout_documents(capsys.readouterr().out)
+    errors = [line for line in lines if line["level"] == "ERROR"]
+    assert [line["key"] for line in errors] == [f"batch/file-{n}.csv" for n in (4, 7, *range(10, 15))]
+    assert {line["sequenceNumber"] for line in errors} == {sequence(n) for n in (4, 7, *range(10, 15))}
+    assert document[contract.METRIC_EVENTS_PUBLISHED] == 8
+
+
+def test_a_refused_call_fails_its_chunk_and_stops_the_later_ones(aws, put_events) -> None:
+    put_events.refuse = lambda call: call >= 2  # the second chunk's call and its retries
+
+    response = invoke(*inserts(25))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence(10)}]}
+    assert put_events.sizes() == [10, 10, 10, 10, 10]  # chunk 2: four attempts; chunk 3: never
+    assert delivered_keys(aws) == sorted(f"batch/file-{i}.csv" for i in range(10))
+
+
+def test_a_record_that_cannot_be_published_is_logged_counted_and_passed_over(aws, put_events, capsys) -> None:
+    good = inserts(3)
+    broken = json.loads(json.dumps(good[1]))
+    del broken["dynamodb"]["NewImage"]
+
+    response = invoke(good[0], broken, good[2])
+
+    assert response == NO_FAILURES
+    assert delivered_keys(aws) == ["batch/file-0.csv", "batch/file-2.csv"]
+    lines, [document] = stdout_documents(capsys.readouterr().out)
+    [error] = [line for line in lines if line["level"] == "ERROR"]
+    assert error["sequenceNumber"] == sequence(1)
+    assert error["keys"] == broken["dynamodb"]["Keys"]
+    assert "without NewImage" in error["message"]
+    assert document[METRIC_UNPUBLISHABLE_RECORDS] == 1
+    assert document[contract.METRIC_EVENTS_PUBLISHED] == 2
+
+
+def test_one_valid_emf_document_per_invocation(aws, put_events, capsys, monkeypatch) -> None:
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", trace)
+
+    invoke(*inserts(3), stream_record("REMOVE", 9, old=object_item("x")))
+
+    lines, [document] = stdout_documents(capsys.readouterr().out)
+    assert emf_problems(document) == []
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == contract.METRICS_NAMESPACE
+    assert directive["Dimensions"] == [[contract.METRICS_DIMENSION_ENVIRONMENT]]
+    assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
+        contract.METRIC_EVENTS_PUBLISHED: "Count",
+        METRIC_UNPUBLISHABLE_RECORDS: "Count",
+    }
+    assert document[contract.METRIC_EVENTS_PUBLISHED] == 3 and document[METRIC_UNPUBLISHABLE_RECORDS] == 0
+    assert document["Environment"] == "test"
+    assert document["functionName"] == "s3-event-publisher-test"
+    assert document["traceId"] == "1-5759e988-bd862e3fe1be46a994272793"
+    [summary] = [line for line in lines if line["message"] == "stream batch handled"]
+    assert summary["summary"] == {"records": 4, "published": 3, "skipped": 1, "unpublishable": 0,
+                                  "failed": 0, "calls": 1}  # fmt: skip
+    assert summary["requestId"] == CONTEXT.aws_request_id and summary["batchItemFailures"] == []
+
+
+def test_needs_no_table_and_makes_no_dynamodb_call(aws, put_events, api_calls) -> None:
+    invoke(*inserts(2))
+
+    assert {(call.service, call.operation) for call in api_calls.calls} == {("events", "PutEvents")}
+    assert not hasattr(publish_handler.publisher_dependencies(), "dynamodb")
+
+
+def test_missing_bus_fails_loudly_and_still_writes_metrics(aws, put_events, capsys, monkeypatch) -> None:
+    monkeypatch.delenv(contract.ENV_EVENT_BUS_NAME)
+    publish_handler.publisher_dependencies.cache_clear()
+
+    with pytest.raises(ConfigurationError, match=contract.ENV_EVENT_BUS_NAME):
+        invoke(*inserts(1))
+
+    _, [document] = stdout_documents(capsys.readouterr().out)
+    assert emf_problems(document) == []
+    assert document[contract.METRIC_EVENTS_PUBLISHED] == 0
+
+
+def test_publisher_settings() -> None:
+    env = {contract.ENV_EVENT_BUS_NAME: "bus", contract.ENV_ENVIRONMENT: "prod"}
+
+    assert PublisherSettings.from_env(env) == PublisherSettings("bus", "prod")
+    assert PublisherSettings.from_env({contract.ENV_EVENT_BUS_NAME: "bus"}).environment == "dev"
+    with pytest.raises(ConfigurationError):
+        PublisherSettings.from_env({contract.ENV_TABLE_NAME: "table"})
+
+
+def test_what_moto_streams_for_the_processors_writes(aws, put_events) -> None:
+    """Records as DynamoDB's stream shows them: writes, rewrites with and without a new status, a delete."""
+    # GIVEN a table with the stream the stack configures, and writes like the processor's
+    dynamodb = aws.dynamodb
+    stream = {"StreamEnabled": True, "StreamViewType": contract.STREAM_VIEW_TYPE}
+    request = {**create_table_request(TABLE + "-streamed"), "StreamSpecification": stream}
+    stream_arn = dynamodb.create_table(**request)["TableDescription"]["LatestStreamArn"]
+    done, other = object_item("retried.txt"), object_item("other.txt")
+    for item in (step_error(done), done, other, {**other, "processedAt": "later"}):
+        dynamodb.put_item(TableName=request["TableName"], Item=to_dynamo(item))
+    dynamodb.delete_item(
+        TableName=request["TableName"], Key=to_dynamo({k: other[k] for k in ("requestId", "timestamp")})
+    )
+    # botocore's account-based endpoint (123456789012.streams-ddb...) is not one moto serves.
+    streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
+    [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]  # fmt: skip
+    records = json.loads(json.dumps(streams.get_records(ShardIterator=iterator)["Records"], default=str))
+    assert [record["eventName"] for record in records] == ["INSERT", "MODIFY", "INSERT", "MODIFY", "REMOVE"]
+
+    # WHEN the publisher gets them as one batch
+    response = invoke(*({**record, "eventSourceARN": stream_arn} for record in records))
+
+    # THEN the step error, its success and the other object's first write are announced, nothing else
+    assert response == NO_FAILURES
+    types = sorted((event["detail"]["objectKey"], event["detail-type"]) for event in aws.delivered_events())
+    assert types == sorted(
+        [
+            ("other.txt", contract.DETAIL_TYPE_SUCCESS),
+            ("retried.txt", contract.DETAIL_TYPE_ERROR),
+            ("retried.txt", contract.DETAIL_TYPE_SUCCESS),
+        ]
+    )
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    listener = Daemon()
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", listener.address)
+    yield listener
+    listener.socket.close()
+
+
+PUBLISHER_TRACE = "Root=1-6759e988-00000000000000000000000b;Parent=63995c3f42cd8ad9;Sampled=1"
+
+
+def test_a_sampled_invocation_traces_each_putevents_call_under_publish_events(
+    aws, put_events, daemon, monkeypatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", PUBLISHER_TRACE)
+    put_events.fail = lambda key, call: key == "batch/file-11.csv"
+
+    response = invoke(*inserts(12))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence(11)}]}
+    documents = daemon.documents()
+    [publish] = [d for d in documents if d["name"] == "publish_events"]
+    assert publish["trace_id"] == "1-6759e988-00000000000000000000000b"
+    assert publish["parent_id"] == "63995c3f42cd8ad9"
+    assert publish["fault"] is True
+    calls = sorted((d for d in documents if d["name"] == "EventBridge"), key=lambda d: d["start_time"])
+    assert [d["aws"]["operation"] for d in calls] == ["PutEvents", "PutEvents"]  # one per chunk
+    assert {d["parent_id"] for d in calls} == {publish["id"]}
+    assert "fault" not in calls[0] and calls[1]["fault"] is True
+    assert "InternalFailure" in calls[1]["cause"]["exceptions"][0]["message"]
+    # The events continue the processor's trace (the record's), not the publisher's.
+    assert {entry["TraceHeader"] for entries in put_events.entries for entry in entries} == {TRACE}
+
+
+PROBE = """
+import json, sys
+import s3flow.processor.publish_handler
+loaded = {name.split(".")[0] for name in sys.modules}
+print(json.dumps({name: name in loaded for name in ("opentelemetry", "aws_cdk", "jsii", "moto")}))
+"""
+
+
+def test_importing_the_publisher_loads_no_cdk_and_no_tracing_sdk() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+
+    assert json.loads(result.stdout) == {
+        "opentelemetry": False,
+        "aws_cdk": False,
+        "jsii": False,
+        "moto": False,
+    }
