@@ -73,7 +73,10 @@ METRIC_PROCESSING_ERRORS = "ProcessingErrors"  # Count: records that became erro
 METRIC_DUPLICATES_SKIPPED = "DuplicatesSkipped"  # Count: redeliveries already fully processed
 METRIC_BYTES_PROCESSED = "BytesProcessed"  # Bytes: object sizes of processed records
 METRIC_PROCESSING_LATENCY = "ProcessingLatency"  # Milliseconds: per invocation
-METRIC_EVENTS_PUBLISHED = "EventsPublished"  # Count: entries EventBridge accepted
+METRIC_EVENTS_PUBLISHED = "EventsPublished"  # Count: entries EventBridge accepted (publisher)
+# Count (publisher): stream records that can never become an event (no or undecodable image,
+# entry over the size limit); each is a bug in the pipeline, so the alarm fires on any.
+METRIC_UNPUBLISHABLE_RECORDS = "UnpublishableRecords"
 # User processing steps (issue 6): comma-separated "module:function" or
 # "name=module:function" entries; the stack sets it from a construct prop.
 ENV_PROCESSING_STEPS = "S3FLOW_PROCESSING_STEPS"

@@ -362,7 +362,7 @@ def test_delivery_properties(count: int, data: st.DataObject) -> None:
 def test_metric_values() -> None:
     summary = outbox.PublishSummary(records=5, published=3, skipped=1, unpublishable=1)
 
-    assert outbox.metric_values(summary) == {contract.METRIC_EVENTS_PUBLISHED: 3,
-                                              outbox.METRIC_UNPUBLISHABLE_RECORDS: 1}  # fmt: skip
+    assert outbox.metric_values(summary.as_dict()) == {contract.METRIC_EVENTS_PUBLISHED: 3,
+                                              contract.METRIC_UNPUBLISHABLE_RECORDS: 1}  # fmt: skip
     assert outbox.metric_values(None) == {contract.METRIC_EVENTS_PUBLISHED: 0,
-                                           outbox.METRIC_UNPUBLISHABLE_RECORDS: 0}  # fmt: skip
+                                           contract.METRIC_UNPUBLISHABLE_RECORDS: 0}  # fmt: skip

@@ -23,7 +23,6 @@ from s3flow.local.records_table import create_table_request
 from s3flow.processor import publish_handler
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.exceptions import ConfigurationError
-from s3flow.processor.outbox import METRIC_UNPUBLISHABLE_RECORDS
 from s3flow.processor.settings import PublisherSettings
 from s3flow.processor.store import to_dynamo
 
@@ -211,7 +210,7 @@ def test_a_record_that_cannot_be_published_is_logged_counted_and_passed_over(aws
     assert error["sequenceNumber"] == sequence(1)
     assert error["keys"] == broken["dynamodb"]["Keys"]
     assert "without NewImage" in error["message"]
-    assert document[METRIC_UNPUBLISHABLE_RECORDS] == 1
+    assert document[contract.METRIC_UNPUBLISHABLE_RECORDS] == 1
     assert document[contract.METRIC_EVENTS_PUBLISHED] == 2
 
 
@@ -228,9 +227,10 @@ def test_one_valid_emf_document_per_invocation(aws, put_events, capsys, monkeypa
     assert directive["Dimensions"] == [[contract.METRICS_DIMENSION_ENVIRONMENT]]
     assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
         contract.METRIC_EVENTS_PUBLISHED: "Count",
-        METRIC_UNPUBLISHABLE_RECORDS: "Count",
+        contract.METRIC_UNPUBLISHABLE_RECORDS: "Count",
     }
-    assert document[contract.METRIC_EVENTS_PUBLISHED] == 3 and document[METRIC_UNPUBLISHABLE_RECORDS] == 0
+    assert document[contract.METRIC_EVENTS_PUBLISHED] == 3
+    assert document[contract.METRIC_UNPUBLISHABLE_RECORDS] == 0
     assert document["Environment"] == "test"
     assert document["functionName"] == "s3-event-publisher-test"
     assert document["traceId"] == "1-5759e988-bd862e3fe1be46a994272793"

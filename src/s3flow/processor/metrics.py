@@ -12,7 +12,8 @@ What each metric counts, per invocation:
 - DuplicatesSkipped: records already processed (redeliveries, repeats in one event);
 - BytesProcessed: total ``size`` of the objects counted in ObjectsProcessed;
 - ProcessingLatency: the handler's wall time in milliseconds;
-- EventsPublished: PutEvents entries EventBridge accepted (the publisher function's).
+- EventsPublished (publisher): PutEvents entries EventBridge accepted;
+- UnpublishableRecords (publisher): stream records that can never become an event.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ UNITS: dict[str, str] = {
     contract.METRIC_BYTES_PROCESSED: "Bytes",
     contract.METRIC_PROCESSING_LATENCY: "Milliseconds",
     contract.METRIC_EVENTS_PUBLISHED: "Count",
+    contract.METRIC_UNPUBLISHABLE_RECORDS: "Count",
 }
 
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +31,21 @@ def _cold_start() -> bool:
     return cold
 
 
+MetricValues = Callable[[Mapping[str, int] | None, float], dict[str, float]]
+
+
+def processor_metrics(summary: Mapping[str, int] | None, latency_ms: float) -> dict[str, float]:
+    return metrics.metric_values(summary, latency_ms=latency_ms)
+
+
 @contextlib.contextmanager
-def observed(context: Any, trace_header: str | None) -> Iterator[Observation]:
+def observed(
+    context: Any, trace_header: str | None, values: MetricValues = processor_metrics
+) -> Iterator[Observation]:
     """Every log line inside carries the invocation's ids; one EMF document is written on the way out.
+
+    ``values`` turns the summary the handler leaves in the observation (None if it failed
+    first) and the latency into the function's metrics: the processor's by default.
 
     The environment comes straight from ``S3FLOW_ENVIRONMENT`` so that even an invocation
     failing on its settings still writes its document (latency, zero counts) under the right
@@ -62,7 +74,7 @@ def observed(context: Any, trace_header: str | None) -> Iterator[Observation]:
             raise
         finally:
             latency_ms = (time.perf_counter() - started) * 1000
-            values = metrics.metric_values(observation.summary, latency_ms=latency_ms)
+            metric_values = values(observation.summary, latency_ms)
             properties = {
                 "requestId": request_id,
                 "traceId": logs.trace_root(trace_header),
@@ -70,6 +82,9 @@ def observed(context: Any, trace_header: str | None) -> Iterator[Observation]:
                 "coldStart": cold_start,
             }
             document = metrics.emf_document(
-                values, environment=environment, timestamp_ms=int(time.time() * 1000), properties=properties
+                metric_values,
+                environment=environment,
+                timestamp_ms=int(time.time() * 1000),
+                properties=properties,
             )
             metrics.emit(document)

@@ -6,20 +6,18 @@ observes. It needs only the bus (``EVENT_BUS_NAME``): no table name, no DynamoDB
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from s3flow import contract
-from s3flow.processor import logs, metrics, outbox
+from s3flow.processor import logs, outbox
 from s3flow.processor.backoff import Backoff
+from s3flow.processor.observability import observed
 from s3flow.processor.publisher import PublishReport, publish
 from s3flow.processor.settings import PublisherSettings
 from s3flow.processor.tracing import TRACE_HEADER_ENV, Trace, invocation_trace
@@ -29,7 +27,6 @@ if TYPE_CHECKING:
 
 logs.configure()
 logger = logging.getLogger(__name__)
-_warm = False
 
 
 @dataclass(frozen=True)
@@ -52,13 +49,17 @@ def publisher_dependencies() -> PublisherDependencies:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     trace_header = os.environ.get(TRACE_HEADER_ENV)  # per invocation: Lambda sets it for each one
-    with _observed(context, trace_header) as summary:
-        deps = publisher_dependencies()
-        records = outbox.parse_stream_event(event)
-        summary.records = len(records)
-        with invocation_trace(trace_header, region=deps.region) as trace:
-            response = _publish_records(records, deps, trace, summary)
-        logger.info("stream batch handled", extra={"summary": summary.as_dict(), **response})
+    with observed(context, trace_header, values=outbox.metric_values) as observation:
+        summary = outbox.PublishSummary()
+        try:
+            deps = publisher_dependencies()
+            records = outbox.parse_stream_event(event)
+            summary.records = len(records)
+            with invocation_trace(trace_header, region=deps.region) as trace:
+                response = _publish_records(records, deps, trace, summary)
+        finally:
+            observation.summary = summary.as_dict()
+        logger.info("stream batch handled", extra={"summary": observation.summary, **response})
         return response
 
 
@@ -121,57 +122,3 @@ def _log_failures(outgoing: list[outbox.Outgoing], failed: dict[int, str], first
 
 def _identity(record: outbox.StreamRecord) -> dict[str, Any]:
     return {"eventName": record.event_name, "sequenceNumber": record.sequence_number, "keys": record.keys}
-
-
-def _cold_start() -> bool:
-    global _warm
-    cold, _warm = not _warm, True
-    return cold
-
-
-@contextlib.contextmanager
-def _observed(context: Any, trace_header: str | None) -> Iterator[outbox.PublishSummary]:
-    """Log lines carry the invocation's ids; one EMF document is written however the handler leaves."""
-    environment = os.environ.get(contract.ENV_ENVIRONMENT) or "dev"
-    request_id = str(getattr(context, "aws_request_id", None) or "unknown")
-    function_name = str(getattr(context, "function_name", None) or "unknown")
-    cold_start = _cold_start()
-    summary = outbox.PublishSummary()
-    with logs.invocation_context(
-        request_id=request_id,
-        trace_header=trace_header,
-        function_name=function_name,
-        environment=environment,
-        cold_start=cold_start,
-    ):
-        try:
-            yield summary
-        except Exception:
-            logger.exception("invocation failed")
-            raise
-        finally:
-            properties = {
-                "requestId": request_id,
-                "traceId": logs.trace_root(trace_header),
-                "functionName": function_name,
-                "coldStart": cold_start,
-            }
-            metrics.emit(_emf_document(outbox.metric_values(summary), environment, properties))
-
-
-def _emf_document(values: dict[str, float], environment: str, properties: dict[str, Any]) -> dict[str, Any]:
-    """``metrics.emf_document`` for the metrics it knows, plus the publisher's own ones.
-
-    Until ``METRIC_UNPUBLISHABLE_RECORDS`` joins ``contract`` and ``metrics.UNITS``.
-    """
-    known = {name: value for name, value in values.items() if name in metrics.UNITS}
-    document = metrics.emf_document(
-        known, environment=environment, timestamp_ms=int(time.time() * 1000), properties=properties
-    )
-    for name, value in values.items():
-        if name not in known:
-            document["_aws"]["CloudWatchMetrics"][0]["Metrics"].append(
-                {"Name": name, "Unit": outbox.PUBLISHER_UNITS[name]}
-            )
-            document[name] = value
-    return document
