@@ -96,6 +96,12 @@ def test_cloudwatch_may_use_the_topic_key(template: Template) -> None:
         ("s3flow-dev-publisher-errors", "AWS/Lambda", "Errors", 1),
         ("s3flow-dev-publisher-iterator-age", "AWS/Lambda", "IteratorAge", 5 * 60 * 1000),
         ("s3flow-dev-publisher-failure-queue-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
+        (
+            "s3flow-dev-unpublishable-records",
+            contract.METRICS_NAMESPACE,
+            contract.METRIC_UNPUBLISHABLE_RECORDS,
+            1,
+        ),
         ("s3flow-dev-SuccessEventRule-failed-invocations", "AWS/Events", "FailedInvocations", 1),
         ("s3flow-dev-ErrorEventRule-failed-invocations", "AWS/Events", "FailedInvocations", 1),
     ],
@@ -175,7 +181,7 @@ def test_dashboard_shows_the_flow_failures_latency_event_lag_and_alarms(template
         "Alarms",
     ]
     alarm_widget = widgets[-1]["properties"]
-    assert len(alarm_widget["alarms"]) == len(template.find_resources("AWS::CloudWatch::Alarm")) == 11
+    assert len(alarm_widget["alarms"]) == len(template.find_resources("AWS::CloudWatch::Alarm")) == 12
     lag = widgets[titles.index("Event lag")]["properties"]
     assert [metric[:2] for metric in lag["metrics"]] == [["AWS/Lambda", "IteratorAge"]]
     assert lag["annotations"]["horizontal"][0]["value"] == 5 * 60 * 1000

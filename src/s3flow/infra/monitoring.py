@@ -141,6 +141,14 @@ class Monitoring(Construct):
             description="Stream batches were given up on: their records are in the table but their "
             "events were not published. The message names the shard and sequence range.",
         )
+        self.unpublishable_records = self._alarm(
+            "UnpublishableRecordsAlarm",
+            name="unpublishable-records",
+            metric=self._own_metric(contract.METRIC_UNPUBLISHABLE_RECORDS),
+            threshold=1,
+            description="The publisher skipped stream records that can never become an event (no or "
+            "undecodable image, entry over the size limit): a bug. Its log names their keys.",
+        )
         self.event_dead_letters = self._alarm(
             "EventDeadLetterDepthAlarm",
             name="event-dlq-depth",
@@ -169,6 +177,7 @@ class Monitoring(Construct):
             self.publisher_errors,
             self.publisher_iterator_age,
             self.publisher_failure_queue_depth,
+            self.unpublishable_records,
             self.event_dead_letters,
             *self.rule_failures,
         ]
