@@ -324,7 +324,8 @@ def test_a_sampled_invocation_traces_each_putevents_call_under_publish_events(
     response = invoke(*inserts(12))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence(11)}]}
-    documents = daemon.documents()
+    publisher_trace = "1-6759e988-00000000000000000000000b"
+    documents = [d for d in daemon.documents() if d["trace_id"] == publisher_trace]
     [publish] = [d for d in documents if d["name"] == "publish_events"]
     assert publish["trace_id"] == "1-6759e988-00000000000000000000000b"
     assert publish["parent_id"] == "63995c3f42cd8ad9"
@@ -336,6 +337,28 @@ def test_a_sampled_invocation_traces_each_putevents_call_under_publish_events(
     assert "InternalFailure" in calls[1]["cause"]["exceptions"][0]["message"]
     # The events continue the processor's trace (the record's), not the publisher's.
     assert {entry["TraceHeader"] for entries in put_events.entries for entry in entries} == {TRACE}
+
+
+def test_each_published_event_shows_in_its_objects_own_trace(aws, put_events, daemon) -> None:
+    other = "Root=1-6759e988-bd862e3fe1be46a994272794;Parent=63995c3f42cd8ad8;Sampled=1"
+    unsampled = "Root=1-6759e988-bd862e3fe1be46a994272795;Parent=63995c3f42cd8ad7;Sampled=0"
+    items = [object_item("a"), object_item("b", trace=other), object_item("c", trace=unsampled)]
+    put_events.fail = lambda key, call: key == "a" and call == 1  # a's entry goes out on the retry
+
+    invoke(*[stream_record("INSERT", position, new=item) for position, item in enumerate(items)])
+
+    documents = daemon.documents()
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for document in documents:
+        by_trace.setdefault(document["trace_id"], []).append(document)
+    assert set(by_trace) == {"1-5759e988-bd862e3fe1be46a994272793", "1-6759e988-bd862e3fe1be46a994272794"}
+    for root, parent in (("1-5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8"),
+                         ("1-6759e988-bd862e3fe1be46a994272794", "63995c3f42cd8ad8")):  # fmt: skip
+        [publish] = [d for d in by_trace[root] if d["name"] == "publish_event"]
+        [call] = [d for d in by_trace[root] if d["name"] == "EventBridge"]
+        assert publish["parent_id"] == parent  # under the processor's function segment
+        assert call["parent_id"] == publish["id"] and call["aws"]["operation"] == "PutEvents"
+        assert publish["start_time"] <= call["start_time"] <= call["end_time"] <= publish["end_time"]
 
 
 PROBE = """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from s3flow.processor.backoff import Backoff
 from s3flow.processor.observability import observed
 from s3flow.processor.publisher import PublishReport, publish
 from s3flow.processor.settings import PublisherSettings
-from s3flow.processor.tracing import TRACE_HEADER_ENV, Trace, invocation_trace
+from s3flow.processor.tracing import TRACE_HEADER_ENV, Trace, invocation_trace, record_call_in
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -100,10 +101,22 @@ def _sender(deps: PublisherDependencies, trace: Trace) -> Callable[[list[dict[st
     def send(entries: list[dict[str, Any]]) -> PublishReport:
         # No trace_header: each entry carries its own record's (``outbox.entry_with_trace``).
         with trace.aws_call("EventBridge", "PutEvents") as call:
+            started = time.time_ns()
             report = publish(deps.events, entries, backoff=deps.backoff)
+            ended = time.time_ns()
             if report.failed:
                 codes = ", ".join(sorted(set(report.failed.values())))
                 call.fail(f"{len(report.failed)} entries not published: {codes}")
+        for index in report.published:
+            record_call_in(
+                entries[index].get("TraceHeader"),
+                span_name="publish_event",
+                service="EventBridge",
+                operation="PutEvents",
+                start_ns=started,
+                end_ns=ended,
+                region=deps.region,
+            )
         return report
 
     return send

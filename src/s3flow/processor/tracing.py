@@ -134,15 +134,7 @@ class _OtelTrace(Trace):
     def aws_call(self, service: str, operation: str, *, table_name: str | None = None) -> Iterator[Span]:
         from opentelemetry.trace import SpanKind
 
-        attributes: dict[str, Any] = {
-            "rpc.system": "aws-api",
-            "rpc.service": service,
-            "rpc.method": operation,
-        }
-        if table_name:
-            attributes["aws.dynamodb.table_names"] = [table_name]
-        if self._region:
-            attributes["cloud.region"] = self._region
+        attributes = _aws_call_attributes(service, operation, table_name=table_name, region=self._region)
         name = f"{service}.{operation}"
         with self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
             yield _OtelSpan(span)
@@ -154,6 +146,17 @@ class _OtelTrace(Trace):
         if not context.is_valid:
             return f"Root={self._header.root};Parent={self._header.parent};Sampled=1"
         return f"Root={self._header.root};Parent={context.span_id:016x};Sampled=1"
+
+
+def _aws_call_attributes(
+    service: str, operation: str, *, table_name: str | None = None, region: str | None = None
+) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"rpc.system": "aws-api", "rpc.service": service, "rpc.method": operation}
+    if table_name:
+        attributes["aws.dynamodb.table_names"] = [table_name]
+    if region:
+        attributes["cloud.region"] = region
+    return attributes
 
 
 _provider: Any = None
@@ -204,3 +207,53 @@ def invocation_trace(header_value: str | None, *, region: str | None = None) -> 
         yield traced
     finally:
         otel_context.detach(token)
+
+
+def record_call_in(
+    header_value: str | None,
+    *,
+    span_name: str,
+    service: str,
+    operation: str,
+    start_ns: int,
+    end_ns: int,
+    region: str | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """Record a call that already happened in another invocation's trace, if that one is sampled.
+
+    The publisher sends the events of records that other invocations wrote; each object's own
+    trace (``header_value``, the processor's) gets a ``span_name`` span holding the AWS call,
+    with the call's real start and end, so one trace shows the object from upload to event.
+    """
+    header = TraceHeader.parse(header_value)
+    if header is None or not header.sampled or header.parent is None:
+        return
+    try:
+        from opentelemetry import trace
+        from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+
+        parent = SpanContext(
+            trace_id=header.trace_id,
+            span_id=int(header.parent, 16),
+            is_remote=True,
+            trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        )
+        tracer = _tracer()
+        outer = tracer.start_span(
+            span_name,
+            context=trace.set_span_in_context(NonRecordingSpan(parent)),
+            start_time=start_ns,
+            attributes=attributes or {},
+        )
+        call = tracer.start_span(
+            f"{service}.{operation}",
+            context=trace.set_span_in_context(outer),
+            kind=SpanKind.CLIENT,
+            start_time=start_ns,
+            attributes=_aws_call_attributes(service, operation, region=region),
+        )
+        call.end(end_time=end_ns)
+        outer.end(end_time=end_ns)
+    except Exception:  # noqa: BLE001 - tracing must never fail the invocation
+        logger.warning("could not record the call in trace %s", header.root, exc_info=True)
