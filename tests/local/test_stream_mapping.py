@@ -8,10 +8,13 @@ name). It appends what it got to a file and fails on purpose as its environment 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +53,11 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
 def handle(event: dict[str, Any], context: Any) -> Any:
     """Appends the batch's keys and sequence numbers; then fails as FAIL_* says.
 
-    FAIL_TIMES=n: the first n invocations fail. FAIL_KEY=k: a batch holding key k fails.
+    SLEEP=s: first sleep s seconds. FAIL_TIMES=n: the first n invocations fail.
+    FAIL_KEY=k: a batch holding key k fails.
     REPORT_KEY=k (with FAIL_TIMES): report the record of key k as failed instead of raising.
     """
+    time.sleep(float(os.environ.get("SLEEP", "0")))
     records = event["Records"]
     path = Path(os.environ["RECORD_FILE"])
     with path.open("a", encoding="utf-8") as out:
@@ -475,6 +480,33 @@ def test_records_older_than_the_maximum_age_are_not_delivered_but_described(stre
     assert failure["requestContext"]["condition"] == CONDITION_RECORD_AGE_EXCEEDED
     assert failure["requestContext"]["approximateInvokeCount"] == 0
     assert "responseContext" not in failure
+
+
+def test_a_poller_whose_queued_invocation_is_dropped_by_the_stopping_runtime_stops(stream: Stream):
+    # GIVEN a poller whose invocation waits behind a slow one in the function's only sandbox
+    poller = stream.poller({"SLEEP": "2"}, start=False)
+    (runtime,) = stream.runtimes
+
+    def slow_invocation() -> None:
+        with contextlib.suppress(CancelledError):  # if the stop comes before it started
+            runtime.invoke(FUNCTION, {"Records": []})
+
+    slow = threading.Thread(target=slow_invocation, daemon=True)
+    slow.start()
+    while runtime.idle():
+        time.sleep(0.01)
+    stream.put("a")
+    poller.start()
+    while poller.idle():
+        time.sleep(0.01)
+
+    # WHEN the runtime stops first (the queued invocation is dropped)
+    runtime.stop()
+
+    # THEN the poller is told, and stops without delivering or discarding anything
+    poller.stop(timeout=20)
+    assert not poller.running
+    assert stream.failures() == []
 
 
 # -- the pipeline ------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -382,6 +383,10 @@ class StreamPoller:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def idle(self) -> bool:
         """True when nothing is in flight and every shard is read to its end."""
         with self._lock:
@@ -447,7 +452,13 @@ class StreamPoller:
             if fresh is None:
                 continue
             batch = fresh
-            outcome = self.invoke(mapping.function_arn, {"Records": [r.body for r in batch.records]})
+            try:
+                outcome = self.invoke(mapping.function_arn, {"Records": [r.body for r in batch.records]})
+            except CancelledError:  # the runtime stopped before running it: so does the poller
+                self._stop.set()
+                return
+            if self._stop.is_set():
+                return  # cut short by stop(): neither retried nor discarded
             batch.invokes += 1
             batch.last = outcome
             if outcome.ok:
