@@ -50,6 +50,29 @@ class BucketNotification:
     suffix: str = ""
 
 
+@dataclass(frozen=True)
+class StreamMapping:
+    """AWS::Lambda::EventSourceMapping on a DynamoDB stream, resolved (the local poller's settings).
+
+    ``-1`` means infinite for ``maximum_retry_attempts`` and ``maximum_record_age_seconds``,
+    as on AWS. ``filter_patterns`` holds each ``FilterCriteria.Filters[].Pattern`` (JSON text).
+    """
+
+    logical_id: str
+    uuid: str  # the mapping's Ref
+    function_arn: str
+    event_source_arn: str  # the stream's ARN
+    starting_position: str  # TRIM_HORIZON or LATEST
+    batch_size: int = 100  # Lambda's default for DynamoDB streams
+    maximum_retry_attempts: int = -1
+    bisect_batch_on_function_error: bool = False
+    maximum_record_age_seconds: int = -1
+    report_batch_item_failures: bool = False  # FunctionResponseTypes holds ReportBatchItemFailures
+    filter_patterns: tuple[str, ...] = ()
+    on_failure_arn: str | None = None  # SQS queue ARN (only SQS is supported locally)
+    enabled: bool = True
+
+
 @dataclass
 class Deployment:
     """Everything provisioned from one stack template."""
@@ -61,6 +84,7 @@ class Deployment:
     physical_ids: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by function name
     notifications: list[BucketNotification] = field(default_factory=list)
+    stream_mappings: list[StreamMapping] = field(default_factory=list)
     stack_id: str = ""  # as moto's CloudFormation registered it
     resource_types: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
     auto_delete_buckets: list[str] = field(default_factory=list)  # Custom::S3AutoDeleteObjects intent

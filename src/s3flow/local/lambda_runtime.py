@@ -94,6 +94,10 @@ class FunctionQueue:
 
     def put(self, invocation: Invocation, delay: float = 0.0) -> None:
         with self._cond:
+            if self._stopping:  # dropped, as stop() drops what is queued
+                if invocation.result is not None:
+                    invocation.result.cancel()
+                return
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._order), invocation))
             self._cond.notify()
 
@@ -106,11 +110,15 @@ class FunctionQueue:
             self._generation += 1
 
     def stop(self) -> None:
-        """Stops the slots; running invocations are cut short and queued ones dropped."""
+        """Stops the slots; running invocations are cut short and queued ones dropped (a
+        synchronous caller waiting for a dropped one gets ``CancelledError``)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
             sandboxes = list(self._sandboxes)
+            for _, _, invocation in self._heap:
+                if invocation.result is not None:
+                    invocation.result.cancel()
         for sandbox in sandboxes:
             sandbox.kill()
         for thread in self._threads:
@@ -151,6 +159,8 @@ class FunctionQueue:
                         self._sandboxes.add(sandbox)
                         stopping = self._stopping
                     if stopping:  # stop() came while this sandbox started: it never saw it
+                        if invocation.result is not None:
+                            invocation.result.cancel()
                         self._retire(sandbox)
                         sandbox = None
                         break

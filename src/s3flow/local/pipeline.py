@@ -3,7 +3,16 @@
 ``LocalPipeline`` starts moto in server mode on loopback behind our middleware, provisions
 the synthesized template onto it, and wires the local runtime in: S3 object writes become
 S3 events for the function's async invoker, the processor runs in worker processes,
-``PutEvents`` is routed by the stack's rules, and spans reach the local trace store.
+``PutEvents`` is routed by the stack's rules, and spans reach the local trace store. Each
+event source mapping on a DynamoDB stream gets a poller (``stream_mapping``) that invokes
+its function with the table's stream records, as Lambda does.
+
+Callers follow objects through ``on_flow``: one ``FlowEvent`` per object and step. The
+kinds are S3 -> processor (``received``, ``retrying``, ``recorded``, ``failed``), rules ->
+log group (``routed``), and stream -> mapped function (``published``: a batch holding the
+object's record was taken by the function, e.g. the publisher; ``publish_failed``: the
+record was given up on and described to the mapping's failure destination). ``wait_idle``
+also waits for every stream poller to have delivered its stream's backlog.
 
 State lives in memory only, and moto's is global to the process: one pipeline runs per
 process at a time, and starting one empties the emulator. moto 5.2.5's server has no
@@ -25,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from s3flow.local.deployment import Deployment
+from s3flow.local.deployment import Deployment, StreamMapping
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError
 from s3flow.local.eventbridge import Delivery, EventRouter
 from s3flow.local.lambda_records import Invocation
@@ -33,6 +42,14 @@ from s3flow.local.lambda_runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, List
 from s3flow.local.lambda_worker import Outcome
 from s3flow.local.s3_hop import S3Hop
 from s3flow.local.server import DEFAULT_PORT, LocalServer
+from s3flow.local.stream_mapping import (
+    POLL_INTERVAL,
+    STREAM_RETRY_DELAYS,
+    MappingListener,
+    MotoStreamReader,
+    QueueSender,
+    StreamPollers,
+)
 from s3flow.local.traces import TraceStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +61,8 @@ class FlowKind(StrEnum):
     ROUTED = "routed"  # a rule delivered the object's event to the log group
     RETRYING = "retrying"  # an attempt failed; Lambda will try again
     FAILED = "failed"  # retries or event age exhausted: sent to the failure queue
+    PUBLISHED = "published"  # a stream mapping's function took the object's record
+    PUBLISH_FAILED = "publish_failed"  # the stream record was given up on: failure destination
 
 
 @dataclass(frozen=True)
@@ -109,12 +128,52 @@ class _FlowReporter(Listener):
         self._each(invocation, FlowKind.FAILED, detail)
 
 
+def _attribute(image: Any, name: str) -> str | None:
+    value = image.get(name) if isinstance(image, dict) else None
+    return str(value["S"]) if isinstance(value, dict) and "S" in value else None
+
+
+def object_of_record(record: Any) -> tuple[str, str, str | None]:
+    """(bucket, key, version id) of the object a stream record of the records table is about."""
+    dynamodb = record.get("dynamodb") if isinstance(record, dict) else None
+    dynamodb = dynamodb if isinstance(dynamodb, dict) else {}
+    image = dynamodb.get("NewImage") or dynamodb.get("OldImage") or {}
+    return (
+        _attribute(image, "bucketName") or "",
+        _attribute(image, "objectKey") or "",
+        _attribute(image, "versionId"),
+    )
+
+
+class _StreamReporter(MappingListener):
+    def __init__(self, emit: Callable[[FlowEvent], None], function_name: Callable[[str], str]) -> None:
+        self.emit = emit
+        self.function_name = function_name
+
+    def delivered(self, mapping: StreamMapping, records: Sequence[dict[str, Any]]) -> None:
+        via = self.function_name(mapping.function_arn)
+        for record in records:
+            bucket, key, version = object_of_record(record)
+            sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
+            detail = f"{record.get('eventName', '')} {sequence} via {via}"
+            self.emit(FlowEvent(FlowKind.PUBLISHED, bucket, key, version, detail, record))
+
+    def discarded(
+        self, mapping: StreamMapping, records: Sequence[dict[str, Any]], condition: str, detail: str
+    ) -> None:
+        for record in records:
+            bucket, key, version = object_of_record(record)
+            self.emit(FlowEvent(FlowKind.PUBLISH_FAILED, bucket, key, version, detail, record))
+
+
 class LocalPipeline:
     """The stack from ``cloud_assembly`` running locally; see the module doc.
 
     ``retry_delays``: seconds before each async retry (Lambda: about 60 then 120; the last
     one repeats). ``environment_overrides``: per function name, variables laid over the
     template's environment (a test hook, e.g. to make the processor fail on purpose).
+    ``stream_retry_delays``: seconds before each retry of a failed stream batch (the last
+    one repeats); ``stream_poll_interval``: seconds between reads of a stream with nothing new.
     """
 
     def __init__(
@@ -129,6 +188,8 @@ class LocalPipeline:
         on_flow: Callable[[FlowEvent], None] | None = None,
         retry_delays: Sequence[float] = LAMBDA_RETRY_DELAYS,
         environment_overrides: Mapping[str, Mapping[str, str]] | None = None,
+        stream_retry_delays: Sequence[float] = STREAM_RETRY_DELAYS,
+        stream_poll_interval: float = POLL_INTERVAL,
     ) -> None:
         self.cloud_assembly = Path(cloud_assembly)
         self.stack_name = stack_name
@@ -137,10 +198,13 @@ class LocalPipeline:
         self.on_flow = on_flow
         self.retry_delays = tuple(retry_delays)
         self.environment_overrides = environment_overrides
+        self.stream_retry_delays = tuple(stream_retry_delays)
+        self.stream_poll_interval = stream_poll_interval
         self.server = LocalServer(host, port)
         self._deployment: Deployment | None = None
         self.runtime: LambdaRuntime | None = None
         self.traces: TraceStore | None = None
+        self.streams: StreamPollers | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -185,6 +249,17 @@ class LocalPipeline:
             router = EventRouter(account=self._deployment.account, on_delivery=self._routed)
             self.server.middleware.routes.extend([self.runtime.route, router.route])
             self.server.middleware.observers.append(S3Hop(self._deployment, self.runtime.enqueue))
+            runtime = self.runtime
+            self.streams = StreamPollers.for_mappings(
+                self._deployment.stream_mappings,
+                invoke=runtime.invoke,
+                reader=MotoStreamReader(self._deployment.account, self.region),
+                send_to_queue=QueueSender(self.endpoint_url),
+                retry_delays=self.stream_retry_delays,
+                poll_interval=self.stream_poll_interval,
+                listener=_StreamReporter(self._emit, lambda arn: runtime.resolve(arn).name),
+            )
+            self.streams.start()
         except BaseException:
             self.stop()
             raise
@@ -192,9 +267,14 @@ class LocalPipeline:
     def stop(self) -> None:
         self.server.middleware.routes.clear()
         self.server.middleware.observers.clear()
+        if self.streams is not None:
+            self.streams.request_stop()  # before the runtime: no batch is retried as it goes
         if self.runtime is not None:
             self.runtime.stop()
             self.runtime = None
+        if self.streams is not None:
+            self.streams.stop()
+            self.streams = None
         if self.traces is not None:
             self.traces.stop()
             self.traces = None
@@ -212,8 +292,9 @@ class LocalPipeline:
     # -- observing -----------------------------------------------------------------------
 
     def wait_idle(self, timeout: float) -> bool:
-        """True once no invocation is queued, running or waiting for a retry, and every
-        span sent to the trace store is stored (checked twice in a row, 50 ms apart)."""
+        """True once no invocation is queued, running or waiting for a retry, every stream
+        poller has delivered its stream's backlog, and every span sent to the trace store is
+        stored (checked twice in a row, 50 ms apart)."""
         deadline = time.monotonic() + timeout
         calm = 0
         while calm < 2:
@@ -227,8 +308,13 @@ class LocalPipeline:
         return True
 
     def idle(self) -> bool:
-        runtime, traces = self.runtime, self.traces
-        return (runtime is None or runtime.idle()) and (traces is None or not traces.pending())
+        runtime, traces, streams = self.runtime, self.traces, self.streams
+        # The runtime first: a write by an invocation that just ended is in the stream by then.
+        return (
+            (runtime is None or runtime.idle())
+            and (streams is None or streams.idle())
+            and (traces is None or not traces.pending())
+        )
 
     def override_environment(self, function_name: str, overrides: Mapping[str, str] | None) -> None:
         """Test hook: change (or with None, clear) a function's extra environment from now on."""

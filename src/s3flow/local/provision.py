@@ -50,7 +50,10 @@ does not know raises it too, naming the property: nothing is skipped silently):
 - Recorded, not created: ``AWS::Lambda::Function`` (moto runs code only in Docker; the local
   runtime runs it from a :class:`FunctionSpec`; functions that only serve CDK custom resources
   get a physical id and nothing else), ``AWS::Lambda::EventInvokeConfig`` (the spec's
-  ``async_config``), ``AWS::Lambda::Permission`` (physical id only).
+  ``async_config``), ``AWS::Lambda::Permission`` (physical id only),
+  ``AWS::Lambda::EventSourceMapping`` on a DynamoDB stream (``Deployment.stream_mappings``,
+  polled by ``s3flow.local.stream_mapping``; a mapping on any other source is refused). A
+  table's ``StreamSpecification`` goes to moto, whose stream ARN is ``Fn::GetAtt Table.StreamArn``.
 - CDK custom resources, applied by their intent: ``Custom::S3BucketNotifications`` (Lambda
   configurations become ``Deployment.notifications``: given to moto, its bucket would try to
   invoke the function through Docker and swallow the failure; queue, topic and EventBridge
@@ -72,6 +75,7 @@ import hashlib
 import json
 import logging
 import re
+import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -81,7 +85,13 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from s3flow.local.deployment import AsyncInvokeConfig, BucketNotification, Deployment, FunctionSpec
+from s3flow.local.deployment import (
+    AsyncInvokeConfig,
+    BucketNotification,
+    Deployment,
+    FunctionSpec,
+    StreamMapping,
+)
 from s3flow.local.errors import LocalError
 
 log = logging.getLogger(__name__)
@@ -396,6 +406,14 @@ def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tags or []}
 
 
+def _flag(value: Any) -> bool:
+    """A CloudFormation boolean: true/false, or their strings."""
+    return value is True or str(value).lower() == "true"
+
+
+_DYNAMODB_STREAM_ARN = re.compile(r"^arn:aws[\w-]*:dynamodb:[^:]+:\d+:table/[^/]+/stream/.+$")
+
+
 def _sdk_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -528,6 +546,23 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::Lambda::EventInvokeConfig": frozenset(
         {"FunctionName", "Qualifier", "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"}
     ),
+    # Only what the local stream poller honours: batching windows, parallelization, tumbling
+    # windows and the settings of other sources (queues, Kafka, MQ) are refused, not ignored.
+    "AWS::Lambda::EventSourceMapping": frozenset(
+        [
+            "FunctionName",
+            "EventSourceArn",
+            "StartingPosition",
+            "BatchSize",
+            "MaximumRetryAttempts",
+            "BisectBatchOnFunctionError",
+            "MaximumRecordAgeInSeconds",
+            "FunctionResponseTypes",
+            "FilterCriteria",
+            "DestinationConfig",
+            "Enabled",
+        ]
+    ),
     "AWS::SNS::Topic": frozenset(
         [
             "TopicName",
@@ -633,6 +668,7 @@ class _Provisioner:
             "AWS::Lambda::Function": self._function,
             "AWS::Lambda::Permission": self._permission,
             "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
+            "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
             "AWS::SNS::Topic": self._topic,
             "AWS::SNS::TopicPolicy": self._topic_policy,
             "AWS::SNS::Subscription": self._subscription,
@@ -992,6 +1028,53 @@ class _Provisioner:
         self.deployment.functions[spec.name] = replace(spec, async_config=config)
         return Created(physical_name(self.stack, logical_id, max_length=128))
 
+    def _event_source_mapping(self, logical_id: str, props: dict[str, Any]) -> Created:
+        kind = "AWS::Lambda::EventSourceMapping"
+        source = str(props.get("EventSourceArn", ""))
+        if not _DYNAMODB_STREAM_ARN.match(source):
+            raise UnsupportedResourceError(
+                kind,
+                logical_id,
+                f"event source {source or '(none)'} is not a DynamoDB stream, the only one polled locally",
+            )
+        position = props.get("StartingPosition", "")
+        if position not in ("TRIM_HORIZON", "LATEST"):
+            raise UnsupportedResourceError(kind, logical_id, f"StartingPosition {position or '(none)'}")
+        spec = self._function_spec(logical_id, props["FunctionName"])
+        response_types = set(props.get("FunctionResponseTypes", []))
+        if response_types - {"ReportBatchItemFailures"}:
+            raise UnsupportedResourceError(
+                kind, logical_id, f"FunctionResponseTypes {sorted(response_types)}"
+            )
+        on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if on_failure is not None and ":sqs:" not in on_failure:
+            raise UnsupportedResourceError(
+                kind, logical_id, f"on-failure destination {on_failure} is not an SQS queue"
+            )
+        mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack}/{logical_id}"))
+        self.deployment.stream_mappings.append(
+            StreamMapping(
+                logical_id=logical_id,
+                uuid=mapping_id,
+                function_arn=spec.arn,
+                event_source_arn=source,
+                starting_position=position,
+                batch_size=int(props.get("BatchSize", 100)),
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                bisect_batch_on_function_error=_flag(props.get("BisectBatchOnFunctionError", False)),
+                maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                report_batch_item_failures="ReportBatchItemFailures" in response_types,
+                filter_patterns=tuple(
+                    f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
+                    for f in props.get("FilterCriteria", {}).get("Filters", [])
+                ),
+                on_failure_arn=on_failure,
+                enabled=_flag(props.get("Enabled", True)),
+            )
+        )
+        arn = f"arn:{self.partition}:lambda:{self.region}:{self.account}:event-source-mapping:{mapping_id}"
+        return Created(mapping_id, {"Id": mapping_id, "EventSourceMappingArn": arn})
+
     def _function_spec(self, logical_id: str, name_or_arn: str) -> FunctionSpec:
         for spec in self.deployment.functions.values():
             if name_or_arn in (spec.name, spec.arn):
@@ -1308,6 +1391,26 @@ def _check_supported(resources: Mapping[str, Any]) -> None:
         unknown = sorted(set(resource.get("Properties", {})) - _KNOWN_PROPERTIES[kind])
         if unknown:
             raise UnsupportedResourceError(kind, logical_id, f"unsupported properties {', '.join(unknown)}")
+        if kind == "AWS::Lambda::EventSourceMapping":
+            _check_stream_source(logical_id, resource.get("Properties", {}).get("EventSourceArn"), resources)
+
+
+def _check_stream_source(logical_id: str, source: Any, resources: Mapping[str, Any]) -> None:
+    """A mapping's source, as far as it is known before resolution, must be a DynamoDB stream."""
+    if isinstance(source, dict) and list(source) == ["Fn::GetAtt"]:
+        arg = source["Fn::GetAtt"]
+        target, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
+        target_type = resources.get(target, {}).get("Type")
+        if (target_type, attribute) == ("AWS::DynamoDB::Table", "StreamArn"):
+            return
+        source = f"Fn::GetAtt {target}.{attribute} ({target_type})"
+    elif not isinstance(source, str) or _DYNAMODB_STREAM_ARN.match(source):
+        return  # another intrinsic: checked once resolved
+    raise UnsupportedResourceError(
+        "AWS::Lambda::EventSourceMapping",
+        logical_id,
+        f"event source {source} is not a DynamoDB stream, the only one polled locally",
+    )
 
 
 def _stack_exists(cloudformation: Any, stack_name: str) -> bool:

@@ -1,0 +1,538 @@
+"""DynamoDB stream -> Lambda event source mapping, locally: provisioning, filtering,
+batching, retries, partial batch responses, bisection, the failure destination, and the
+pipeline waiting for a stream's backlog.
+
+The function below runs in the local runtime's sandboxes (which import this module by
+name). It appends what it got to a file and fails on purpose as its environment says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import CancelledError
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec, StreamMapping
+from s3flow.local.lambda_runtime import LambdaRuntime
+from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline
+from s3flow.local.provision import UnsupportedResourceError, provision_template
+from s3flow.local.server import LocalServer
+from s3flow.local.stream_mapping import (
+    CONDITION_RECORD_AGE_EXCEEDED,
+    CONDITION_RETRIES_EXHAUSTED,
+    MotoStreamReader,
+    QueueSender,
+    StreamPoller,
+    StreamPollers,
+    matches,
+    passes,
+)
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+TABLE = "records"
+QUEUE = "stream-failures"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}"
+FUNCTION = "fn-stream"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
+
+
+# -- the function, run inside the sandboxes ----------------------------------------------
+
+
+def handle(event: dict[str, Any], context: Any) -> Any:
+    """Appends the batch's keys and sequence numbers; then fails as FAIL_* says.
+
+    SLEEP=s: first sleep s seconds. FAIL_TIMES=n: the first n invocations fail.
+    FAIL_KEY=k: a batch holding key k fails.
+    REPORT_KEY=k (with FAIL_TIMES): report the record of key k as failed instead of raising.
+    """
+    time.sleep(float(os.environ.get("SLEEP", "0")))
+    records = event["Records"]
+    path = Path(os.environ["RECORD_FILE"])
+    with path.open("a", encoding="utf-8") as out:
+        out.write(
+            json.dumps(
+                {
+                    "keys": [r["dynamodb"]["Keys"]["pk"]["S"] for r in records],
+                    "seqs": [r["dynamodb"]["SequenceNumber"] for r in records],
+                    "names": [r["eventName"] for r in records],
+                    "first": records[0],
+                }
+            )
+            + "\n"
+        )
+    invocations = len(path.read_text(encoding="utf-8").splitlines())
+    failing_now = invocations <= int(os.environ.get("FAIL_TIMES", "0"))
+    report = os.environ.get("REPORT_KEY")
+    if report and failing_now:
+        (failed,) = [r for r in records if r["dynamodb"]["Keys"]["pk"]["S"] == report]
+        return {"batchItemFailures": [{"itemIdentifier": failed["dynamodb"]["SequenceNumber"]}]}
+    if failing_now:
+        raise RuntimeError(f"failing on purpose ({invocations})")
+    bad = os.environ.get("FAIL_KEY")
+    if bad and any(r["dynamodb"]["Keys"]["pk"]["S"] == bad for r in records):
+        raise ValueError(f"cannot take {bad}")
+    return {"batchItemFailures": []}
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+class Stream:
+    """A table with a stream on the module's emulator, and the function's record of calls."""
+
+    def __init__(self, server: LocalServer, record_file: Path) -> None:
+        self.server = server
+        self.record_file = record_file
+        self.dynamodb = boto3.client("dynamodb", endpoint_url=server.endpoint_url, region_name=REGION)
+        self.sqs = boto3.client("sqs", endpoint_url=server.endpoint_url, region_name=REGION)
+        table = self.dynamodb.create_table(
+            TableName=TABLE,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]
+        self.arn: str = table["LatestStreamArn"]
+        self.queue_url = self.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+        self.runtimes: list[LambdaRuntime] = []
+        self.pollers: list[StreamPoller] = []
+
+    def put(self, *keys: str, status: str = "NEW") -> None:
+        for key in keys:
+            self.dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": key}, "status": {"S": status}})
+
+    def poller(
+        self, environment: dict[str, str] | None = None, *, start: bool = True, **settings: Any
+    ) -> StreamPoller:
+        spec = FunctionSpec(
+            logical_id="Fn",
+            name=FUNCTION,
+            arn=FUNCTION_ARN,
+            handler=f"{__name__}.handle",
+            runtime="python3.13",
+            timeout_seconds=30,
+            memory_mb=128,
+            environment={"RECORD_FILE": str(self.record_file), **(environment or {})},
+            tracing_active=False,
+            async_config=AsyncInvokeConfig(),
+        )
+        deployment = Deployment(stack_name="Test", region=REGION, account=ACCOUNT)
+        deployment.functions = {FUNCTION: spec}
+        clock = settings.pop("clock", time.time)
+        runtime = LambdaRuntime(deployment, endpoint_url=self.server.endpoint_url, concurrency=1)
+        runtime.start()
+        self.runtimes.append(runtime)
+        mapping = StreamMapping(
+            logical_id="Mapping",
+            uuid="uuid-1",
+            function_arn=FUNCTION_ARN,
+            event_source_arn=self.arn,
+            starting_position=settings.pop("starting_position", "TRIM_HORIZON"),
+            on_failure_arn=QUEUE_ARN,
+            **settings,
+        )
+        poller = StreamPoller(
+            mapping,
+            invoke=runtime.invoke,
+            reader=MotoStreamReader(ACCOUNT, REGION),
+            send_to_queue=QueueSender(self.server.endpoint_url),
+            retry_delays=(0.02,),
+            poll_interval=0.02,
+            clock=clock,
+        )
+        self.pollers.append(poller)
+        if start:
+            poller.start()
+        return poller
+
+    def wait(self, poller: StreamPoller | StreamPollers, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not poller.idle():
+            assert time.monotonic() < deadline, "the poller did not catch up with the stream"
+            time.sleep(0.02)
+
+    def calls(self) -> list[dict[str, Any]]:
+        if not self.record_file.exists():
+            return []
+        return [json.loads(line) for line in self.record_file.read_text(encoding="utf-8").splitlines()]
+
+    def failures(self) -> list[dict[str, Any]]:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    def close(self) -> None:
+        for poller in self.pollers:
+            poller.request_stop()
+        for runtime in self.runtimes:
+            runtime.stop()
+        for poller in self.pollers:
+            poller.stop()
+
+
+@pytest.fixture
+def stream(server: LocalServer, tmp_path: Path) -> Iterator[Stream]:
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+    made = Stream(server, tmp_path / "calls.jsonl")
+    yield made
+    made.close()
+
+
+def keys(calls: list[dict[str, Any]]) -> list[list[str]]:
+    return [call["keys"] for call in calls]
+
+
+# -- filtering (no emulator) -----------------------------------------------------------------
+
+
+RECORD = {
+    "eventName": "MODIFY",
+    "dynamodb": {"NewImage": {"status": {"S": "SUCCESS"}, "size": {"N": "42"}}, "Keys": {"pk": {"S": "a"}}},
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ({"eventName": ["INSERT", "MODIFY"]}, True),
+        ({"eventName": ["REMOVE"]}, False),
+        ({"dynamodb": {"NewImage": {"status": {"S": ["SUCCESS"]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"prefix": "SUC"}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": ["SUCCESS"]}]}}}}, False),
+        ({"eventName": [{"anything-but": "REMOVE"}]}, True),
+        ({"dynamodb": {"OldImage": [{"exists": False}]}}, True),
+        ({"dynamodb": {"OldImage": [{"exists": True}]}}, False),
+        ({"dynamodb": {"NewImage": {"size": {"N": [{"numeric": [">", 40, "<=", 42]}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"missing": {"S": ["x"]}}}}, False),
+    ],
+)
+def test_filter_patterns_follow_lambdas_event_filtering_syntax(pattern, expected):
+    assert matches(pattern, RECORD) is expected
+
+
+def test_a_record_passes_when_any_filter_matches_or_there_is_none():
+    assert passes([], RECORD)
+    assert passes([{"eventName": ["INSERT"]}, {"eventName": ["MODIFY"]}], RECORD)
+    assert not passes([{"eventName": ["INSERT"]}], RECORD)
+
+
+# -- provisioning ----------------------------------------------------------------------------
+
+
+def mapping_template(source: Any, **properties: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "TableName": TABLE,
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+                },
+            },
+            "Failures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": QUEUE}},
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": FUNCTION,
+                    "Handler": f"{__name__}.handle",
+                    "Runtime": "python3.13",
+                    "Code": {"ZipFile": "unused locally"},
+                    "Role": "arn:aws:iam::123456789012:role/unused",
+                    "Environment": {"Variables": properties.pop("Variables", {})},
+                },
+            },
+            "Mapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "FunctionName": {"Ref": "Fn"},
+                    "EventSourceArn": source,
+                    "StartingPosition": "TRIM_HORIZON",
+                    **properties,
+                },
+            },
+        },
+        "Outputs": {"StreamArn": {"Value": {"Fn::GetAtt": ["Table", "StreamArn"]}}},
+    }
+
+
+def test_a_mapping_on_a_table_stream_is_resolved_into_the_deployment(server: LocalServer):
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+    template = mapping_template(
+        {"Fn::GetAtt": ["Table", "StreamArn"]},
+        BatchSize=7,
+        MaximumRetryAttempts=3,
+        BisectBatchOnFunctionError=True,
+        MaximumRecordAgeInSeconds=120,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        FilterCriteria={"Filters": [{"Pattern": '{"eventName":["INSERT","MODIFY"]}'}]},
+        DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}},
+    )
+
+    deployment = provision_template(template, "Streams", endpoint_url=server.endpoint_url)
+
+    stream_arn = boto3.client(
+        "dynamodb", endpoint_url=server.endpoint_url, region_name=REGION
+    ).describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    assert deployment.outputs["StreamArn"] == stream_arn
+    (mapping,) = deployment.stream_mappings
+    assert mapping == StreamMapping(
+        logical_id="Mapping",
+        uuid=deployment.physical_ids["Mapping"],
+        function_arn=FUNCTION_ARN,
+        event_source_arn=stream_arn,
+        starting_position="TRIM_HORIZON",
+        batch_size=7,
+        maximum_retry_attempts=3,
+        bisect_batch_on_function_error=True,
+        maximum_record_age_seconds=120,
+        report_batch_item_failures=True,
+        filter_patterns=('{"eventName":["INSERT","MODIFY"]}',),
+        on_failure_arn=QUEUE_ARN,
+        enabled=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [{"Fn::GetAtt": ["Failures", "Arn"]}, "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"],
+)
+def test_a_mapping_on_another_source_is_refused_before_anything_is_created(server: LocalServer, source):
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+
+    with pytest.raises(UnsupportedResourceError, match="is not a DynamoDB stream") as raised:
+        provision_template(mapping_template(source), "Streams", endpoint_url=server.endpoint_url)
+
+    assert raised.value.logical_id == "Mapping"
+    tables = boto3.client("dynamodb", endpoint_url=server.endpoint_url, region_name=REGION).list_tables()
+    assert tables["TableNames"] == []
+
+
+def test_settings_the_poller_does_not_honour_are_refused(server: LocalServer):
+    template = mapping_template({"Fn::GetAtt": ["Table", "StreamArn"]}, ParallelizationFactor=2)
+
+    with pytest.raises(UnsupportedResourceError, match="ParallelizationFactor"):
+        provision_template(template, "Streams", endpoint_url=server.endpoint_url)
+
+
+# -- polling ----------------------------------------------------------------------------------
+
+
+def test_records_are_delivered_in_order_in_batches_of_at_most_the_batch_size(stream: Stream):
+    stream.put(*"abcdefg")
+    poller = stream.poller(batch_size=3)
+
+    stream.wait(poller)
+    stream.put("h")
+    stream.wait(poller)
+
+    calls = stream.calls()
+    assert [key for call in calls for key in call["keys"]] == list("abcdefgh")
+    assert all(1 <= len(call["keys"]) <= 3 for call in calls)
+    seqs = [int(seq) for call in calls for seq in call["seqs"]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 8
+    first = calls[0]["first"]
+    assert first["eventSource"] == "aws:dynamodb" and first["eventVersion"] == "1.0"
+    assert first["eventName"] == "INSERT" and first["awsRegion"] == REGION
+    assert first["eventSourceARN"] == stream.arn and first["eventID"]
+    dynamodb = first["dynamodb"]
+    assert dynamodb["Keys"] == {"pk": {"S": "a"}}
+    assert dynamodb["NewImage"] == {"pk": {"S": "a"}, "status": {"S": "NEW"}}
+    assert dynamodb["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert isinstance(dynamodb["ApproximateCreationDateTime"], int) and dynamodb["SizeBytes"] > 0
+    assert stream.failures() == []
+
+
+def test_latest_starts_after_the_records_already_in_the_stream(stream: Stream):
+    stream.put("old")
+    poller = stream.poller(starting_position="LATEST")
+
+    stream.put("new")
+    stream.wait(poller)
+
+    assert keys(stream.calls()) == [["new"]]
+
+
+def test_records_the_filter_criteria_do_not_match_are_never_delivered(stream: Stream):
+    stream.put("a", "b")
+    stream.dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "a"}})
+    stream.put("b", status="DONE")  # MODIFY
+    poller = stream.poller(filter_patterns=('{"eventName":["INSERT","MODIFY"]}',), batch_size=10)
+
+    stream.wait(poller)
+
+    names = [name for call in stream.calls() for name in call["names"]]
+    assert names == ["INSERT", "INSERT", "MODIFY"]
+
+
+def test_a_batch_that_fails_n_times_is_delivered_n_plus_one_times_then_processing_goes_on(
+    stream: Stream,
+):
+    stream.put("a", "b")
+    poller = stream.poller({"FAIL_TIMES": "2"}, batch_size=2, maximum_retry_attempts=5)
+
+    stream.wait(poller)
+    stream.put("c")
+    stream.wait(poller)
+
+    assert keys(stream.calls()) == [["a", "b"], ["a", "b"], ["a", "b"], ["c"]]
+    assert stream.failures() == []
+
+
+def test_a_reported_item_failure_retries_from_that_record_only(stream: Stream):
+    stream.put("a", "b", "c", "d")
+    poller = stream.poller(
+        {"FAIL_TIMES": "1", "REPORT_KEY": "c"}, batch_size=4, report_batch_item_failures=True
+    )
+
+    stream.wait(poller)
+
+    assert keys(stream.calls()) == [["a", "b", "c", "d"], ["c", "d"]]
+
+
+def test_a_reported_failure_is_ignored_without_report_batch_item_failures(stream: Stream):
+    stream.put("a", "b")
+    poller = stream.poller({"FAIL_TIMES": "1", "REPORT_KEY": "b"}, batch_size=2)
+
+    stream.wait(poller)
+
+    assert keys(stream.calls()) == [["a", "b"]]
+
+
+def test_exhausted_retries_send_one_batch_description_to_the_destination_and_go_on(stream: Stream):
+    stream.put("a", "bad")
+    poller = stream.poller({"FAIL_KEY": "bad"}, batch_size=2, maximum_retry_attempts=2)
+
+    stream.wait(poller)
+    stream.put("c")
+    stream.wait(poller)
+
+    calls = stream.calls()
+    assert keys(calls) == [["a", "bad"]] * 3 + [["c"]]
+    (failure,) = stream.failures()
+    assert failure["version"] == "1.0" and failure["timestamp"].endswith("Z")
+    context = failure["requestContext"]
+    assert context["condition"] == CONDITION_RETRIES_EXHAUSTED
+    assert context["functionArn"] == FUNCTION_ARN
+    assert context["approximateInvokeCount"] == 3 and context["requestId"]
+    assert failure["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
+    info = failure["DDBStreamBatchInfo"]
+    described = boto3.client(
+        "dynamodbstreams", endpoint_url=stream.server.endpoint_url, region_name=REGION
+    ).describe_stream(StreamArn=stream.arn)["StreamDescription"]
+    assert info["shardId"] == described["Shards"][0]["ShardId"]
+    assert info["startSequenceNumber"] == calls[0]["seqs"][0]
+    assert info["endSequenceNumber"] == calls[0]["seqs"][1]
+    assert info["batchSize"] == 2 and info["streamArn"] == stream.arn
+    assert info["approximateArrivalOfFirstRecord"].endswith("Z")
+    assert info["approximateArrivalOfLastRecord"].endswith("Z")
+
+
+def test_bisection_isolates_the_failing_record(stream: Stream):
+    stream.put("a", "b", "c", "bad")
+    poller = stream.poller(
+        {"FAIL_KEY": "bad"}, batch_size=4, maximum_retry_attempts=1, bisect_batch_on_function_error=True
+    )
+
+    stream.wait(poller)
+
+    # [a b c bad] fails -> [a b] ok, [c bad] fails -> [c] ok, [bad] fails, retried once, given up.
+    assert keys(stream.calls()) == [
+        ["a", "b", "c", "bad"],
+        ["a", "b"],
+        ["c", "bad"],
+        ["c"],
+        ["bad"],
+        ["bad"],
+    ]
+    (failure,) = stream.failures()
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert failure["DDBStreamBatchInfo"]["startSequenceNumber"] == stream.calls()[-1]["seqs"][0]
+
+
+def test_records_older_than_the_maximum_age_are_not_delivered_but_described(stream: Stream):
+    stream.put("a")
+    poller = stream.poller(maximum_record_age_seconds=60, clock=lambda: time.time() + 3600)
+
+    stream.wait(poller)
+
+    assert stream.calls() == []
+    (failure,) = stream.failures()
+    assert failure["requestContext"]["condition"] == CONDITION_RECORD_AGE_EXCEEDED
+    assert failure["requestContext"]["approximateInvokeCount"] == 0
+    assert "responseContext" not in failure
+
+
+def test_a_poller_whose_queued_invocation_is_dropped_by_the_stopping_runtime_stops(stream: Stream):
+    # GIVEN a poller whose invocation waits behind a slow one in the function's only sandbox
+    poller = stream.poller({"SLEEP": "2"}, start=False)
+    (runtime,) = stream.runtimes
+
+    def slow_invocation() -> None:
+        with contextlib.suppress(CancelledError):  # if the stop comes before it started
+            runtime.invoke(FUNCTION, {"Records": []})
+
+    slow = threading.Thread(target=slow_invocation, daemon=True)
+    slow.start()
+    while runtime.idle():
+        time.sleep(0.01)
+    stream.put("a")
+    poller.start()
+    while poller.idle():
+        time.sleep(0.01)
+
+    # WHEN the runtime stops first (the queued invocation is dropped)
+    runtime.stop()
+
+    # THEN the poller is told, and stops without delivering or discarding anything
+    poller.stop(timeout=20)
+    assert not poller.running
+    assert stream.failures() == []
+
+
+# -- the pipeline ------------------------------------------------------------------------------
+
+
+def test_the_pipeline_polls_provisioned_mappings_and_waits_for_the_backlog(tmp_path: Path):
+    record_file = tmp_path / "calls.jsonl"
+    template = mapping_template(
+        {"Fn::GetAtt": ["Table", "StreamArn"]},
+        BatchSize=2,
+        Variables={"RECORD_FILE": str(record_file)},
+    )
+    (tmp_path / "Streams.template.json").write_text(json.dumps(template), encoding="utf-8")
+    flows: list[FlowEvent] = []
+    pipeline = LocalPipeline(
+        tmp_path, "Streams", port=0, on_flow=flows.append, stream_retry_delays=(0.02,), concurrency=1
+    )
+    with pipeline:
+        dynamodb = boto3.client("dynamodb", endpoint_url=pipeline.endpoint_url, region_name=REGION)
+        for key in "abcde":
+            item = {"pk": {"S": key}, "bucketName": {"S": "in"}, "objectKey": {"S": f"{key}.txt"}}
+            dynamodb.put_item(TableName=TABLE, Item=item)
+
+        assert pipeline.wait_idle(60)
+
+        delivered = [json.loads(line)["keys"] for line in record_file.read_text().splitlines()]
+    assert [key for batch in delivered for key in batch] == list("abcde")
+    published = [(flow.bucket, flow.key) for flow in flows if flow.kind is FlowKind.PUBLISHED]
+    assert published == [("in", f"{key}.txt") for key in "abcde"]
