@@ -51,7 +51,9 @@ def test_an_upload_is_recorded_and_its_event_reaches_the_log_group(start_pipelin
     assert record["status"]["S"] == "SUCCESS"
     (event,) = logged_events_for(running, key)
     assert event["versionId"] == put["VersionId"] and event["status"] == "SUCCESS"
-    assert running.kinds(key) == ["received", "routed", "recorded"]
+    # The publisher may announce the record before the processor's invocation has returned.
+    first, *then = running.kinds(key)
+    assert first == "received" and sorted(then) == ["published", "recorded", "routed"]
 
 
 def test_the_invocation_is_traced(start_pipeline):

@@ -561,6 +561,7 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
             "FilterCriteria",
             "DestinationConfig",
             "Enabled",
+            "Tags",
         ]
     ),
     "AWS::SNS::Topic": frozenset(
