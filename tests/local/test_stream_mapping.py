@@ -323,10 +323,19 @@ def test_a_mapping_on_another_source_is_refused_before_anything_is_created(serve
     assert tables["TableNames"] == []
 
 
-def test_settings_the_poller_does_not_honour_are_refused(server: LocalServer):
-    template = mapping_template({"Fn::GetAtt": ["Table", "StreamArn"]}, ParallelizationFactor=2)
+@pytest.mark.parametrize(
+    ("properties", "named"),
+    [
+        ({"ParallelizationFactor": 2}, "ParallelizationFactor"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": '{"eventName":[{"wildcard":"IN*"}]}'}]}}, "wildcard"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "not JSON"),
+    ],
+)
+def test_settings_the_poller_cannot_honour_are_refused(server: LocalServer, properties, named):
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+    template = mapping_template({"Fn::GetAtt": ["Table", "StreamArn"]}, **properties)
 
-    with pytest.raises(UnsupportedResourceError, match="ParallelizationFactor"):
+    with pytest.raises(UnsupportedResourceError, match=named):
         provision_template(template, "Streams", endpoint_url=server.endpoint_url)
 
 
