@@ -24,7 +24,7 @@ import requests
 
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec, StreamMapping
 from s3flow.local.lambda_runtime import LambdaRuntime
-from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline
+from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
 from s3flow.local.provision import UnsupportedResourceError, provision_template
 from s3flow.local.server import LocalServer
 from s3flow.local.stream_mapping import (
@@ -519,6 +519,25 @@ def test_a_poller_whose_queued_invocation_is_dropped_by_the_stopping_runtime_sto
 
 
 # -- the pipeline ------------------------------------------------------------------------------
+
+
+def test_stream_records_are_reported_as_flows_of_their_object():
+    flows: list[FlowEvent] = []
+    reporter = _StreamReporter(flows.append, lambda arn: arn.rsplit(":", 1)[-1])
+    mapping = StreamMapping("M", "u", FUNCTION_ARN, "arn:stream", "TRIM_HORIZON")
+    image = {"bucketName": {"S": "in"}, "objectKey": {"S": "a b.txt"}, "versionId": {"S": "v1"}}
+    inserted = {"eventName": "INSERT", "dynamodb": {"NewImage": image, "SequenceNumber": "7"}}
+    removed = {"eventName": "REMOVE", "dynamodb": {"OldImage": image, "SequenceNumber": "8"}}
+
+    reporter.delivered(mapping, [inserted])
+    reporter.discarded(mapping, [removed], CONDITION_RETRIES_EXHAUSTED, "RetryAttemptsExhausted after 3")
+
+    assert [(f.kind, f.bucket, f.key, f.version_id) for f in flows] == [
+        (FlowKind.PUBLISHED, "in", "a b.txt", "v1"),
+        (FlowKind.PUBLISH_FAILED, "in", "a b.txt", "v1"),
+    ]
+    assert flows[0].detail == f"INSERT 7 via {FUNCTION}" and flows[0].payload == inserted
+    assert flows[1].detail == "RetryAttemptsExhausted after 3" and str(flows[1].kind) == "publish_failed"
 
 
 def test_the_pipeline_polls_provisioned_mappings_and_waits_for_the_backlog(tmp_path: Path):
