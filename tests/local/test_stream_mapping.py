@@ -24,7 +24,7 @@ import requests
 
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec, StreamMapping
 from s3flow.local.lambda_runtime import LambdaRuntime
-from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline
+from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
 from s3flow.local.provision import UnsupportedResourceError, provision_template
 from s3flow.local.server import LocalServer
 from s3flow.local.stream_mapping import (
@@ -323,10 +323,19 @@ def test_a_mapping_on_another_source_is_refused_before_anything_is_created(serve
     assert tables["TableNames"] == []
 
 
-def test_settings_the_poller_does_not_honour_are_refused(server: LocalServer):
-    template = mapping_template({"Fn::GetAtt": ["Table", "StreamArn"]}, ParallelizationFactor=2)
+@pytest.mark.parametrize(
+    ("properties", "named"),
+    [
+        ({"ParallelizationFactor": 2}, "ParallelizationFactor"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": '{"eventName":[{"wildcard":"IN*"}]}'}]}}, "wildcard"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "not JSON"),
+    ],
+)
+def test_settings_the_poller_cannot_honour_are_refused(server: LocalServer, properties, named):
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+    template = mapping_template({"Fn::GetAtt": ["Table", "StreamArn"]}, **properties)
 
-    with pytest.raises(UnsupportedResourceError, match="ParallelizationFactor"):
+    with pytest.raises(UnsupportedResourceError, match=named):
         provision_template(template, "Streams", endpoint_url=server.endpoint_url)
 
 
@@ -510,6 +519,25 @@ def test_a_poller_whose_queued_invocation_is_dropped_by_the_stopping_runtime_sto
 
 
 # -- the pipeline ------------------------------------------------------------------------------
+
+
+def test_stream_records_are_reported_as_flows_of_their_object():
+    flows: list[FlowEvent] = []
+    reporter = _StreamReporter(flows.append, lambda arn: arn.rsplit(":", 1)[-1])
+    mapping = StreamMapping("M", "u", FUNCTION_ARN, "arn:stream", "TRIM_HORIZON")
+    image = {"bucketName": {"S": "in"}, "objectKey": {"S": "a b.txt"}, "versionId": {"S": "v1"}}
+    inserted = {"eventName": "INSERT", "dynamodb": {"NewImage": image, "SequenceNumber": "7"}}
+    removed = {"eventName": "REMOVE", "dynamodb": {"OldImage": image, "SequenceNumber": "8"}}
+
+    reporter.delivered(mapping, [inserted])
+    reporter.discarded(mapping, [removed], CONDITION_RETRIES_EXHAUSTED, "RetryAttemptsExhausted after 3")
+
+    assert [(f.kind, f.bucket, f.key, f.version_id) for f in flows] == [
+        (FlowKind.PUBLISHED, "in", "a b.txt", "v1"),
+        (FlowKind.PUBLISH_FAILED, "in", "a b.txt", "v1"),
+    ]
+    assert flows[0].detail == f"INSERT 7 via {FUNCTION}" and flows[0].payload == inserted
+    assert flows[1].detail == "RetryAttemptsExhausted after 3" and str(flows[1].kind) == "publish_failed"
 
 
 def test_the_pipeline_polls_provisioned_mappings_and_waits_for_the_backlog(tmp_path: Path):

@@ -93,6 +93,7 @@ from s3flow.local.deployment import (
     StreamMapping,
 )
 from s3flow.local.errors import LocalError
+from s3flow.local.stream_mapping import parse_filters
 
 log = logging.getLogger(__name__)
 
@@ -1052,6 +1053,14 @@ class _Provisioner:
             raise UnsupportedResourceError(
                 kind, logical_id, f"on-failure destination {on_failure} is not an SQS queue"
             )
+        patterns = tuple(
+            f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
+            for f in props.get("FilterCriteria", {}).get("Filters", [])
+        )
+        try:
+            parse_filters(patterns)
+        except ValueError as error:
+            raise UnsupportedResourceError(kind, logical_id, f"FilterCriteria: {error}") from error
         mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack}/{logical_id}"))
         self.deployment.stream_mappings.append(
             StreamMapping(
@@ -1065,10 +1074,7 @@ class _Provisioner:
                 bisect_batch_on_function_error=_flag(props.get("BisectBatchOnFunctionError", False)),
                 maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
                 report_batch_item_failures="ReportBatchItemFailures" in response_types,
-                filter_patterns=tuple(
-                    f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
-                    for f in props.get("FilterCriteria", {}).get("Filters", [])
-                ),
+                filter_patterns=patterns,
                 on_failure_arn=on_failure,
                 enabled=_flag(props.get("Enabled", True)),
             )

@@ -118,11 +118,33 @@ def matches(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
     return True
 
 
+_OPERATORS = {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists"}
+
+
+def _check_pattern(pattern: Any) -> None:
+    if not isinstance(pattern, dict):
+        raise ValueError(f"filter pattern {pattern!r} is not a JSON object")
+    for key, rule in pattern.items():
+        if isinstance(rule, dict):
+            _check_pattern(rule)
+            continue
+        if not isinstance(rule, list):
+            raise ValueError(f"filter pattern value for {key!r} must be an object or a list")
+        for item in rule:
+            if isinstance(item, dict) and (len(item) != 1 or next(iter(item)) not in _OPERATORS):
+                raise ValueError(f"filter rule {item!r} is not supported locally")
+
+
 def parse_filters(patterns: Sequence[str]) -> list[dict[str, Any]]:
-    parsed = [json.loads(pattern) for pattern in patterns]
-    for pattern in parsed:
-        if not isinstance(pattern, dict):
-            raise ValueError(f"filter pattern {pattern!r} is not a JSON object")
+    """Each ``FilterCriteria`` pattern, parsed; ValueError if one cannot be evaluated here."""
+    parsed = []
+    for pattern in patterns:
+        try:
+            value = json.loads(pattern)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"filter pattern {pattern!r} is not JSON: {error}") from error
+        _check_pattern(value)
+        parsed.append(value)
     return parsed
 
 
@@ -407,11 +429,16 @@ class StreamPoller:
     # -- polling -------------------------------------------------------------------------
 
     def _run(self) -> None:
+        last_error = ""
         while not self._stop.is_set():
             try:
                 progressed = self.poll_once()
-            except Exception:
-                log.exception("stream poller %s failed; polling again", self.mapping.logical_id)
+                last_error = ""
+            except Exception as error:
+                # Logged once while it repeats (e.g. the emulator was reset under the poller).
+                if repr(error) != last_error:
+                    log.exception("stream poller %s failed; polling again", self.mapping.logical_id)
+                last_error = repr(error)
                 progressed = False
             if not progressed:
                 self._stop.wait(self.poll_interval)
