@@ -1118,11 +1118,27 @@ def test_the_synthesized_tap_stack_provisions_end_to_end(
             assert queue["Attributes"]["MessageRetentionPeriod"] == str(properties["MessageRetentionPeriod"])
     assert outputs["EventLogGroupName"] in retention
 
-    # Processing: one runnable function, its environment resolved to the deployed names.
-    (spec,) = deployment.functions.values()
-    assert spec.arn == outputs["LambdaFunctionArn"] and spec.handler == contract.HANDLER
+    # Processing: the processor and the publisher, each environment resolved to the deployed names.
+    by_handler = {function.handler: function for function in deployment.functions.values()}
+    assert set(by_handler) == {contract.HANDLER, contract.PUBLISHER_HANDLER}
+    spec, publisher = by_handler[contract.HANDLER], by_handler[contract.PUBLISHER_HANDLER]
+    assert spec.arn == outputs["LambdaFunctionArn"]
     assert spec.environment[contract.ENV_TABLE_NAME] == outputs["DynamoDBTableName"]
-    assert spec.environment[contract.ENV_EVENT_BUS_NAME] == outputs["EventBusName"]
+    assert contract.ENV_EVENT_BUS_NAME not in spec.environment
+    assert publisher.name == outputs["PublisherFunctionName"]
+    assert publisher.environment[contract.ENV_EVENT_BUS_NAME] == outputs["EventBusName"]
+    (mapping,) = deployment.stream_mappings
+    dynamodb = client("dynamodb", moto_endpoint)
+    table_description = dynamodb.describe_table(TableName=outputs["DynamoDBTableName"])["Table"]
+    assert mapping.event_source_arn == table_description["LatestStreamArn"]
+    assert mapping.function_arn == publisher.arn and mapping.starting_position == "TRIM_HORIZON"
+    assert (mapping.batch_size, mapping.maximum_retry_attempts, mapping.maximum_record_age_seconds) == (
+        contract.PUBLISHER_BATCH_SIZE,
+        contract.PUBLISHER_RETRY_ATTEMPTS,
+        contract.PUBLISHER_MAX_RECORD_AGE_SECONDS,
+    )
+    assert mapping.bisect_batch_on_function_error and mapping.report_batch_item_failures
+    assert str(mapping.on_failure_arn).endswith(f":{contract.PUBLISHER_FAILURE_QUEUE_PREFIX}-dev")
     template_environment = template["Resources"][spec.logical_id]["Properties"]["Environment"]["Variables"]
     assert spec.environment == {
         key: deployment.physical_ids[value["Ref"]] if isinstance(value, dict) else value
