@@ -84,9 +84,10 @@ INTERPRETERS = [
 ]
 
 
+@pytest.mark.parametrize("handler", [contract.HANDLER, contract.PUBLISHER_HANDLER])
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_handler_imports_from_the_built_asset_in_a_fresh_interpreter(
-    synthesized: Synthesized, runtime_dir: Path, interpreter: str
+    synthesized: Synthesized, runtime_dir: Path, interpreter: str, handler: str
 ) -> None:
     asset = _asset_dir(synthesized)
     env = {
@@ -100,7 +101,7 @@ def test_handler_imports_from_the_built_asset_in_a_fresh_interpreter(
         contract.ENV_TIME_INDEX_SHARDS: str(contract.DEFAULT_TIME_INDEX_SHARDS),
     }
     result = subprocess.run(
-        [interpreter, "-I", "-S", "-c", PROBE, str(asset), str(runtime_dir), contract.HANDLER],
+        [interpreter, "-I", "-S", "-c", PROBE, str(asset), str(runtime_dir), handler],
         capture_output=True,
         text=True,
         env=env,
