@@ -22,7 +22,7 @@ def test_demo_passes_with_one_record_and_one_event_per_object(runner, synthesize
     assert result.exit_code == 0, result.output
     assert "5 records for 5 versions" in result.output
     assert "5 success events for 5 objects" in result.output
-    assert "0 in the failure queue" in result.output
+    assert "0 in the failure queues" in result.output
     assert "demo passed" in result.output
     assert "re-delivered the S3 record of 'my report+final v2.txt'" in result.output
     # the redelivery reached the function (6 invocations) but routed no second event

@@ -3,7 +3,7 @@
 Exits 0 only if every object version has exactly one record (a redelivered S3 record
 included), every object has one success event in the log group, keys are stored
 exactly as uploaded, one trace shows processing, DynamoDB write and event publish, and
-nothing reached the failure queue.
+nothing reached either failure queue.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
 from s3flow import contract
-from s3flow.cli import queries, render, traces, uploads
+from s3flow.cli import publish_failures, queries, render, traces, uploads
 from s3flow.cli.local_up import ensure_template, flow_printer, free_port
 from s3flow.cli.s3events import s3_record
 from s3flow.cli.target import Target, local_target
@@ -134,7 +134,7 @@ def evaluate(observed: Observed) -> list[Check]:
             else f"trace {observed.timeline.trace_id}, {len(observed.timeline.spans)} spans"
             + (f"; missing: {', '.join(missing_spans)}" if missing_spans else ""),
         ),
-        Check("no failures", observed.failures == 0, f"{observed.failures} in the failure queue"),
+        Check("no failures", observed.failures == 0, f"{observed.failures} in the failure queues"),
     ]
 
 
@@ -239,18 +239,19 @@ def _exercise(
         pipeline.wait_idle(IDLE_TIMEOUT)
     console.print(f"re-delivered the S3 record of {first['objectKey']!r} (version {first.get('versionId')})")
 
-    with render.step(console, "reading records, events, traces and the failure queue…"):
+    with render.step(console, "reading records, events, traces and the failure queues…"):
         wait_until(lambda: len(_success_events(target, started)) >= len(uploaded), SETTLE_TIMEOUT)
         records = _records(target, started)
         events = queries.fetch_events(target, started - timedelta(minutes=1))
         timeline = _complete_timeline(target, first, started)
-        failures = queries.failure_count(target)
+        queues = ("FailureQueueUrl", publish_failures.QUEUE_OUTPUT)
+        failures = sum(queries.failure_count(target, queue) for queue in queues)
     console.print(render.records_table(records, title="records (one per object version)"))
     console.print(render.events_table(events, title="events in the log group"))
     if timeline:
         console.print(f"the trace of {first['objectKey']!r}:")
         console.print(render.timeline_table(timeline))
-    console.print(f"failure queue: {failures} message(s)")
+    console.print(f"failure queues: {failures} message(s)")
     return Observed(uploaded, records, events, timeline, failures)
 
 
