@@ -179,6 +179,20 @@ def _tracer() -> Any:
     return _provider.get_tracer(TRACER_NAME)
 
 
+def _remote_parent(header: TraceHeader) -> Any:
+    """An OpenTelemetry context whose current span is the header's (sampled) parent segment."""
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    parent = SpanContext(
+        trace_id=header.trace_id,
+        span_id=int(header.parent or "0", 16),
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
 @contextlib.contextmanager
 def invocation_trace(header_value: str | None, *, region: str | None = None) -> Iterator[Trace]:
     """The trace for one invocation, parented on Lambda's function segment when sampled."""
@@ -188,16 +202,8 @@ def invocation_trace(header_value: str | None, *, region: str | None = None) -> 
         return
     try:
         from opentelemetry import context as otel_context
-        from opentelemetry import trace
-        from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-        parent = SpanContext(
-            trace_id=header.trace_id,
-            span_id=int(header.parent, 16),
-            is_remote=True,
-            trace_flags=TraceFlags(TraceFlags.SAMPLED),
-        )
-        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(parent)))
+        token = otel_context.attach(_remote_parent(header))
         traced: Trace = _OtelTrace(_tracer(), header, region)
     except Exception:  # noqa: BLE001 - tracing must never fail the invocation
         logger.warning("tracing disabled for this invocation", exc_info=True)
@@ -231,18 +237,12 @@ def record_call_in(
         return
     try:
         from opentelemetry import trace
-        from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+        from opentelemetry.trace import SpanKind
 
-        parent = SpanContext(
-            trace_id=header.trace_id,
-            span_id=int(header.parent, 16),
-            is_remote=True,
-            trace_flags=TraceFlags(TraceFlags.SAMPLED),
-        )
         tracer = _tracer()
         outer = tracer.start_span(
             span_name,
-            context=trace.set_span_in_context(NonRecordingSpan(parent)),
+            context=_remote_parent(header),
             start_time=start_ns,
             attributes=attributes or {},
         )
