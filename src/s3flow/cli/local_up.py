@@ -26,6 +26,8 @@ FLOW_STYLE = {
     "routed": "green",
     "retrying": "yellow",
     "failed": "red",
+    "published": "green",
+    "publish_failed": "red",
 }
 
 
@@ -95,7 +97,7 @@ def flow_printer(console: Console) -> Any:
         version = getattr(event, "version_id", None)
         detail = _without_zero_counts(str(getattr(event, "detail", "") or ""))
         style = FLOW_STYLE.get(kind, "white")
-        line = f"{datetime.now().astimezone():%H:%M:%S} [{style}]{kind:<9}[/] {getattr(event, 'key', '')}"
+        line = f"{datetime.now().astimezone():%H:%M:%S} [{style}]{kind:<14}[/] {getattr(event, 'key', '')}"
         if version:
             line += f" [dim]({version})[/]"
         if detail:
