@@ -26,12 +26,12 @@ from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec,
 from s3flow.local.lambda_runtime import LambdaRuntime
 from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
 from s3flow.local.provision import UnsupportedResourceError, provision_template
+from s3flow.local.queue_sender import QueueSender
 from s3flow.local.server import LocalServer
 from s3flow.local.stream_mapping import (
     CONDITION_RECORD_AGE_EXCEEDED,
     CONDITION_RETRIES_EXHAUSTED,
     MotoStreamReader,
-    QueueSender,
     StreamPoller,
     StreamPollers,
     matches,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import logging
 import threading
 import time
@@ -56,6 +55,7 @@ from s3flow.local.lambda_records import (
 )
 from s3flow.local.lambda_worker import Outcome, Sandbox
 from s3flow.local.metrics import EmfExtractor
+from s3flow.local.queue_sender import QueueSender
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class LambdaRuntime:
             k: dict(v) for k, v in (environment_overrides or {}).items()
         }
         self._queues: dict[str, FunctionQueue] = {}
-        self._sqs: Any = None
+        self._queue_sender = QueueSender(endpoint_url)
         self.metrics = EmfExtractor(self._cloudwatch)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -385,16 +385,7 @@ class LambdaRuntime:
             log.exception("could not deliver a failed invocation to %s", destination)
 
     def _send_to_queue(self, queue_arn: str, record: dict[str, Any]) -> None:
-        _, _, _, region, account, name = queue_arn.split(":", 5)
-        if self._sqs is None:
-            self._sqs = boto3.session.Session(region_name=region).client(
-                "sqs",
-                endpoint_url=self.endpoint_url,
-                aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )
-        url = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+        self._queue_sender(queue_arn, record)
 
     def _cloudwatch(self) -> Any:
         return boto3.session.Session(region_name=self.deployment.region).client(

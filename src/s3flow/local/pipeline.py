@@ -40,6 +40,7 @@ from s3flow.local.eventbridge import Delivery, EventRouter
 from s3flow.local.lambda_records import Invocation
 from s3flow.local.lambda_runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
 from s3flow.local.lambda_worker import Outcome
+from s3flow.local.queue_sender import QueueSender
 from s3flow.local.s3_hop import S3Hop
 from s3flow.local.server import DEFAULT_PORT, LocalServer
 from s3flow.local.stream_mapping import (
@@ -47,7 +48,6 @@ from s3flow.local.stream_mapping import (
     STREAM_RETRY_DELAYS,
     MappingListener,
     MotoStreamReader,
-    QueueSender,
     StreamPollers,
 )
 from s3flow.local.traces import TraceStore
