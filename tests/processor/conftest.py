@@ -16,6 +16,7 @@ from processor_support import (
     ApiCall,
     ApiRecorder,
     Aws,
+    Daemon,
     FakeContext,
     Sleeps,
     Uploads,
@@ -104,3 +105,12 @@ def uploads(aws: Aws) -> Uploads:
     s3.create_bucket(Bucket="uploads-test")
     s3.put_bucket_versioning(Bucket="uploads-test", VersioningConfiguration={"Status": "Enabled"})
     return Uploads(s3=s3, bucket="uploads-test")
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    """A UDP listener standing in for the X-Ray daemon; the processor sends its documents there."""
+    listener = Daemon()
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", listener.address)
+    yield listener
+    listener.socket.close()

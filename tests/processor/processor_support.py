@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import boto3
 from botocore.config import Config
 
 from s3flow.local.records_table import create_table_request
+from s3flow.processor.xray import DAEMON_HEADER
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 TABLE = "s3-processor-records-test"
@@ -220,3 +222,23 @@ def stdout_documents(text: str) -> tuple[list[dict[str, Any]], list[dict[str, An
     """Every stdout line parsed as JSON (raises if one is not): (log lines, EMF documents)."""
     parsed = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [d for d in parsed if "_aws" not in d], [d for d in parsed if "_aws" in d]
+
+
+class Daemon:
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+
+    def documents(self) -> list[dict[str, Any]]:
+        documents = []
+        while True:
+            try:
+                packet = self.socket.recv(70_000)
+            except TimeoutError:
+                return documents
+            header, _, body = packet.partition(b"\n")
+            assert json.loads(header) == {"format": "json", "version": 1}
+            assert header + b"\n" == DAEMON_HEADER
+            documents.append(json.loads(body))

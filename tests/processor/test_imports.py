@@ -1,4 +1,4 @@
-"""What importing the handler loads: never CDK, and no OpenTelemetry until a sampled invocation."""
+"""What importing a handler loads: never CDK, and no OpenTelemetry until a sampled invocation."""
 
 from __future__ import annotations
 
@@ -8,19 +8,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import s3flow.processor
+from s3flow import contract
 
 PROBE = """
-import json, sys
-import s3flow.processor.handler
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
 loaded = sorted({name.split(".")[0] for name in sys.modules})
 print(json.dumps({"opentelemetry": "opentelemetry" in loaded, "aws_cdk": "aws_cdk" in loaded,
                   "jsii": "jsii" in loaded, "moto": "moto" in loaded}))
 """
 
 
-def test_importing_the_handler_loads_no_cdk_and_no_tracing_sdk() -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+@pytest.mark.parametrize("handler", [contract.HANDLER, contract.PUBLISHER_HANDLER])
+def test_importing_a_handler_loads_no_cdk_and_no_tracing_sdk(handler: str) -> None:
+    module = handler.rsplit(".", 1)[0]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, module], capture_output=True, text=True, check=True
+    )
 
     assert json.loads(result.stdout) == {
         "opentelemetry": False,

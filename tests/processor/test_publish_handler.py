@@ -4,8 +4,6 @@ to an SQS queue), partial batch responses out."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +14,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from processor_support import TABLE, Aws, FakeContext, Sleeps, emf_problems, stdout_documents
 from test_outbox import TRACE, bad_item, inserts, object_item, sequence, step_error, stream_record
-from test_tracing import Daemon
 
 from s3flow import contract
 from s3flow.local.records_table import create_table_request
@@ -304,14 +301,6 @@ def test_what_moto_streams_for_the_processors_writes(aws, put_events) -> None:
     )
 
 
-@pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    listener = Daemon()
-    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", listener.address)
-    yield listener
-    listener.socket.close()
-
-
 PUBLISHER_TRACE = "Root=1-6759e988-00000000000000000000000b;Parent=63995c3f42cd8ad9;Sampled=1"
 
 
@@ -359,22 +348,3 @@ def test_each_published_event_shows_in_its_objects_own_trace(aws, put_events, da
         assert publish["parent_id"] == parent  # under the processor's function segment
         assert call["parent_id"] == publish["id"] and call["aws"]["operation"] == "PutEvents"
         assert publish["start_time"] <= call["start_time"] <= call["end_time"] <= publish["end_time"]
-
-
-PROBE = """
-import json, sys
-import s3flow.processor.publish_handler
-loaded = {name.split(".")[0] for name in sys.modules}
-print(json.dumps({name: name in loaded for name in ("opentelemetry", "aws_cdk", "jsii", "moto")}))
-"""
-
-
-def test_importing_the_publisher_loads_no_cdk_and_no_tracing_sdk() -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
-
-    assert json.loads(result.stdout) == {
-        "opentelemetry": False,
-        "aws_cdk": False,
-        "jsii": False,
-        "moto": False,
-    }

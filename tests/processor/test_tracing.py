@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -15,40 +13,12 @@ from processor_support import TABLE
 
 from s3flow.processor.exceptions import RetryableProcessingError
 from s3flow.processor.tracing import TraceHeader
-from s3flow.processor.xray import DAEMON_HEADER, daemon_address, daemon_packet
+from s3flow.processor.xray import daemon_address, daemon_packet
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
 SAMPLED = f"Root={ROOT};Parent={PARENT};Sampled=1;Lineage=a87bd80c:0"
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
-
-
-class Daemon:
-    def __init__(self) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
-
-    def documents(self) -> list[dict[str, Any]]:
-        documents = []
-        while True:
-            try:
-                packet = self.socket.recv(70_000)
-            except TimeoutError:
-                return documents
-            header, _, body = packet.partition(b"\n")
-            assert json.loads(header) == {"format": "json", "version": 1}
-            assert header + b"\n" == DAEMON_HEADER
-            documents.append(json.loads(body))
-
-
-@pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    listener = Daemon()
-    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", listener.address)
-    yield listener
-    listener.socket.close()
 
 
 def named(documents: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
