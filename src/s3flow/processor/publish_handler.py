@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 
 from s3flow.processor import logs, outbox
 from s3flow.processor.backoff import Backoff
@@ -42,9 +42,12 @@ class PublisherDependencies:
 def publisher_dependencies() -> PublisherDependencies:
     """Settings and the EventBridge client, built once per container (tests: ``cache_clear()``)."""
     settings = PublisherSettings.from_env()
-    session = boto3.session.Session()
+    session = botocore.session.get_session()  # not boto3: see ``dependencies``
     return PublisherDependencies(
-        settings=settings, events=session.client("events"), backoff=Backoff(), region=session.region_name
+        settings=settings,
+        events=session.create_client("events"),
+        backoff=Backoff(),
+        region=session.get_config_variable("region"),
     )
 
 

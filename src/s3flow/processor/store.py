@@ -12,16 +12,12 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from s3flow import contract
+from s3flow.processor.attribute_values import deserialize, serialize
 from s3flow.processor.items import FAILED_STEP
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 class PutOutcome(enum.Enum):
@@ -36,11 +32,11 @@ class PutResult:
 
 
 def to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    return {name: serialize(value) for name, value in item.items()}
 
 
 def from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return {name: deserialize(value) for name, value in item.items()}
 
 
 def put_new(client: DynamoDBClient, table_name: str, item: dict[str, Any]) -> PutResult:

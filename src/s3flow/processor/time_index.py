@@ -104,17 +104,14 @@ def query_time_range(
     shards: int = contract.DEFAULT_TIME_INDEX_SHARDS,
 ) -> list[dict[str, Any]]:
     """Every item whose timestamp is in ``[start, end]``, oldest first, as plain Python values."""
-    from boto3.dynamodb.types import TypeDeserializer
+    from s3flow.processor.store import from_dynamo
 
-    deserializer = TypeDeserializer()
     items: list[dict[str, Any]] = []
     for spec in plan_range_queries(start, end, shards):
         kwargs = spec.as_query_kwargs(table_name)
         while True:
             page = client.query(**kwargs)
-            items.extend(
-                {k: deserializer.deserialize(v) for k, v in item.items()} for item in page.get("Items", [])
-            )
+            items.extend(from_dynamo(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
