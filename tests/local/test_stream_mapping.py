@@ -34,7 +34,7 @@ from s3flow.local.stream_mapping import (
     MotoStreamReader,
     StreamPoller,
     StreamPollers,
-    matches,
+    parse_filters,
     passes,
 )
 
@@ -215,18 +215,21 @@ RECORD = {
         ({"eventName": [{"anything-but": "REMOVE"}]}, True),
         ({"dynamodb": {"OldImage": [{"exists": False}]}}, True),
         ({"dynamodb": {"OldImage": [{"exists": True}]}}, False),
-        ({"dynamodb": {"NewImage": {"size": {"N": [{"numeric": [">", 40, "<=", 42]}]}}}}, True),
+        ({"eventName": [{"wildcard": "MOD*"}]}, True),
+        ({"eventName": [{"equals-ignore-case": "modify"}]}, True),
+        ({"$or": [{"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}]}, True),
         ({"dynamodb": {"NewImage": {"missing": {"S": ["x"]}}}}, False),
     ],
 )
 def test_filter_patterns_follow_lambdas_event_filtering_syntax(pattern, expected):
-    assert matches(pattern, RECORD) is expected
+    assert passes(parse_filters([json.dumps(pattern)]), RECORD) is expected
 
 
 def test_a_record_passes_when_any_filter_matches_or_there_is_none():
     assert passes([], RECORD)
-    assert passes([{"eventName": ["INSERT"]}, {"eventName": ["MODIFY"]}], RECORD)
-    assert not passes([{"eventName": ["INSERT"]}], RECORD)
+    either = parse_filters([json.dumps({"eventName": ["INSERT"]}), json.dumps({"eventName": ["MODIFY"]})])
+    assert passes(either, RECORD)
+    assert not passes(parse_filters([json.dumps({"eventName": ["INSERT"]})]), RECORD)
 
 
 # -- provisioning ----------------------------------------------------------------------------
@@ -327,8 +330,8 @@ def test_a_mapping_on_another_source_is_refused_before_anything_is_created(serve
     ("properties", "named"),
     [
         ({"ParallelizationFactor": 2}, "ParallelizationFactor"),
-        ({"FilterCriteria": {"Filters": [{"Pattern": '{"eventName":[{"wildcard":"IN*"}]}'}]}}, "wildcard"),
-        ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "not JSON"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": '{"eventName":[{"nope":"IN"}]}'}]}}, "nope"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "Invalid JSON"),
     ],
 )
 def test_settings_the_poller_cannot_honour_are_refused(server: LocalServer, properties, named):

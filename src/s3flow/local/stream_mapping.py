@@ -41,6 +41,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from moto.events.exceptions import InvalidEventPatternException
+from moto.events.models import EventPattern
+
 from s3flow.local.deployment import StreamMapping
 from s3flow.local.lambda_worker import Outcome
 
@@ -57,97 +60,48 @@ POLL_INTERVAL = 0.05
 # --------------------------------------------------------------------------- filtering
 
 
-def _matches_value(rule: Any, value: Any, present: bool) -> bool:
-    if isinstance(value, list):
-        return any(_matches_value(rule, item, True) for item in value)
-    if not isinstance(rule, dict):
-        return present and rule == value
-    ((operator, operand),) = rule.items()
-    if operator == "exists":
-        return present is bool(operand)
-    if not present:
-        return False
-    if operator == "prefix":
-        return isinstance(value, str) and value.startswith(operand)
-    if operator == "suffix":
-        return isinstance(value, str) and value.endswith(operand)
-    if operator == "equals-ignore-case":
-        return isinstance(value, str) and value.lower() == str(operand).lower()
-    if operator == "anything-but":
-        if isinstance(operand, dict):
-            return not _matches_value(operand, value, present)
-        excluded = operand if isinstance(operand, list) else [operand]
-        return value not in excluded
-    if operator == "numeric":
-        return _numeric(operand, value)
-    raise ValueError(f"filter operator {operator!r} is not supported locally")
-
-
-def _numeric(conditions: Sequence[Any], value: Any) -> bool:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    checks: dict[str, Callable[[float, float], bool]] = {
-        "=": lambda a, b: a == b,
-        "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b,
-        ">=": lambda a, b: a >= b,
-    }
-    pairs = zip(conditions[::2], conditions[1::2], strict=True)
-    return all(checks[op](number, float(bound)) for op, bound in pairs)
-
-
-def matches(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
-    """Whether ``record`` matches one Lambda event-filtering pattern (EventBridge syntax)."""
-    for key, rule in pattern.items():
-        present = isinstance(record, Mapping) and key in record
-        value = record.get(key) if present else None
-        if isinstance(rule, dict):
-            if not isinstance(value, Mapping) or not matches(rule, value):
-                return False
-        elif isinstance(rule, list):
-            if not any(_matches_value(item, value, present) for item in rule):
-                return False
-        else:
-            raise ValueError(f"filter pattern value for {key!r} must be an object or a list")
-    return True
-
-
-_OPERATORS = {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists"}
-
-
-def _check_pattern(pattern: Any) -> None:
-    if not isinstance(pattern, dict):
-        raise ValueError(f"filter pattern {pattern!r} is not a JSON object")
-    for key, rule in pattern.items():
-        if isinstance(rule, dict):
-            _check_pattern(rule)
-            continue
-        if not isinstance(rule, list):
-            raise ValueError(f"filter pattern value for {key!r} must be an object or a list")
-        for item in rule:
-            if isinstance(item, dict) and (len(item) != 1 or next(iter(item)) not in _OPERATORS):
-                raise ValueError(f"filter rule {item!r} is not supported locally")
-
-
-def parse_filters(patterns: Sequence[str]) -> list[dict[str, Any]]:
-    """Each ``FilterCriteria`` pattern, parsed; ValueError if one cannot be evaluated here."""
+def parse_filters(patterns: Sequence[str]) -> list[EventPattern]:
+    """Each ``FilterCriteria`` pattern, parsed by moto's EventBridge pattern matcher (Lambda's
+    event filtering uses EventBridge's syntax); ValueError naming a pattern it refuses."""
     parsed = []
     for pattern in patterns:
         try:
-            value = json.loads(pattern)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"filter pattern {pattern!r} is not JSON: {error}") from error
-        _check_pattern(value)
-        parsed.append(value)
+            loaded = EventPattern.load(pattern)
+        except (InvalidEventPatternException, ValueError) as error:
+            raise ValueError(f"filter pattern {pattern!r} is refused: {error}") from error
+        unknown = sorted(_operators(loaded.get_pattern()) - _OPERATORS)
+        if unknown:
+            # moto would evaluate them as never matching; Lambda refuses the mapping.
+            raise ValueError(f"filter pattern {pattern!r} uses unknown operators: {', '.join(unknown)}")
+        parsed.append(loaded)
     return parsed
 
 
-def passes(filters: Sequence[Mapping[str, Any]], record: Mapping[str, Any]) -> bool:
+_OPERATORS = {
+    "prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists", "cidr", "wildcard",
+}  # fmt: skip
+
+
+def _operators(node: Any) -> set[str]:
+    """The names of the matching operators used anywhere in a pattern (``$or`` branches included)."""
+    if isinstance(node, list):
+        return {name for member in node for name in _operators(member)}
+    if not isinstance(node, dict):
+        return set()
+    found: set[str] = set()
+    for key, value in node.items():
+        if key == "$or":
+            found |= _operators(value)
+        elif isinstance(value, list):
+            found |= {name for rule in value if isinstance(rule, dict) for name in rule}
+        else:
+            found |= _operators(value)
+    return found
+
+
+def passes(filters: Sequence[EventPattern], record: Mapping[str, Any]) -> bool:
     """No filters: every record; else a record matching any one of them."""
-    return not filters or any(matches(pattern, record) for pattern in filters)
+    return not filters or any(pattern.matches_event(dict(record)) for pattern in filters)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- reading
