@@ -93,15 +93,6 @@ def test_requests_respect_ten_entries_and_256_kb() -> None:
     assert [len(request) for request in client.requests] == [4] * 6 + [1]
 
 
-def test_trace_header_is_set_on_every_entry() -> None:
-    client = FakeEventBridge()
-    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-
-    publish(client, entries(12), trace_header=header, backoff=Backoff(sleep=Sleeps()))
-
-    assert {e["TraceHeader"] for request in client.requests for e in request} == {header}
-
-
 def test_backoff_is_capped() -> None:
     sleeps = Sleeps()
     backoff = Backoff(attempts=10, base_seconds=0.1, cap_seconds=0.5, sleep=sleeps, rng=lambda: 1.0)

@@ -31,14 +31,13 @@ def publish(
     client: EventBridgeClient,
     entries: Sequence[dict[str, Any]],
     *,
-    trace_header: str | None = None,
     backoff: Backoff | None = None,
     max_entries: int = MAX_ENTRIES_PER_CALL,
     max_bytes: int = MAX_REQUEST_BYTES,
 ) -> PublishReport:
     backoff = backoff or Backoff()
     report = PublishReport()
-    outgoing = [{**entry, "TraceHeader": trace_header} if trace_header else dict(entry) for entry in entries]
+    outgoing = [dict(entry) for entry in entries]
     pending = list(range(len(outgoing)))
     for attempt in range(backoff.attempts):
         failed: dict[int, str] = {}

@@ -74,9 +74,6 @@ class Span:
 class Trace:
     """No-op trace: used when the invocation is not sampled or has no trace header."""
 
-    def __init__(self, header_value: str | None = None) -> None:
-        self._header_value = header_value
-
     @contextlib.contextmanager
     def span(self, name: str) -> Iterator[Span]:
         yield Span()
@@ -84,10 +81,6 @@ class Trace:
     @contextlib.contextmanager
     def aws_call(self, service: str, operation: str, *, table_name: str | None = None) -> Iterator[Span]:
         yield Span()
-
-    def downstream_header(self) -> str | None:
-        """The ``TraceHeader`` to give EventBridge: pass the invocation's context on."""
-        return self._header_value
 
 
 class _OtelSpan(Span):
@@ -119,10 +112,8 @@ class _OtelSpan(Span):
 
 
 class _OtelTrace(Trace):
-    def __init__(self, tracer: Any, header: TraceHeader, region: str | None) -> None:
-        super().__init__()
+    def __init__(self, tracer: Any, region: str | None) -> None:
         self._tracer = tracer
-        self._header = header
         self._region = region
 
     @contextlib.contextmanager
@@ -138,14 +129,6 @@ class _OtelTrace(Trace):
         name = f"{service}.{operation}"
         with self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
             yield _OtelSpan(span)
-
-    def downstream_header(self) -> str | None:
-        from opentelemetry import trace
-
-        context = trace.get_current_span().get_span_context()
-        if not context.is_valid:
-            return f"Root={self._header.root};Parent={self._header.parent};Sampled=1"
-        return f"Root={self._header.root};Parent={context.span_id:016x};Sampled=1"
 
 
 def _aws_call_attributes(
@@ -198,16 +181,16 @@ def invocation_trace(header_value: str | None, *, region: str | None = None) -> 
     """The trace for one invocation, parented on Lambda's function segment when sampled."""
     header = TraceHeader.parse(header_value)
     if header is None or not header.sampled or header.parent is None:
-        yield Trace(header_value)
+        yield Trace()
         return
     try:
         from opentelemetry import context as otel_context
 
         token = otel_context.attach(_remote_parent(header))
-        traced: Trace = _OtelTrace(_tracer(), header, region)
+        traced: Trace = _OtelTrace(_tracer(), region)
     except Exception:  # noqa: BLE001 - tracing must never fail the invocation
         logger.warning("tracing disabled for this invocation", exc_info=True)
-        yield Trace(header_value)
+        yield Trace()
         return
     try:
         yield traced
