@@ -1,8 +1,11 @@
 """Fixtures for the fault tier: the app synthesized once, a pipeline per test, and a run
 that uploads seeded objects, waits, counts against the promise and redrives.
 
-Retries are short (Lambda's ``retry_delays`` and botocore's ``AWS_MAX_ATTEMPTS=2`` in the
-worker) so that a fault that outlasts every retry reaches the failure queue in seconds.
+Retries are short so that a fault that outlasts every retry reaches a failure queue in
+seconds: Lambda's async ``retry_delays`` for the processor, the stream mapping's
+``stream_retry_delays`` for the publisher (its 10 retries stay 10), and botocore's
+``AWS_MAX_ATTEMPTS`` in the workers (2 for the processor's PutItem; 1 for the publisher,
+whose own loop tries failed entries 4 times).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 import pytest
 
+from s3flow.cli.publish_failures import redrive_batches
 from s3flow.cli.queries import redrive
 from s3flow.cli.target import Target
 from s3flow.local.faults import Ledger, ObjectVersion, count
@@ -23,10 +27,18 @@ from s3flow.local.pipeline import FlowEvent, LocalPipeline
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "TapStackdev"
 FUNCTION = "s3-object-processor-dev"
+PUBLISHER = "s3-event-publisher-dev"
 FAST_RETRIES = (0.2, 0.4)
+FAST_STREAM_RETRIES = (0.05, 0.1)
 WORKER_ENVIRONMENT = {"AWS_MAX_ATTEMPTS": "2"}  # botocore's retries in the worker, shortened
+PUBLISHER_ENVIRONMENT = {"AWS_MAX_ATTEMPTS": "1"}
 IDLE = 120.0
 OBJECTS = 30
+
+
+class Redriven(NamedTuple):
+    events: int  # processor failure-queue messages re-invoked
+    batches: int  # publisher failure-queue messages republished
 
 
 class Run:
@@ -39,7 +51,9 @@ class Run:
         self.outputs = pipeline.deployment.outputs
         self.uploaded: list[ObjectVersion] = []
         self.function = FUNCTION
+        self.publisher = self.outputs["PublisherFunctionName"]
         self.worker_environment = dict(WORKER_ENVIRONMENT)
+        self.publisher_environment = dict(PUBLISHER_ENVIRONMENT)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.pipeline.endpoint_url, region_name="us-east-1")
@@ -65,12 +79,19 @@ class Run:
         print(f"seed {self.seed}: {ledger.summary()}")  # shown with -s: the figures in docs/reliability.md
         return ledger
 
-    def redrive(self) -> int:
-        """The CLI's ``redrive``: every failure's original event, invoked again."""
-        summary = redrive(Target(STACK_NAME, self.pipeline.endpoint_url, "us-east-1"))
-        assert not summary.rejected, self.explain(f"redrive rejected {summary.rejected}")
+    def redrive(self) -> Redriven:
+        """The CLI's ``redrive``: every processor failure's original event invoked again, then
+        every publisher failure's stream batch read back and republished."""
+        target = Target(STACK_NAME, self.pipeline.endpoint_url, "us-east-1")
+        events = redrive(target)
+        assert not events.rejected, self.explain(f"redrive rejected {events.rejected}")
         self.settle()
-        return len(summary.redriven)
+        batches = redrive_batches(target)
+        assert not batches.rejected and not batches.expired, self.explain(
+            f"batch redrive: not published {batches.rejected}, gone from the stream {batches.expired}"
+        )
+        self.settle()
+        return Redriven(len(events.redriven), len(batches.republished))
 
     def explain(self, what: str) -> str:
         return f"{what} (seed {self.seed}; replay with S3FLOW_FAULT_SEED={self.seed})"
@@ -106,7 +127,8 @@ def start_run(synthesized: Path) -> Iterator[Callable[..., Run]]:
             concurrency=2,
             on_flow=flows.append,
             retry_delays=FAST_RETRIES,
-            environment_overrides={FUNCTION: WORKER_ENVIRONMENT},
+            stream_retry_delays=FAST_STREAM_RETRIES,
+            environment_overrides={FUNCTION: WORKER_ENVIRONMENT, PUBLISHER: PUBLISHER_ENVIRONMENT},
         )
         pipeline.start()
         started.append(pipeline)

@@ -24,8 +24,11 @@ def test_expired_events_are_retained_untried_and_redrive_records_them(start_run)
         assert failure["requestContext"]["approximateInvokeCount"] == 0
         assert version not in ledger.records
 
+    assert ledger.retained_messages(publisher=True) == 0, run.explain(ledger.summary())
+
     fault.clear()
-    assert run.redrive() == len(expired)
+    redriven = run.redrive()
+    assert (redriven.events, redriven.batches) == (len(expired), 0), run.explain(str(redriven))
     ledger = run.count()
     run.assert_promise(ledger, failed=0)
     assert all(map(ledger.recorded, run.uploaded)), run.explain(ledger.summary())

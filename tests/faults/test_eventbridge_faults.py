@@ -1,5 +1,7 @@
 """EventBridge PutEvents partial failures and outages, injected by a proxy in front of the
-emulator's EventBridge."""
+emulator's EventBridge. They hit the publisher: the processor only writes, so every object
+is recorded whatever EventBridge does, and what the publisher cannot announce past the
+mapping's retries waits as a stream batch in the publisher's failure queue."""
 
 from __future__ import annotations
 
@@ -11,31 +13,79 @@ from s3flow import contract
 from s3flow.local.faults import EventBridgeOutage, PutEventsPartialFailures, count, seed_from_env
 
 
-def test_partially_failed_put_events_end_recorded_or_retained(start_run):
-    # GIVEN entries of some objects fail 1 time (the publisher's retry of failed entries
-    # absorbs it), 5 times (a Lambda retry finishes it) or until the fault clears
+def test_entries_failing_within_the_publishers_own_retries_are_published_once(start_run):
+    # GIVEN entries of half the objects fail 1 or 3 times: the publisher's own loop tries
+    # failed entries 4 times, so every batch succeeds without the mapping retrying it
     run = start_run(seed_from_env(51))
+    fault = PutEventsPartialFailures(seed=run.seed, rate=0.5, failures=(1, 3))
+    fault.install(run.pipeline)
+
+    keys = run.upload()
+    ledger = run.count()
+
+    # THEN one record and one event each, nothing retained
+    hit = [key for key in keys if fault.budget.chosen(key)]
+    assert hit and fault.injected > len(hit), run.explain(f"fault fired {fault.injected} times")
+    run.assert_promise(ledger, failed=0)
+    assert all(map(ledger.recorded, run.uploaded)), run.explain(ledger.summary())
+
+
+def test_entries_failing_past_the_publishers_retries_republish_the_entries_behind_them_known_limit(start_run):
+    # GIVEN entries of some objects fail 1 time, 5 times (past the publisher's 4 tries: it
+    # reports the earliest failed record and the mapping retries the batch from there) or
+    # until the fault clears (past the mapping's 10 retries: the publisher's failure queue)
+    run = start_run(seed_from_env(52))
     fault = PutEventsPartialFailures(seed=run.seed, rate=0.5, failures=(1, 5, 10_000))
     fault.install(run.pipeline)
 
     keys = run.upload()
     ledger = run.count()
 
-    run.assert_promise(ledger)
-    stuck = sorted(key for key in keys if fault.budget.chosen(key) == 10_000)
-    assert sorted(key for key, _ in ledger.failed) == stuck, run.explain(ledger.summary())
+    # THEN nothing is lost and every object is recorded exactly once; the stuck ones wait,
+    # recorded and unannounced, in the publisher's failure queue
+    stuck = {key for key in keys if fault.budget.chosen(key) == 10_000}
     assert stuck and fault.injected > len(stuck), run.explain(f"fault fired {fault.injected} times")
+    assert not ledger.lost and not ledger.strays and not ledger.duplicate_records, run.explain(
+        ledger.summary()
+    )
+    assert stuck <= {key for key, _ in ledger.failed}, run.explain(ledger.summary())
+    assert ledger.unpublished == ledger.failed, run.explain(ledger.summary())
+    # but a retry from the earliest failed record sends again every entry that EventBridge
+    # accepted behind it in the same PutEvents request, once per retry (and the batch's
+    # failure message still names them): only those are duplicated (docs/reliability.md)
+    exposed = {version for version in run.uploaded if version[0] in fault.exposed}
+    assert set(ledger.duplicate_events) <= exposed, run.explain(ledger.summary())
+    assert set(ledger.stale) <= exposed, run.explain(ledger.summary())
+    batches = len({json.dumps(b, sort_keys=True) for v in ledger.failures for b in ledger.failures[v]})
+    print(
+        f"stuck {len(stuck)}, retained {len(ledger.failed)}, exposed {len(exposed)}, duplicated "
+        f"{len(ledger.duplicate_events)} (+{ledger.extra_events} events), also retained {len(ledger.stale)}, "
+        f"{batches} failed batch(es), fault fired {fault.injected}"
+    )
 
+    # WHEN the fault clears and the publisher's failed batches are redriven
     fault.clear()
-    assert run.redrive() == len(stuck)
+    redriven = run.redrive()
+    assert (redriven.events, redriven.batches) == (0, batches), run.explain(str(redriven))
+
+    # THEN no failure is left, every object has one record and at least one event, and only
+    # exposed ones have more (each copy with the record's requestId)
     ledger = run.count()
-    run.assert_promise(ledger, failed=0)
-    assert all(map(ledger.recorded, run.uploaded)), run.explain(ledger.summary())
+    assert not ledger.lost and not ledger.strays and not ledger.failed and not ledger.stale, run.explain(
+        ledger.summary()
+    )
+    assert not ledger.duplicate_records and set(ledger.duplicate_events) <= exposed, run.explain(
+        ledger.summary()
+    )
+    for version in run.uploaded:
+        (record,) = ledger.records[version]
+        assert {event["requestId"] for event in ledger.events[version]} == {record["requestId"]}
+    print(f"after redrive: duplicated {len(ledger.duplicate_events)} (+{ledger.extra_events} events)")
 
 
 def test_a_partial_failure_answers_for_each_entry_and_forwards_the_others_to_the_rules(start_run):
     # GIVEN a partial-failure fault, and eight entries of which it fails some (seeded)
-    run = start_run(seed_from_env(52))
+    run = start_run(seed_from_env(55))
     fault = PutEventsPartialFailures(seed=run.seed, rate=0.5, failures=(1,))
     fault.install(run.pipeline)
     keys = [f"direct/{index}.txt" for index in range(8)]
@@ -70,27 +120,35 @@ def test_a_partial_failure_answers_for_each_entry_and_forwards_the_others_to_the
     [lambda: EventBridgeOutage(status=503), lambda: EventBridgeOutage(status=500)],
     ids=["503-until-cleared", "500-until-cleared"],
 )
-def test_an_event_bus_outage_keeps_every_object_as_a_failure_until_redriven(start_run, outage):
+def test_an_event_bus_outage_keeps_every_object_recorded_and_unpublished_until_redriven(start_run, outage):
     run = start_run(seed_from_env(53))
     fault = outage()
     fault.install(run.pipeline)
 
-    run.upload(16)  # every attempt of every object fails: fewer objects keep the test short
+    run.upload(16)
     ledger = run.count()
 
-    # THEN every object waits in the failure queue, written PENDING, with no event
+    # THEN every object is recorded once, no event went out, and every batch the publisher
+    # took waits in its failure queue once the mapping's 10 retries are spent
     run.assert_promise(ledger, failed=len(run.uploaded))
-    assert all(len(ledger.records.get(v, [])) == 1 for v in run.uploaded), run.explain(ledger.summary())
+    assert ledger.unpublished == run.uploaded, run.explain(ledger.summary())
+    batches = ledger.retained_messages(publisher=True)
+    assert batches >= 1 and ledger.retained_messages(publisher=False) == 0, run.explain(ledger.summary())
+    print(f"outage: {fault.injected} PutEvents refused; {len(ledger.failed)} objects in {batches} batch(es)")
 
+    # WHEN the outage ends and redrive republishes the batches
     fault.clear()
-    assert run.redrive() == len(run.uploaded)
+    redriven = run.redrive()
+    assert (redriven.events, redriven.batches) == (0, batches), run.explain(str(redriven))
+
     ledger = run.count()
     run.assert_promise(ledger, failed=0)
     assert all(map(ledger.recorded, run.uploaded)), run.explain(ledger.summary())
 
 
 def test_a_short_outage_is_ridden_out_by_retries(start_run):
-    # GIVEN the first 12 PutEvents calls fail with 503, whichever objects they carry
+    # GIVEN the first 12 PutEvents calls fail with 503, whichever objects they carry: three
+    # publisher invocations' worth of tries (4 each), well within the mapping's 10 retries
     run = start_run(seed_from_env(54))
     fault = EventBridgeOutage(status=503, requests=12)
     fault.install(run.pipeline)

@@ -26,6 +26,7 @@ import os
 import random
 import signal
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,7 +167,9 @@ class DynamoDBWriteFaults(ProxyFault):
     with ``status``/``code``: ProvisionedThroughputExceededException (400), or a 5xx.
 
     ``failures`` per operation: a count above every retry budget (botocore's attempts ×
-    Lambda's attempts) sends the object to the failure queue.
+    Lambda's attempts) sends the object to the failure queue. ``after_write``: the write
+    reaches the table first and only its answer is the error (a 5xx whose work was done;
+    the client cannot tell it from one that did nothing).
     """
 
     def __init__(
@@ -177,10 +180,12 @@ class DynamoDBWriteFaults(ProxyFault):
         failures: Mapping[str, Sequence[int]],
         status: int = 400,
         code: str = "ProvisionedThroughputExceededException",
+        after_write: bool = False,
     ) -> None:
         super().__init__()
-        self.name = f"dynamodb-{code}"
-        self.status, self.code = status, code
+        self.name = f"dynamodb-{code}" + ("-after-write" if after_write else "")
+        self.status, self.code, self.after_write = status, code, after_write
+        self.written = 0  # writes that reached the table before their error answer
         self.budgets = {
             operation: _Budget(seed, f"{self.name}/{operation}", rate, counts)
             for operation, counts in failures.items()
@@ -201,6 +206,12 @@ class DynamoDBWriteFaults(ProxyFault):
         if not any(hits):
             return None
         self._count()
+        if self.after_write:
+            assert self.pipeline is not None
+            done = self.pipeline.server.middleware.forward(request, after=self.route)
+            if done.status_code == 200:
+                with self._lock:
+                    self.written += 1
         return _json_error(self.status, self.code, f"injected by s3flow.local.faults ({operation})")
 
 
@@ -209,15 +220,26 @@ def throttling(*, seed: int, rate: float, failures: Mapping[str, Sequence[int]])
 
 
 def server_errors(
-    *, seed: int, rate: float, failures: Mapping[str, Sequence[int]], status: int = 500
+    *,
+    seed: int,
+    rate: float,
+    failures: Mapping[str, Sequence[int]],
+    status: int = 500,
+    after_write: bool = False,
 ) -> DynamoDBWriteFaults:
     code = "InternalServerError" if status == 500 else "ServiceUnavailable"
-    return DynamoDBWriteFaults(seed=seed, rate=rate, failures=failures, status=status, code=code)
+    return DynamoDBWriteFaults(
+        seed=seed, rate=rate, failures=failures, status=status, code=code, after_write=after_write
+    )
 
 
 class PutEventsPartialFailures(ProxyFault):
     """A 200 with ``FailedEntryCount``: entries of chosen objects fail ``n`` times each with
-    an ``ErrorCode``; the other entries of the same request go on to the real handler."""
+    an ``ErrorCode``; the other entries of the same request go on to the real handler.
+
+    ``exposed``: subjects accepted in a request in which an earlier entry failed. A stream
+    publisher that retries its batch from the earliest failed record sends those again.
+    """
 
     name = "putevents-partial"
     ERROR_CODES = ("InternalFailure", "ThrottlingException")
@@ -226,6 +248,7 @@ class PutEventsPartialFailures(ProxyFault):
         super().__init__()
         self.seed = seed
         self.budget = _Budget(seed, self.name, rate, failures)
+        self.exposed: set[str] = set()
 
     def route(self, request: Request) -> Response | None:
         if request.method != "POST" or request.headers.get("X-Amz-Target") != _PUT_EVENTS_TARGET:
@@ -239,6 +262,10 @@ class PutEventsPartialFailures(ProxyFault):
         if not any(failing):
             return None
         self._count(sum(failing))
+        first = failing.index(True)
+        behind = zip(entries[first + 1 :], failing[first + 1 :], strict=True)
+        with self._lock:
+            self.exposed.update(_entry_subject(entry) for entry, fails in behind if not fails)
         kept = [entry for entry, fails in zip(entries, failing, strict=True) if not fails]
         forwarded: list[dict[str, Any]] = []
         failed_downstream = 0
@@ -288,15 +315,17 @@ class EventBridgeOutage(ProxyFault):
 # -- worker deaths: botocore handlers inside the worker process ---------------------------
 
 # Points of an invocation where a worker can die, as botocore events: the processor's
-# (its one write) and the publisher's (its PutEvents). A publisher dying right after
-# PutEvents succeeded (``AFTER_PUBLISH``) gets its batch again from the stream and publishes
-# it again: the at-least-once floor of any EventBridge producer (docs/reliability.md).
+# (its one write) and the publisher's (its PutEvents). A publisher that dies once one of its
+# PutEvents succeeded (right after it, or before a later chunk or retry of the same
+# invocation) gets its batch again from the stream and publishes those events again: the
+# at-least-once floor of any EventBridge producer (docs/reliability.md).
 BEFORE_WRITE = "before-parameter-build.dynamodb.PutItem"
 AFTER_WRITE = "after-call.dynamodb.PutItem"
 BEFORE_PUBLISH = "before-parameter-build.eventbridge.PutEvents"
 AFTER_PUBLISH = "after-call.eventbridge.PutEvents"
 PROCESSOR_POINTS = (BEFORE_WRITE, AFTER_WRITE)
-STRICT_POINTS = (*PROCESSOR_POINTS, BEFORE_PUBLISH)
+PUBLISHER_POINTS = frozenset((BEFORE_PUBLISH, AFTER_PUBLISH))
+_PUT_EVENTS_OPERATION = "eventbridge.PutEvents"
 
 
 @dataclass
@@ -314,7 +343,7 @@ class WorkerDeaths:
     rate: float
     state_dir: Path
     function_name: str
-    points: Sequence[str] = STRICT_POINTS
+    points: Sequence[str] = PROCESSOR_POINTS
     how: str = "kill"
     environment: Mapping[str, str] = field(default_factory=dict)
     name: str = "worker-deaths"
@@ -355,7 +384,18 @@ class WorkerDeaths:
         return sum(1 for _ in Path(self.state_dir).glob("*.died"))
 
     def died_for(self) -> list[str]:
+        """``"<subject>\t<point>"`` of each death so far."""
         return sorted(path.read_text("utf-8") for path in Path(self.state_dir).glob("*.died"))
+
+    def published_by_dead_invocations(self) -> list[list[str]]:
+        """Per death of a publisher (either point): the subjects of the entries every
+        successful ``PutEvents`` of the dying invocation had sent (earlier chunks and retries
+        included). Their batch is delivered again, so each of these is published once more
+        per death it appears in."""
+        return [
+            [line for line in path.read_text("utf-8").splitlines() if line]
+            for path in sorted(Path(self.state_dir).glob("*.published"))
+        ]
 
 
 def _worker_subjects(event_name: str, params: Mapping[str, Any]) -> list[str]:
@@ -366,7 +406,8 @@ def _worker_subjects(event_name: str, params: Mapping[str, Any]) -> list[str]:
 
 
 def install_worker_hooks() -> None:
-    """Runs in the worker (see ``WorkerDeaths``): one botocore handler per death point."""
+    """Runs in the worker (see ``WorkerDeaths``): one botocore handler per death point, and
+    in a publisher, one that notes what each successful ``PutEvents`` of the invocation sent."""
     import botocore.handlers
 
     settings = json.loads(os.environ[WORKER_FAULTS_ENV])
@@ -379,14 +420,19 @@ def install_worker_hooks() -> None:
         how=str(settings["how"]),
         name=str(settings["name"]),
     )
+    handlers = botocore.handlers.BUILTIN_HANDLERS
+    remembered: set[str] = set()
+    if PUBLISHER_POINTS & set(faults.points):
+        building = f"before-parameter-build.{_PUT_EVENTS_OPERATION}"
+        handlers.append((building, _remember_subjects(AFTER_PUBLISH)))
+        remembered.add(AFTER_PUBLISH)
+        handlers.append((AFTER_PUBLISH, _note_published))  # before AFTER_PUBLISH's death handler
     for point in faults.points:
-        botocore.handlers.BUILTIN_HANDLERS.append((point, _death_handler(faults, point)))
-        if point.startswith("after-call."):
+        if point.startswith("after-call.") and point not in remembered:
             # after-call carries no parameters: remember the subjects when the call is built
             service_operation = point[len("after-call.") :]
-            botocore.handlers.BUILTIN_HANDLERS.append(
-                (f"before-parameter-build.{service_operation}", _remember_subjects(point))
-            )
+            handlers.append((f"before-parameter-build.{service_operation}", _remember_subjects(point)))
+        handlers.append((point, _death_handler(faults, point)))
 
 
 def _remember_subjects(point: str) -> Any:
@@ -394,6 +440,27 @@ def _remember_subjects(point: str) -> Any:
         context["s3flow_fault_subjects"] = _worker_subjects(point, params)
 
     return remember
+
+
+# Subjects of the successful PutEvents calls of the invocation running in this worker,
+# keyed by its trace header (the worker sets ``_X_AMZN_TRACE_ID`` anew for every attempt).
+_published_now: dict[str, list[str]] = {}
+
+
+def _published_in_this_invocation() -> list[str]:
+    attempt = os.environ.get("_X_AMZN_TRACE_ID", "")
+    if attempt not in _published_now:
+        _published_now.clear()
+        _published_now[attempt] = []
+    return _published_now[attempt]
+
+
+def _note_published(context: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    response = kwargs.get("http_response")
+    if response is None or getattr(response, "status_code", 500) >= 300:
+        return
+    subjects = (context or {}).get("s3flow_fault_subjects") or []
+    _published_in_this_invocation().extend(_accepted(subjects, kwargs.get("parsed")))
 
 
 def _death_handler(faults: WorkerDeaths, point: str) -> Any:
@@ -405,21 +472,39 @@ def _death_handler(faults: WorkerDeaths, point: str) -> Any:
             if response is None or getattr(response, "status_code", 500) >= 300:
                 return  # only after a call that did its work
             subjects = (context or {}).get("s3flow_fault_subjects") or []
+            if point == AFTER_PUBLISH:  # dies only for an entry EventBridge accepted
+                subjects = _accepted(subjects, kwargs.get("parsed"))
         else:
             subjects = _worker_subjects(point, params or {})
+        published = _published_in_this_invocation() if point in PUBLISHER_POINTS else None
         for subject in subjects:
-            if faults.point_for(subject) == point and _first_time(faults.state_dir, subject, point):
+            chosen = faults.point_for(subject) == point
+            if chosen and _first_time(faults.state_dir, subject, point, published):
                 _die(faults.how)
 
     return handler
 
 
-def _first_time(state_dir: Path, subject: str, point: str) -> bool:
+def _accepted(subjects: Sequence[str], parsed: Any) -> list[str]:
+    """The subjects of the entries a PutEvents answer accepted (an ``EventId``, no ``ErrorCode``)."""
+    results = (parsed or {}).get("Entries") if isinstance(parsed, Mapping) else None
+    if not isinstance(results, list):
+        return list(subjects)
+    return [
+        subject
+        for subject, result in zip(subjects, results, strict=False)
+        if isinstance(result, Mapping) and result.get("EventId") and not result.get("ErrorCode")
+    ]
+
+
+def _first_time(state_dir: Path, subject: str, point: str, published: Sequence[str] | None = None) -> bool:
     name = hashlib.sha256(subject.encode("utf-8")).hexdigest()[:32]
     try:
         descriptor = os.open(state_dir / f"{name}.died", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         return False
+    if published is not None:  # a publisher: what the dying invocation had already sent
+        (state_dir / f"{name}.published").write_text("".join(f"{s}\n" for s in published), "utf-8")
     with os.fdopen(descriptor, "w", encoding="utf-8") as marker:
         marker.write(f"{subject}\t{point}")
     return True
@@ -459,6 +544,7 @@ class WorkerKiller:
     def __init__(self, *, seed: int, kills: int, period: float = 0.3) -> None:
         self.seed, self.kills, self.period = seed, kills, period
         self.injected = 0
+        self.killed: Counter[str] = Counter()  # kills per function name
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -477,11 +563,27 @@ class WorkerKiller:
             workers = worker_processes()
             if not workers:
                 continue
+            victim = rng.choice(workers)
+            function = _function_of(victim)
             try:
-                os.kill(rng.choice(workers), signal.SIGKILL)
+                os.kill(victim, signal.SIGKILL)
             except ProcessLookupError:
                 continue
             self.injected += 1
+            self.killed[function] += 1
+
+
+def _function_of(pid: int) -> str:
+    """The Lambda function a worker process runs (its ``AWS_LAMBDA_FUNCTION_NAME``)."""
+    try:
+        environ = (Path("/proc") / str(pid) / "environ").read_bytes()
+    except OSError:
+        return "?"
+    for variable in environ.split(b"\0"):
+        name, _, value = variable.partition(b"=")
+        if name == b"AWS_LAMBDA_FUNCTION_NAME":
+            return value.decode("utf-8", "replace")
+    return "?"
 
 
 # -- the Lambda queue: event age and redelivery --------------------------------------------
@@ -554,9 +656,8 @@ class Redelivery:
     """Duplicate, out-of-order deliveries of the records S3 already delivered.
 
     ``rounds(records)``: ``copies`` rounds; each holds every record once, in a seeded
-    shuffled order, packed ``per_event`` records to a Lambda event. Deliver one round at a
-    time and wait for it to finish: the same record is then never processed by two
-    invocations at once (that race can publish twice: docs/data-model.md, known limit).
+    shuffled order, packed ``per_event`` records to a Lambda event. Rounds may be delivered
+    one at a time or all at once (copies of a record then run side by side).
     """
 
     seed: int
@@ -596,10 +697,11 @@ class Ledger:
 
     The promise: each uploaded version ends as exactly one SUCCESS record and one success
     event, or as a retained failure (then: no event, at most one record). A failure is
-    retained in the processor's failure queue (the S3 event, not yet recorded) or in the
-    publisher's (a stream batch holding the record, not yet announced). ``lost``: neither.
-    ``duplicated``: more than one record or event. ``strays``: records or events of no
-    uploaded version (error items included).
+    retained in the processor's failure queue (the S3 event, not yet recorded: no record) or
+    in the publisher's (a stream batch holding the record, not yet announced: one record, no
+    event; ``unpublished``). ``lost``: neither. ``duplicated``: more than one record or event
+    (``duplicate_records`` / ``duplicate_events`` tell which). ``strays``: records or events
+    of no uploaded version (error items included).
     """
 
     uploaded: list[ObjectVersion]
@@ -637,6 +739,42 @@ class Ledger:
 
     def _extra(self, version: ObjectVersion) -> bool:
         return len(self.records.get(version) or []) > 1 or len(self.events.get(version) or []) > 1
+
+    @property
+    def duplicate_records(self) -> list[ObjectVersion]:
+        return [v for v in self.uploaded if len(self.records.get(v) or []) > 1]
+
+    @property
+    def duplicate_events(self) -> list[ObjectVersion]:
+        return [v for v in self.uploaded if len(self.events.get(v) or []) > 1]
+
+    @property
+    def extra_events(self) -> int:
+        """Events beyond the first, over every uploaded version."""
+        return sum(max(0, len(self.events.get(v) or []) - 1) for v in self.uploaded)
+
+    @property
+    def unpublished(self) -> list[ObjectVersion]:
+        """Retained by the publisher: recorded once, no event, its stream batch in the
+        publisher's failure queue (the rest of ``failed`` wait, unrecorded, in the processor's)."""
+        return [
+            v
+            for v in self.failed
+            if len(self.records.get(v) or []) == 1
+            and all("DDBStreamBatchInfo" in failure for failure in self.failures[v])
+        ]
+
+    def retained_messages(self, *, publisher: bool) -> int:
+        """Distinct messages holding retained versions in one failure queue: the publisher's
+        (a stream batch may hold many versions) or the processor's."""
+        return len(
+            {
+                json.dumps(body, sort_keys=True, default=str)
+                for version in self.failed
+                for body in self.failures[version]
+                if ("DDBStreamBatchInfo" in body) == publisher
+            }
+        )
 
     @property
     def stale(self) -> list[ObjectVersion]:
