@@ -366,3 +366,24 @@ def test_metric_values() -> None:
                                               contract.METRIC_UNPUBLISHABLE_RECORDS: 1}  # fmt: skip
     assert outbox.metric_values(None) == {contract.METRIC_EVENTS_PUBLISHED: 0,
                                            contract.METRIC_UNPUBLISHABLE_RECORDS: 0}  # fmt: skip
+
+
+def test_recently_published_forgets_the_oldest_beyond_its_capacity() -> None:
+    recent = outbox.RecentlyPublished(capacity=2)
+    for event_id in ("a", "b", "a", "c"):  # "a" seen again: it becomes the newest
+        recent.add(event_id)
+
+    assert "a" in recent and "c" in recent and "b" not in recent
+    recent.add("")
+    assert "" not in recent
+
+
+def test_records_this_container_published_are_skipped_when_their_batch_comes_again() -> None:
+    records = outbox.parse_stream_event({"Records": inserts(3)})
+    recent = outbox.RecentlyPublished()
+    recent.add(records[1].event_id)
+
+    result = outbox.plan(records, event_bus_name="bus", already_published=recent)
+
+    assert [sent.record.position for sent in result.outgoing] == [0, 2]
+    assert [skipped.record.position for skipped in result.skipped] == [1]

@@ -17,7 +17,7 @@ from test_outbox import TRACE, bad_item, inserts, object_item, sequence, step_er
 
 from s3flow import contract
 from s3flow.local.records_table import create_table_request
-from s3flow.processor import publish_handler
+from s3flow.processor import outbox, publish_handler
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.exceptions import ConfigurationError
 from s3flow.processor.settings import PublisherSettings
@@ -80,6 +80,7 @@ def put_events(aws: Aws, monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Ite
     """The publisher's environment (no table name: it must not need one) and its client's calls."""
     monkeypatch.delenv(contract.ENV_TABLE_NAME)
     monkeypatch.setattr(publish_handler, "Backoff", lambda: Backoff(sleep=sleeps))
+    monkeypatch.setattr(publish_handler, "_published", outbox.RecentlyPublished())  # a fresh container
     publish_handler.publisher_dependencies.cache_clear()
     calls = PutEventsCalls()
     calls.install(publish_handler.publisher_dependencies().events)
@@ -164,6 +165,34 @@ def test_entries_failing_once_are_retried_and_the_batch_succeeds(aws, put_events
     assert put_events.sizes() == [5, 1]
     assert len(sleeps.seconds) == 1
     assert delivered_keys(aws) == sorted(f"batch/file-{i}.csv" for i in range(5))
+
+
+def test_a_retried_batch_skips_what_this_container_already_published(aws, put_events) -> None:
+    put_events.fail = lambda key, call: key == "batch/file-4.csv" and call <= 4  # past every retry
+    batch = inserts(10)
+
+    first = invoke(*batch)
+    # Lambda retries from the reported record: 4..9, of which 5..9 went out with the first try.
+    second = invoke(*batch[4:])
+
+    assert first == {"batchItemFailures": [{"itemIdentifier": sequence(4)}]}
+    assert second == NO_FAILURES
+    assert put_events.sizes()[-1] == 1  # only file-4 is sent again
+    assert delivered_keys(aws) == sorted(f"batch/file-{i}.csv" for i in range(10))  # once each
+
+
+def test_a_new_container_has_no_memory_and_publishes_the_retried_records_again(
+    aws, put_events, monkeypatch
+) -> None:
+    put_events.fail = lambda key, call: key == "batch/file-4.csv" and call <= 4
+    batch = inserts(6)
+    invoke(*batch)
+    monkeypatch.setattr(publish_handler, "_published", outbox.RecentlyPublished())
+
+    invoke(*batch[4:])
+
+    # The documented duplicate path: file-5 was accepted by the first container and is sent again.
+    assert delivered_keys(aws).count("batch/file-5.csv") == 2
 
 
 def test_entries_still_failing_report_the_earliest_failed_record(aws, put_events, capsys) -> None:

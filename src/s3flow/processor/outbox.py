@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import decimal
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ class StreamRecord:
     """One DynamoDB stream record as Lambda delivers it; images stay in DynamoDB JSON."""
 
     position: int  # index in the batch: stream order within the shard
+    event_id: str  # the stream record's eventID: unique per record
     event_name: str
     sequence_number: str | None
     keys: Mapping[str, Any]
@@ -57,6 +59,7 @@ class StreamRecord:
         keys = body.get("Keys")
         return cls(
             position=position,
+            event_id=str(raw.get("eventID") or ""),
             event_name=str(raw.get("eventName") or ""),
             sequence_number=body.get("SequenceNumber"),
             keys=keys if isinstance(keys, dict) else {},
@@ -145,11 +148,20 @@ def select(
 
 
 def plan(
-    records: Sequence[StreamRecord], *, event_bus_name: str, max_entry_bytes: int = MAX_REQUEST_BYTES
+    records: Sequence[StreamRecord],
+    *,
+    event_bus_name: str,
+    max_entry_bytes: int = MAX_REQUEST_BYTES,
+    already_published: Container[str] = (),
 ) -> Plan:
+    """``already_published``: event ids of records this container has seen EventBridge accept."""
     result = Plan()
     for record in records:
-        decision = select(record, event_bus_name=event_bus_name, max_entry_bytes=max_entry_bytes)
+        decision: Outgoing | Skipped | Unpublishable
+        if record.event_id and record.event_id in already_published:
+            decision = Skipped(record, "already published by this container (a retried batch)")
+        else:
+            decision = select(record, event_bus_name=event_bus_name, max_entry_bytes=max_entry_bytes)
         if isinstance(decision, Outgoing):
             result.outgoing.append(decision)
         elif isinstance(decision, Skipped):
@@ -207,6 +219,31 @@ def batch_response(first_failed: Outgoing | None) -> dict[str, list[dict[str, st
     if first_failed is None:
         return {"batchItemFailures": []}
     return {"batchItemFailures": [{"itemIdentifier": str(first_failed.record.sequence_number)}]}
+
+
+class RecentlyPublished(Container[str]):
+    """The event ids of the last ``capacity`` records this container saw EventBridge accept.
+
+    When an entry still fails, Lambda retries the batch from that record, and records behind
+    it that EventBridge did accept in the same request come again. A retry usually reaches a
+    warm container, which then skips them instead of publishing them twice. Memory only: a new
+    container (after a crash or a scale-out) starts empty, and the duplicate goes out.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def add(self, event_id: str) -> None:
+        if not event_id:
+            return
+        self._ids[event_id] = None
+        self._ids.move_to_end(event_id)
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
 
 
 @dataclass

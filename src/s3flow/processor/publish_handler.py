@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 logs.configure()
 logger = logging.getLogger(__name__)
+# Records this container has published: a retried batch skips them (``outbox.RecentlyPublished``).
+_published = outbox.RecentlyPublished()
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def _publish_records(
     trace: Trace,
     summary: outbox.PublishSummary,
 ) -> dict[str, list[dict[str, str]]]:
-    plan = outbox.plan(records, event_bus_name=deps.settings.event_bus_name)
+    plan = outbox.plan(records, event_bus_name=deps.settings.event_bus_name, already_published=_published)
     summary.skipped = len(plan.skipped)
     summary.unpublishable = len(plan.unpublishable)
     for skipped in plan.skipped:
@@ -90,6 +92,8 @@ def _publish_records(
     with trace.span("publish_events") as span:
         delivery = outbox.deliver([sent.entry for sent in plan.outgoing], _sender(deps, trace))
         summary.published, summary.failed = len(delivery.published), len(delivery.failed)
+        for index in delivery.published:
+            _published.add(plan.outgoing[index].record.event_id)
         summary.calls = delivery.calls
         span.metadata("publish", {"entries": len(plan.outgoing), "calls": delivery.calls,
                                   "failed": len(delivery.failed)})  # fmt: skip
