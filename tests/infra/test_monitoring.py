@@ -181,7 +181,7 @@ def test_dashboard_shows_the_flow_failures_latency_event_lag_and_alarms(template
         "Alarms",
     ]
     alarm_widget = widgets[-1]["properties"]
-    assert len(alarm_widget["alarms"]) == len(template.find_resources("AWS::CloudWatch::Alarm")) == 12
+    assert len(alarm_widget["alarms"]) == len(template.find_resources("AWS::CloudWatch::Alarm")) == 13
     lag = widgets[titles.index("Event lag")]["properties"]
     assert [metric[:2] for metric in lag["metrics"]] == [["AWS/Lambda", "IteratorAge"]]
     assert lag["annotations"]["horizontal"][0]["value"] == 5 * 60 * 1000

@@ -49,6 +49,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("latency_avg", "latency avg ms", OWN, contract.METRIC_PROCESSING_LATENCY, "Average", "mean"),
     Column("latency_max", "latency max ms", OWN, contract.METRIC_PROCESSING_LATENCY, "Maximum", "max"),
     Column("events", "events", OWN, contract.METRIC_EVENTS_PUBLISHED, "Sum", "sum"),
+    Column("unpublishable", "unpublishable", OWN, contract.METRIC_UNPUBLISHABLE_RECORDS, "Sum", "sum"),
     Column("lambda_errors", "lambda errors", "AWS/Lambda", "Errors", "Sum", "sum"),
     Column("throttles", "throttles", "AWS/Lambda", "Throttles", "Sum", "sum"),
     Column("queue_depth", "failure queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "max"),
@@ -199,7 +200,12 @@ def read_metrics(
         (when, {key: series[key][when] for key in shown if when in series.get(key, {})}) for when in stamps
     ]
     report.totals = totals(series)
-    for label, key in (("failure queue", "FailureQueueUrl"), ("event DLQ", "EventDeadLetterQueueUrl")):
+    queues = (
+        ("failure queue", "FailureQueueUrl"),
+        ("publisher failure queue", "PublisherFailureQueueUrl"),
+        ("event DLQ", "EventDeadLetterQueueUrl"),
+    )
+    for label, key in queues:
         if key in outputs:
             report.queue_depths[label] = queue_depth(target.client("sqs"), outputs[key])
     return report

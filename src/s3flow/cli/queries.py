@@ -236,7 +236,10 @@ def redrive(target: Target, *, dry_run: bool = False, on_message: Any = None) ->
 
 
 def _fully_recorded(target: Target, payload: Any) -> bool:
-    """True when every record of the event is an object version already recorded (so announced)."""
+    """True when every record of the event is an object version already recorded.
+
+    Its event is then the publisher's business (published, or in the publisher's failure queue).
+    """
     from s3flow.cli.backfill import has_record
     from s3flow.processor.records import ObjectRecord, parse_record
 

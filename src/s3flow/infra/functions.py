@@ -111,8 +111,8 @@ def pipeline_function(
             "tested on it. Moving to a newer runtime is a contract change, not a scan fix.",
         )
     accepted = {
-        "CKV_AWS_117": "The function only calls S3, DynamoDB, EventBridge and X-Ray public "
-        "endpoints over TLS; a VPC would add NAT or endpoint cost and cold-start time, no isolation.",
+        "CKV_AWS_117": "The function only calls AWS public endpoints (those its role names) over "
+        "TLS; a VPC would add NAT or endpoint cost and cold-start time, no isolation.",
         "CKV_AWS_115": "No reserved concurrency: a reservation must leave the account 100 "
         "unreserved and new accounts have 10 in total, so it would fail to deploy there; the "
         "alarms watch errors and throttles on the shared limit instead.",

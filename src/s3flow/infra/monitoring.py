@@ -25,6 +25,8 @@ OLDEST_FAILURE_AGE_ALARM = Duration.days(1)
 # publisher got it, i.e. how far events lag their records. Past this, events are late, not
 # lost: the mapping gives a record up only at contract.PUBLISHER_MAX_RECORD_AGE_SECONDS.
 PUBLISHER_ITERATOR_AGE_ALARM = Duration.minutes(5)
+# Half the stream's 24-hour retention: time left to redrive before the records are gone.
+PUBLISHER_FAILURE_AGE_ALARM = Duration.hours(12)
 
 
 class Monitoring(Construct):
@@ -141,6 +143,16 @@ class Monitoring(Construct):
             description="Stream batches were given up on: their records are in the table but their "
             "events were not published. The message names the shard and sequence range.",
         )
+        self.publisher_failure_queue_age = self._alarm(
+            "PublisherFailureQueueAgeAlarm",
+            name="publisher-failure-queue-oldest-age",
+            metric=publisher_failure_queue.metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic="Maximum"
+            ),
+            threshold=PUBLISHER_FAILURE_AGE_ALARM.to_seconds(),
+            description="A failed event batch has waited 12 hours: `s3flow redrive` can replay it only "
+            "while its records are still in the table's stream (24 hours). Redrive it now.",
+        )
         self.unpublishable_records = self._alarm(
             "UnpublishableRecordsAlarm",
             name="unpublishable-records",
@@ -177,6 +189,7 @@ class Monitoring(Construct):
             self.publisher_errors,
             self.publisher_iterator_age,
             self.publisher_failure_queue_depth,
+            self.publisher_failure_queue_age,
             self.unpublishable_records,
             self.event_dead_letters,
             *self.rule_failures,
