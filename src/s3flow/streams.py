@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 
 def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -17,7 +17,10 @@ def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
 
     Empty when they are no longer in the stream (trimmed after 24 hours, or another stream).
     """
-    start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+    try:
+        start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+    except (KeyError, TypeError, ValueError):
+        return []  # not a stream batch's position
     try:
         iterator = streams.get_shard_iterator(
             StreamArn=info["streamArn"],
@@ -25,7 +28,7 @@ def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
             ShardIteratorType="AT_SEQUENCE_NUMBER",
             SequenceNumber=str(start),
         )["ShardIterator"]
-    except ClientError:
+    except (ClientError, BotoCoreError, KeyError):
         return []
     records: list[dict[str, Any]] = []
     while iterator:
