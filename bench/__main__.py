@@ -13,10 +13,14 @@ from bench.emulator import Emulator
 from bench.report import Table
 from bench.sides import (
     MEMORY_MB,
+    PROCESSOR,
+    PUBLISHER,
     child_env,
     ours,
     ours_as_shipped,
     ours_as_shipped_compiled,
+    ours_publisher,
+    ours_publisher_as_shipped,
     ours_unsampled,
     reference,
     reference_as_shipped,
@@ -84,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                     (ours_as_shipped(asset_dir, scratch), shipped_reference),
                     (ours_as_shipped_compiled(asset_dir, scratch), shipped_reference),
                 ]
-                cold_results = cold_start.measure(pairs, emulator, repeats, scratch, (ours_unsampled(),))
+                extra = (ours_unsampled(), ours_publisher(), ours_publisher_as_shipped(asset_dir, scratch))
+                cold_results = cold_start.measure(pairs, emulator, repeats, scratch, extra)
                 t = _show(cold_start.table(cold_results, pairs, repeats), cold_results)
                 sections.append(("1. Cold start", t, narrative.cold_text(cold_results, summary, history)))
                 env = child_env(reference(), emulator.resources, "127.0.0.1:2000", scratch / "pycache")
@@ -92,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 t = _show(building_blocks.table(blocks, repeats), [])
                 sections.append(("1b. What a cold start is made of", t, narrative.BLOCKS_TEXT))
             if "warm" in wanted or "cost" in wanted:
-                invocations = {1: 6, 5: 2, 50: 1} if args.quick else {1: 25, 5: 8, 50: 2}
+                # 100 objects per block: the publisher's full batch (``contract.PUBLISHER_BATCH_SIZE``)
+                invocations = {1: 100, 5: 20, 50: 2}
                 warm_repeats = 2 if args.quick else 5
                 warm_results = warm.measure(
                     [ours(), reference()], emulator, warm_repeats, invocations, scratch
@@ -147,28 +153,34 @@ def _show(table: Table, results: list) -> Table:  # type: ignore[type-arg]
 
 
 def _bills(warm_results: list[warm.WarmResult], cold_results: list[cold_start.ColdResult]) -> list[cost.Bill]:
+    """Ours with publisher batches of one record and of a full batch, then the reference."""
     cold = {
-        (r.side.name, r.side.as_shipped): r
+        (r.side.name, r.side.role, r.side.as_shipped): r
         for r in cold_results
         if r.runs and r.side.sampled and not r.side.compiled
     }
 
-    def cold_ms(name: str) -> float:
-        result = cold.get((name, True)) or cold.get((name, False))
+    def cold_ms(name: str, role: str = PROCESSOR) -> float:
+        result = cold.get((name, role, True)) or cold.get((name, role, False))
         return result.median("cold_cpu_ms") if result else 0.0
 
     by = {r.side.name: r for r in warm_results}
-    designs = [
-        cost.Design("ours", "arm64", MEMORY_MB, by["ours"].sizes[1], cold_ms("ours")),
-        cost.Design(
-            "reference",
-            "x86_64",
-            MEMORY_MB,
-            by["reference"].sizes[1],
-            cold_ms("reference"),
-            lambda_insights=True,
-        ),
-    ]
+    ours_results, reference_results = by["ours"], by["reference"]
+    processor = cost.Function("processor", ours_results.sizes[1], 1.0, cold_ms("ours"))
+    designs = []
+    for shape in warm.SHAPES:
+        publisher = ours_results.publisher[shape][1]
+        batch = publisher.records_per_batch()
+        designs.append(
+            cost.Design(
+                f"ours, publisher batches of {batch:.0f}",
+                "arm64",
+                MEMORY_MB,
+                (processor, cost.Function("publisher", publisher, 1 / batch, cold_ms("ours", PUBLISHER))),
+            )  # fmt: skip
+        )
+    reference_function = cost.Function("reference", reference_results.sizes[1], 1.0, cold_ms("reference"))
+    designs.append(cost.Design("reference", "x86_64", MEMORY_MB, (reference_function,), lambda_insights=True))
     return [cost.bill(d) for d in designs]
 
 

@@ -20,8 +20,14 @@ BOTO3 = "import boto3"
 # label -> (loaded before the clock starts, code timed), in a fresh interpreter each
 BLOCKS = {
     "import boto3": ("", BOTO3),
-    "boto3: session + DynamoDB and EventBridge clients": (
+    "boto3: session + DynamoDB and EventBridge clients (the reference)": (
         "", "import boto3; s = boto3.session.Session(); s.client('dynamodb'); s.client('events')"
+    ),
+    "boto3: session + a DynamoDB client (our processor)": (
+        "", "import boto3; s = boto3.session.Session(); s.client('dynamodb')"
+    ),
+    "boto3: session + an EventBridge client (our publisher)": (
+        "", "import boto3; s = boto3.session.Session(); s.client('events')"
     ),
     "botocore only: session + the same two clients": (
         "", "import botocore.session; s = botocore.session.get_session(); "

@@ -186,52 +186,123 @@ class CallCounter:
         self.billed[name] = self.billed.get(name, 0) + amount
 
 
+class Phase:
+    """What one function did over a block: time, calls, billed units and log bytes, summed."""
+
+    def __init__(self) -> None:
+        self.invocations = 0
+        self.objects = 0
+        self.wall = self.cpu = 0.0
+        self.calls: dict[str, int] = {}
+        self.billed: dict[str, int] = {}
+        self.call_ms: dict[str, float] = {}
+        self.log_bytes = 0
+        self.errors: list[str] = []
+        self.error_count = 0
+
+    def run(self, counter: CallCounter, handler: Any, event: Any, context: Any, objects: int) -> Any:
+        """One invocation, its calls counted into this phase (the counter's dicts are swapped in)."""
+        counter.calls, counter.billed, counter.call_ms = self.calls, self.billed, self.call_ms
+        os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
+        logs_before = log_bytes()
+        t, c = time.perf_counter(), time.process_time()
+        response = None
+        try:
+            response = handler(event, context)
+        except Exception as error:  # the benchmark reports failures instead of stopping
+            self.errors.append(f"{type(error).__name__}: {error}")
+            self.error_count += 1
+        self.wall += time.perf_counter() - t
+        self.cpu += time.process_time() - c
+        self.log_bytes += log_bytes() - logs_before
+        self.invocations += 1
+        self.objects += objects
+        if isinstance(response, dict) and response.get("batchItemFailures"):
+            self.errors.append(f"batchItemFailures: {response['batchItemFailures']}")
+            self.error_count += 1
+        return response
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "invocations": self.invocations,
+            "objects": self.objects,
+            "wall_ms": self.wall * 1000,
+            "cpu_ms": self.cpu * 1000,
+            "calls": dict(self.calls),
+            "billed": dict(self.billed),
+            "call_ms": dict(self.call_ms),
+            "log_bytes": self.log_bytes,
+            "items_written": 0,
+            "errors": self.errors[:3],
+            "error_count": self.error_count,
+        }
+
+
 def warm(spec: dict[str, Any]) -> dict[str, Any]:
+    """Serves the blocks warm; with a ``publisher`` in the spec, feeds it the stream records too.
+
+    The publisher gets each invocation's stream records as one batch right after it (the
+    batch a quiet stream delivers) and, at the end of the block, all of them again in batches
+    of ``batch_size`` (what a busy stream delivers): two alternatives for the same records,
+    each publishing them once. Both functions run in this one process, but their time, calls
+    and log bytes are counted apart, phase by phase.
+    """
     setup_lambda_logging()
     counter = CallCounter(spec["index"])
     handler = load_handler(spec["module"])
+    publisher_spec = spec.get("publisher")
+    os.environ.update(publisher_spec["env"] if publisher_spec else {})
+    publish = load_handler(publisher_spec["module"]) if publisher_spec else None
     counter.enabled = False
     table = _item_counter(spec)
+    stream = _stream_reader(spec) if publisher_spec else None
     counter.enabled = True
     context = LambdaContext(spec["function_name"], spec["memory_mb"])
-    os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
-    handler(spec["warmup_event"], context)  # the container is warm from here on
+    Phase().run(counter, handler, spec["warmup_event"], context, 1)  # the container is warm from here on
+    if publish is not None and stream is not None:
+        publisher_context = LambdaContext(publisher_spec["function_name"], spec["memory_mb"])
+        Phase().run(counter, publish, {"Records": stream.new_records()}, publisher_context, 1)
     results = []
     for block in spec["blocks"]:
-        counter.calls.clear()
-        counter.billed.clear()
-        counter.call_ms.clear()
-        items_before, logs_before = table(), log_bytes()
-        wall = cpu = 0.0
-        errors: list[str] = []
+        processor, per_event, full = Phase(), Phase(), Phase()
+        items_before = table()
+        pooled: list[dict[str, Any]] = []
         for event in block["events"]:
-            os.environ["_X_AMZN_TRACE_ID"] = new_trace_header()
             context = LambdaContext(spec["function_name"], spec["memory_mb"])
-            t, c = time.perf_counter(), time.process_time()
-            try:
-                handler(event, context)
-            except Exception as error:  # the benchmark reports failures instead of stopping
-                errors.append(f"{type(error).__name__}: {error}")
-            wall += time.perf_counter() - t
-            cpu += time.process_time() - c
-        logs_after = log_bytes()
-        results.append(
-            {
-                "records": block["records"],
-                "invocations": len(block["events"]),
-                "objects": block["records"] * len(block["events"]),
-                "wall_ms": wall * 1000,
-                "cpu_ms": cpu * 1000,
-                "calls": dict(counter.calls),
-                "billed": dict(counter.billed),
-                "call_ms": dict(counter.call_ms),
-                "log_bytes": logs_after - logs_before,
-                "items_written": table() - items_before,
-                "errors": errors[:3],
-                "error_count": len(errors),
-            }
-        )
+            processor.run(counter, handler, event, context, len(event["Records"]))
+            if publish is not None and stream is not None:
+                records = stream.new_records()
+                pooled.extend(records)
+                if records:
+                    context = LambdaContext(publisher_spec["function_name"], spec["memory_mb"])
+                    per_event.run(counter, publish, {"Records": records}, context, len(records))
+        if publish is not None:
+            size = int(publisher_spec["batch_size"])
+            # The same records, as a second container would get them: the publisher remembers the
+            # event ids it saw published (to skip a retried batch's), so they get new ones here.
+            pooled = [{**record, "eventID": os.urandom(16).hex()} for record in pooled]
+            for start in range(0, len(pooled), size):
+                batch = pooled[start : start + size]
+                context = LambdaContext(publisher_spec["function_name"], spec["memory_mb"])
+                full.run(counter, publish, {"Records": batch}, context, len(batch))
+        result = {"records": block["records"], **processor.as_dict(), "items_written": table() - items_before}
+        if publish is not None:
+            result["publisher"] = {"per_event": per_event.as_dict(), "full": full.as_dict()}
+        results.append(result)
     return {"blocks": results, "peak_rss_mb": peak_rss_mb()}
+
+
+def _stream_reader(spec: dict[str, Any]) -> Any:
+    import boto3
+
+    from bench.stream import StreamReader
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")  # explicit: dynamodbstreams has no account endpoint
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint)
+    reader = StreamReader(dynamodb, streams, spec["table_name"])
+    reader.new_records()  # skip what earlier runs wrote
+    return reader
 
 
 _INDEX_ITEMS = "bench_index_items"  # request-context key: the items a write sends, for after-call

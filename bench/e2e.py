@@ -1,10 +1,14 @@
-"""3. End to end through the local pipeline: S3 upload -> Lambda hop -> processor -> record.
+"""3. End to end through the local pipeline: S3 upload -> processor -> record -> event -> log group.
 
 Each (side, concurrency) gets a fresh ``LocalPipeline``. Its sandboxes are warmed with one
 object per slot, then N objects are uploaded as a burst by a few threads, as a bulk copy into
 the bucket would arrive, and every object's upload time is matched with the moment the
-pipeline reports its invocation finished (``FlowKind.RECORDED``). Idle latency (one object at
-a time) is measured separately, since burst latency is mostly queueing.
+pipeline reports its processor invocation finished (``FlowKind.RECORDED``: the record is
+written) and the moment a rule delivered its event to the log group (``FlowKind.ROUTED``).
+Ours publishes from the table's stream (the publisher function, fed by the local stream
+mapping); the reference publishes inside its invocation. A burst ends when every object has
+both. Idle latency (one object at a time) is measured separately, since burst latency is
+mostly queueing.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 
@@ -32,6 +38,7 @@ from s3flow import contract
 
 UPLOAD_THREADS = 4
 IDLE_SAMPLES = 15
+WARMUP_TIMEOUT_S = 120
 REFERENCE_HANDLER = "reference_handler.handler"
 
 
@@ -41,9 +48,11 @@ class Level:
     concurrency: int
     objects: int = 0
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # upload -> record written
+    event_ms: list[float] = field(default_factory=list)  # upload -> event routed to the log group
     failed: int = 0
     idle_ms: list[float] = field(default_factory=list)
+    idle_event_ms: list[float] = field(default_factory=list)
     error: str | None = None
     emulator_cores: float = 0.0  # CPU of this process (moto, S3 hop, routing, uploads) / wall, in the burst
     machine_cores: float = 0.0  # whole machine's busy CPU / wall, in the burst
@@ -70,8 +79,10 @@ def merge(runs: list[Level]) -> Level:
         objects=done[0].objects,
         seconds=median([r.seconds for r in done]),
         latencies_ms=[v for r in done for v in r.latencies_ms],
+        event_ms=[v for r in done for v in r.event_ms],
         failed=sum(r.failed for r in done),
         idle_ms=[v for r in done for v in r.idle_ms],
+        idle_event_ms=[v for r in done for v in r.idle_event_ms],
         error=next((r.error for r in runs if r.error), None),
         emulator_cores=median([r.emulator_cores for r in done]),
         machine_cores=median([r.machine_cores for r in done]),
@@ -88,15 +99,26 @@ def _free_port() -> int:
 
 
 def reference_assembly(scratch: Path) -> Path:
-    """The stack's template with the function's handler pointed at the reference handler."""
+    """The stack's template with the processor's handler pointed at the reference handler.
+
+    The reference publishes its own events (its function gets ``EVENT_BUS_NAME``, which our
+    processor no longer has), so the table stream's event source mapping is left out: our
+    publisher would announce every reference record a second time.
+    """
     target = scratch / "reference-assembly"
     if not target.exists():
         target.mkdir()
         template = json.loads(paths.processor_template().read_text())
-        for resource in template["Resources"].values():
+        (bus,) = (k for k, r in template["Resources"].items() if r["Type"] == "AWS::Events::EventBus")
+        for name, resource in list(template["Resources"].items()):
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::Lambda::Function" and props.get("Handler") == contract.HANDLER:
                 props["Handler"] = REFERENCE_HANDLER
+                # Our processor has no bus; the reference publishes, so it gets one, as in its design.
+                variables = props.setdefault("Environment", {}).setdefault("Variables", {})
+                variables[contract.ENV_EVENT_BUS_NAME] = {"Ref": bus}
+            if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+                del template["Resources"][name]
         (target / paths.processor_template().name).write_text(json.dumps(template))
         for extra in ("manifest.json", f"{paths.STACK_NAME}.assets.json"):
             if (paths.CLOUD_ASSEMBLY / extra).is_file():
@@ -111,7 +133,8 @@ def reference_assembly(scratch: Path) -> Path:
 class _Tracker:
     def __init__(self) -> None:
         self.uploaded: dict[str, float] = {}
-        self.finished: dict[str, tuple[float, str]] = {}
+        self.finished: dict[str, tuple[float, str]] = {}  # the processor's invocation returned
+        self.routed: dict[str, float] = {}  # a rule delivered the object's event to the log group
         self.lock = threading.Lock()
         self.wanted = 0
         self.all_done = threading.Event()
@@ -122,8 +145,36 @@ class _Tracker:
             return
         with self.lock:
             self.finished.setdefault(event.key, (time.perf_counter(), kind))
-            if self.wanted and sum(1 for k in self.finished if k.startswith("burst/")) >= self.wanted:
-                self.all_done.set()
+            self._check()
+
+    def on_delivery(self, delivery: Any) -> None:
+        """An event a rule delivered to the log group: the object(s) it announces are routed.
+
+        Read from the delivery rather than the ``routed`` flow event, which names the object
+        by ``detail.objectKey``: the reference's single event lists its objects under
+        ``processedObjects`` (keys as S3 sent them, URL-encoded) instead.
+        """
+        if ":logs:" not in delivery.target_arn:
+            return
+        detail = delivery.event.get("detail") or {}
+        listed = [o for o in detail.get("processedObjects") or () if isinstance(o, dict)]
+        keys = [detail.get("objectKey")] + [unquote_plus(str(o.get("key", ""))) for o in listed]
+        with self.lock:
+            for key in filter(None, keys):
+                self.routed.setdefault(str(key), time.perf_counter())
+            self._check()
+
+    def _check(self) -> None:
+        if self.wanted and self._burst_done() >= self.wanted:
+            self.all_done.set()
+
+    def done(self, key: str) -> bool:
+        """Recorded and its event routed; or given up on (failed: no event will come)."""
+        found = self.finished.get(key)
+        return found is not None and (found[1] == "failed" or key in self.routed)
+
+    def _burst_done(self) -> int:
+        return sum(1 for k in self.finished if k.startswith("burst/") and self.done(k))
 
 
 def reset_emulator_state() -> None:
@@ -173,6 +224,7 @@ def run_level(
         assembly, paths.STACK_NAME, port=_free_port(), concurrency=concurrency, on_flow=tracker.on_flow,
         environment_overrides=overrides,
     )  # fmt: skip
+    _observe_deliveries(pipeline, tracker.on_delivery)
     with pipeline:
         s3 = boto3.client("s3", endpoint_url=pipeline.endpoint_url, region_name=REGION,
                           aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -188,7 +240,7 @@ def run_level(
         def wait_for(keys: list[str], timeout: float) -> bool:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if all(k in tracker.finished for k in keys):
+                if all(tracker.done(k) for k in keys):
                     return True
                 time.sleep(0.002)
             return False
@@ -196,7 +248,7 @@ def run_level(
         warm = [f"warmup/{i}.json" for i in range(concurrency)]
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(upload, warm))
-        if not wait_for(warm, 120):
+        if not wait_for(warm, WARMUP_TIMEOUT_S):
             level.error = "warm-up objects never finished"
             return level
         for i in range(idle_samples):
@@ -204,6 +256,8 @@ def run_level(
             upload(key)
             if wait_for([key], 30):
                 level.idle_ms.append((tracker.finished[key][0] - tracker.uploaded[key]) * 1000)
+                if key in tracker.routed:
+                    level.idle_event_ms.append((tracker.routed[key] - tracker.uploaded[key]) * 1000)
         keys = [f"burst/{i:06d}.json" for i in range(objects)]
         with tracker.lock:
             tracker.wanted = objects
@@ -214,21 +268,40 @@ def run_level(
         tracker.all_done.wait(timeout=max(120, objects * 0.5))
         cpu_ended, sandboxes_ended, (busy_ended, _) = time.process_time(), _sandboxes_cpu(), _machine_busy()
         ended = max(
-            (tracker.finished[k][0] for k in keys if k in tracker.finished), default=time.perf_counter()
+            [tracker.finished[k][0] for k in keys if k in tracker.finished]
+            + [tracker.routed[k] for k in keys if k in tracker.routed],
+            default=time.perf_counter(),
         )
         pipeline.wait_idle(30)
     level.emulator_cores = (cpu_ended - cpu_started) / (ended - started or 1)
     level.machine_cores = (busy_ended - busy_started) / (ended - started or 1)
     level.function_cpu_ms = (sandboxes_ended - sandboxes_started) * 1000 / max(1, objects)
-    level.objects = sum(1 for k in keys if k in tracker.finished)
+    level.objects = sum(1 for k in keys if tracker.done(k))
     level.seconds = ended - started
     level.failed = sum(1 for k in keys if tracker.finished.get(k, (0, ""))[1] == "failed")
     level.latencies_ms = [
         (tracker.finished[k][0] - tracker.uploaded[k]) * 1000 for k in keys if k in tracker.finished
     ]
+    level.event_ms = [(tracker.routed[k] - tracker.uploaded[k]) * 1000 for k in keys if k in tracker.routed]
     if level.objects < objects:
         level.error = f"{objects - level.objects} of {objects} objects never finished"
     return level
+
+
+def _observe_deliveries(pipeline: Any, observer: Callable[[Any], None]) -> None:
+    """Also hands every rule delivery to ``observer`` (wraps the pipeline's ``_routed`` before start:
+    the pipeline has no public hook that carries the delivered event)."""
+    routed = pipeline._routed
+
+    def both(delivery: Any) -> None:
+        routed(delivery)
+        observer(delivery)
+
+    pipeline._routed = both
+
+
+def _p99(values: list[float]) -> float:
+    return percentile(values, 99)
 
 
 def _sandboxes_cpu() -> float:
@@ -278,19 +351,21 @@ def table(levels: list[Level], objects: int) -> Table:
     bursts = max((len(lv.rates) for lv in levels), default=0)
     t = Table(
         f"End to end through the local pipeline ({objects:,} objects uploaded as a burst; objects/s is the "
-        f"median of {bursts} burst(s) per row, latencies pooled)",
-        ["concurrency", "handler", "objects/s", "burst latency p50", "burst latency p99", "idle latency p50",
-         "idle latency p99", "machine CPU busy (all processes)", "emulator process CPU",
-         "sandbox CPU/object", "failed", "note"],
+        f"median of {bursts} burst(s) per row, up to the last object's event; latencies pooled)",
+        ["concurrency", "design", "objects/s", "burst: upload to record p50", "p99",
+         "burst: upload to event p50", "p99", "idle: upload to record p50", "idle: upload to event p50",
+         "p99", "machine CPU busy (all processes)", "emulator process CPU", "sandbox CPU/object",
+         "failed", "note"],
     )  # fmt: skip
     by_key = {(lv.side, lv.concurrency): lv for lv in levels}
     for lv in levels:
         if lv.objects == 0:
-            t.add(lv.concurrency, lv.side, "failed", *[""] * 8, lv.error or "")
+            t.add(lv.concurrency, lv.side, "failed", *[""] * 11, lv.error or "")
             continue
         t.add(
             lv.concurrency, lv.side, f"{lv.throughput:,.0f}", ms(median(lv.latencies_ms)),
-            ms(percentile(lv.latencies_ms, 99)), ms(median(lv.idle_ms)), ms(percentile(lv.idle_ms, 99)),
+            ms(percentile(lv.latencies_ms, 99)), ms(median(lv.event_ms)), ms(percentile(lv.event_ms, 99)),
+            ms(median(lv.idle_ms)), ms(median(lv.idle_event_ms)), ms(percentile(lv.idle_event_ms, 99)),
             f"{lv.machine_cores:.2f} cores", f"{lv.emulator_cores:.2f} cores", ms(lv.function_cpu_ms),
             lv.failed, lv.error or "",
         )  # fmt: skip
@@ -298,10 +373,11 @@ def table(levels: list[Level], objects: int) -> Table:
         if lv.side == "reference" and ours and ours.objects and reference and reference.objects:
             t.add(
                 lv.concurrency, "ratio ours / reference", x(ratio(ours.throughput, reference.throughput)),
-                x(ratio(median(ours.latencies_ms), median(reference.latencies_ms))),
-                x(ratio(percentile(ours.latencies_ms, 99), percentile(reference.latencies_ms, 99))),
-                x(ratio(median(ours.idle_ms), median(reference.idle_ms))),
-                x(ratio(percentile(ours.idle_ms, 99), percentile(reference.idle_ms, 99))),
+                *(x(ratio(f(getattr(ours, name)), f(getattr(reference, name)))) for name, f in (
+                    ("latencies_ms", median), ("latencies_ms", _p99), ("event_ms", median),
+                    ("event_ms", _p99), ("idle_ms", median), ("idle_event_ms", median),
+                    ("idle_event_ms", _p99),
+                )),
                 "", "", x(ratio(ours.function_cpu_ms, reference.function_cpu_ms)), "", "",
             )  # fmt: skip
     if any(lv.policy_dropped for lv in levels):

@@ -67,6 +67,17 @@ def processor_asset_dir() -> Path:
     )
 
 
+def asset_keys() -> dict[str, str]:
+    """Handler -> the S3 key of its function's code in the template (one key: one zip for both)."""
+    template = json.loads(paths.processor_template().read_text())
+    return {
+        r["Properties"]["Handler"]: str(r["Properties"]["Code"].get("S3Key"))
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Handler") in (contract.HANDLER, contract.PUBLISHER_HANDLER)
+    }
+
+
 def stale_asset_files(asset_dir: Path) -> list[str]:
     """Runtime sources whose copy in the synthesized asset differs from src/ (synth is out of date)."""
     source_root, asset_root = paths.PROJECT_ROOT / "src" / "s3flow", asset_dir / "s3flow"
@@ -97,9 +108,15 @@ def _distribution_files(name: str) -> dict[str, Path]:
 
 
 def packages() -> list[Package]:
+    keys = asset_keys()
+    shared = len(keys) == 2 and len(set(keys.values())) == 1
     ours = zip_files(
-        "ours: processor asset (cdk.out)", _tree(processor_asset_dir()),
-        "s3flow + OpenTelemetry API/SDK; boto3 comes from the runtime",
+        "ours: one asset for the processor and the publisher (cdk.out)" if shared
+        else "ours: processor asset (cdk.out)",
+        _tree(processor_asset_dir()),
+        "s3flow + OpenTelemetry API/SDK; boto3 comes from the runtime"
+        + ("; both functions' Code is this one zip" if shared else
+           f"; the functions' code differs: {keys}"),
     )  # fmt: skip
     inline = {"index.py": paths.reference_handler()}
     sdk = {**_distribution_files("aws-xray-sdk"), **_distribution_files("wrapt")}

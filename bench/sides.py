@@ -16,7 +16,10 @@ from bench.events import REGION
 from bench.index_model import REFERENCE_INDEX, our_index
 from s3flow import contract
 
-MEMORY_MB = 256  # both designs configure 256 MB
+MEMORY_MB = 256  # both designs configure 256 MB (ours: both functions)
+PROCESSOR, PUBLISHER = "processor", "publisher"
+PROCESSOR_FUNCTION = "s3-object-processor-dev"
+PUBLISHER_FUNCTION = f"{contract.PUBLISHER_FUNCTION_PREFIX}-dev"
 NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -34,31 +37,33 @@ class Side:
     compiled: bool = False
     sampled: bool = True  # False: the invocation's trace header says Sampled=0 (most of them, on AWS)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # PROCESSOR: served an S3 event; PUBLISHER: ours' second function, served a table stream batch.
+    role: str = PROCESSOR
 
     @property
     def label(self) -> str:
-        label = self.name
+        label = self.name if self.role == PROCESSOR else f"{self.name} publisher"
         if self.as_shipped:
             label += " (as shipped, with bytecode)" if self.compiled else " (as shipped)"
         return label if self.sampled else f"{label}, unsampled invocation"
 
 
 def ours() -> Side:
-    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", our_index())
+    return Side("ours", paths.OUR_HANDLER_MODULE, PROCESSOR_FUNCTION, our_index())
 
 
 def reference() -> Side:
     return Side(
         "reference",
         paths.reference_handler().stem,
-        "s3-object-processor-dev",
+        PROCESSOR_FUNCTION,
         REFERENCE_INDEX,
         (str(paths.reference_handler().parent),),
     )
 
 
 def ours_unsampled() -> Side:
-    return Side("ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", our_index(), sampled=False)
+    return Side("ours", paths.OUR_HANDLER_MODULE, PROCESSOR_FUNCTION, our_index(), sampled=False)
 
 
 def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
@@ -69,7 +74,7 @@ def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
     return Side(
         "ours",
         paths.OUR_HANDLER_MODULE,
-        "s3-object-processor-dev",
+        PROCESSOR_FUNCTION,
         our_index(),
         (str(target),),
         as_shipped=True,
@@ -86,8 +91,21 @@ def ours_as_shipped_compiled(asset_dir: Path, scratch: Path) -> Side:
             check=True, capture_output=True,
         )  # fmt: skip
     return Side(
-        "ours", paths.OUR_HANDLER_MODULE, "s3-object-processor-dev", our_index(), (str(target),),
+        "ours", paths.OUR_HANDLER_MODULE, PROCESSOR_FUNCTION, our_index(), (str(target),),
         as_shipped=True, compiled=True,
+    )  # fmt: skip
+
+
+def ours_publisher() -> Side:
+    return Side("ours", paths.OUR_PUBLISHER_MODULE, PUBLISHER_FUNCTION, our_index(), role=PUBLISHER)
+
+
+def ours_publisher_as_shipped(asset_dir: Path, scratch: Path) -> Side:
+    """The publisher from the same asset folder as the processor: one zip serves both functions."""
+    shipped = ours_as_shipped(asset_dir, scratch)
+    return Side(
+        "ours", paths.OUR_PUBLISHER_MODULE, PUBLISHER_FUNCTION, our_index(), shipped.path_entries,
+        as_shipped=True, role=PUBLISHER,
     )  # fmt: skip
 
 
@@ -101,7 +119,7 @@ def reference_as_shipped(scratch: Path) -> Side:
     return Side(
         "reference",
         paths.reference_handler().stem,
-        "s3-object-processor-dev",
+        PROCESSOR_FUNCTION,
         REFERENCE_INDEX,
         (str(paths.reference_handler().parent), str(target)),
         as_shipped=True,
@@ -132,10 +150,7 @@ def child_env(side: Side, resources: Resources, daemon_address: str, pycache: Pa
         "AWS_XRAY_DAEMON_ADDRESS": daemon_address,
         "AWS_XRAY_SDK_ENABLED": "true",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        contract.ENV_TABLE_NAME: resources.table_name,
-        contract.ENV_EVENT_BUS_NAME: resources.event_bus_name,
-        contract.ENV_TIME_INDEX_SHARDS: str(contract.DEFAULT_TIME_INDEX_SHARDS),
-        contract.ENV_ENVIRONMENT: "dev",
+        **function_env(side, resources),
         **side.extra_env,
     }
     if not side.compiled:
@@ -147,6 +162,19 @@ def child_env(side: Side, resources: Resources, daemon_address: str, pycache: Pa
     if side.as_shipped:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+def function_env(side: Side, resources: Resources) -> dict[str, str]:
+    """What each function's stack gives it: our processor has no bus, our publisher no table."""
+    table = {
+        contract.ENV_TABLE_NAME: resources.table_name,
+        contract.ENV_TIME_INDEX_SHARDS: str(contract.DEFAULT_TIME_INDEX_SHARDS),
+    }
+    bus = {contract.ENV_EVENT_BUS_NAME: resources.event_bus_name}
+    env = {contract.ENV_ENVIRONMENT: "dev"}
+    if side.name == "reference":
+        return {**table, **bus, **env}
+    return {**(bus if side.role == PUBLISHER else table), **env}
 
 
 def python() -> str:
