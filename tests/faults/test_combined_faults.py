@@ -2,7 +2,8 @@
 a redrive after the faults clear leaves nothing behind. Events are sent twice only through
 the two documented windows, each attributed: a publisher invocation that dies after one of
 its PutEvents succeeded, and entries EventBridge accepted behind one that failed past the
-publisher's own retries (docs/reliability.md)."""
+publisher's own retries, coming again to a container that did not send them
+(docs/reliability.md)."""
 
 from __future__ import annotations
 

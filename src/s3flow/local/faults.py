@@ -238,7 +238,8 @@ class PutEventsPartialFailures(ProxyFault):
     an ``ErrorCode``; the other entries of the same request go on to the real handler.
 
     ``exposed``: subjects accepted in a request in which an earlier entry failed. A stream
-    publisher that retries its batch from the earliest failed record sends those again.
+    publisher that retries its batch from the earliest failed record gets those again, and
+    sends them again unless it remembers having sent them.
     """
 
     name = "putevents-partial"
