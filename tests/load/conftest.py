@@ -1,4 +1,5 @@
-"""Fixture for the load tier: the app synthesized once into a private folder."""
+"""The load tier: ``synthesized`` (the session's cloud assembly) comes from tests/conftest.py;
+``load_run`` is imported from this folder (pytest puts it on the path)."""
 
 from __future__ import annotations
 
