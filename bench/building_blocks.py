@@ -23,11 +23,11 @@ BLOCKS = {
     "boto3: session + DynamoDB and EventBridge clients (the reference)": (
         "", "import boto3; s = boto3.session.Session(); s.client('dynamodb'); s.client('events')"
     ),
-    "boto3: session + a DynamoDB client (our processor)": (
-        "", "import boto3; s = boto3.session.Session(); s.client('dynamodb')"
+    "botocore only: session + a DynamoDB client (our processor)": (
+        "", "import botocore.session; botocore.session.get_session().create_client('dynamodb')"
     ),
-    "boto3: session + an EventBridge client (our publisher)": (
-        "", "import boto3; s = boto3.session.Session(); s.client('events')"
+    "botocore only: session + an EventBridge client (our publisher)": (
+        "", "import botocore.session; botocore.session.get_session().create_client('events')"
     ),
     "botocore only: session + the same two clients": (
         "", "import botocore.session; s = botocore.session.get_session(); "

@@ -41,11 +41,13 @@ def zip_files(label: str, files: dict[str, Path], note: str = "") -> Package:
     return Package(label, len(files), unzipped, len(buffer.getvalue()), note)
 
 
-def _tree(root: Path) -> dict[str, Path]:
+def _tree(root: Path, *, bytecode: bool = False) -> dict[str, Path]:
+    """The files under ``root``; with ``bytecode``, its ``__pycache__`` too (an asset that ships it)."""
     return {
         str(p.relative_to(root)): p
         for p in root.rglob("*")
-        if p.is_file() and not p.name.endswith(".pyc") and not any(s in p.parts for s in SKIP_PARTS)
+        if p.is_file()
+        and (bytecode or (not p.name.endswith(".pyc") and not any(s in p.parts for s in SKIP_PARTS)))
     }
 
 
@@ -110,11 +112,15 @@ def _distribution_files(name: str) -> dict[str, Path]:
 def packages() -> list[Package]:
     keys = asset_keys()
     shared = len(keys) == 2 and len(set(keys.values())) == 1
+    asset = processor_asset_dir()
+    files = _tree(asset, bytecode=True)
+    compiled = sum(1 for name in files if name.endswith(".pyc"))
     ours = zip_files(
         "ours: one asset for the processor and the publisher (cdk.out)" if shared
         else "ours: processor asset (cdk.out)",
-        _tree(processor_asset_dir()),
+        files,
         "s3flow + OpenTelemetry API/SDK; boto3 comes from the runtime"
+        + (f"; {compiled} of the files are bytecode the bundler compiled" if compiled else "")
         + ("; both functions' Code is this one zip" if shared else
            f"; the functions' code differs: {keys}"),
     )  # fmt: skip

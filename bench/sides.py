@@ -39,11 +39,16 @@ class Side:
     extra_env: dict[str, str] = field(default_factory=dict)
     # PROCESSOR: served an S3 event; PUBLISHER: ours' second function, served a table stream batch.
     role: str = PROCESSOR
+    # True: this row is the code as Lambda gets it (the asset's bytecode included when it ships any).
+    shipped_form: bool = False
+    note: str = ""  # replaces the "as shipped" remark in the label
 
     @property
     def label(self) -> str:
         label = self.name if self.role == PROCESSOR else f"{self.name} publisher"
-        if self.as_shipped:
+        if self.note:
+            label += f" ({self.note})"
+        elif self.as_shipped:
             label += " (as shipped, with bytecode)" if self.compiled else " (as shipped)"
         return label if self.sampled else f"{label}, unsampled invocation"
 
@@ -66,23 +71,20 @@ def ours_unsampled() -> Side:
     return Side("ours", paths.OUR_HANDLER_MODULE, PROCESSOR_FUNCTION, our_index(), sampled=False)
 
 
-def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
-    """Our asset exactly as synthesized (cdk.out), copied without bytecode."""
+def ships_bytecode(asset_dir: Path) -> bool:
+    """True when the bundler compiled the asset (``__pycache__`` in it, for Lambda's Python)."""
+    return any(asset_dir.rglob("*.pyc"))
+
+
+def _task_without_bytecode(asset_dir: Path, scratch: Path) -> Path:
     target = scratch / "ours-task"
     if not target.exists():
         shutil.copytree(asset_dir, target, ignore=NO_BYTECODE)
-    return Side(
-        "ours",
-        paths.OUR_HANDLER_MODULE,
-        PROCESSOR_FUNCTION,
-        our_index(),
-        (str(target),),
-        as_shipped=True,
-    )
+    return target
 
 
-def ours_as_shipped_compiled(asset_dir: Path, scratch: Path) -> Side:
-    """Our asset with bytecode compiled at build time, as the bundler could ship it."""
+def _task_compiled_here(asset_dir: Path, scratch: Path) -> Path:
+    """The asset compiled for this interpreter: its own bytecode is for Lambda's Python version."""
     target = scratch / "ours-task-compiled"
     if not target.exists():
         shutil.copytree(asset_dir, target, ignore=NO_BYTECODE)
@@ -90,9 +92,25 @@ def ours_as_shipped_compiled(asset_dir: Path, scratch: Path) -> Side:
             [sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(target)],
             check=True, capture_output=True,
         )  # fmt: skip
+    return target
+
+
+def ours_as_shipped(asset_dir: Path, scratch: Path) -> Side:
+    """Our asset as synthesized (cdk.out), copied without bytecode."""
+    compiled_asset = ships_bytecode(asset_dir)
     return Side(
-        "ours", paths.OUR_HANDLER_MODULE, PROCESSOR_FUNCTION, our_index(), (str(target),),
-        as_shipped=True, compiled=True,
+        "ours", paths.OUR_HANDLER_MODULE, PROCESSOR_FUNCTION, our_index(),
+        (str(_task_without_bytecode(asset_dir, scratch)),), as_shipped=True,
+        shipped_form=not compiled_asset, note="asset without its bytecode" if compiled_asset else "",
+    )  # fmt: skip
+
+
+def ours_as_shipped_compiled(asset_dir: Path, scratch: Path) -> Side:
+    """Our asset with bytecode compiled at build time: as the bundler ships it, when it does."""
+    return Side(
+        "ours", paths.OUR_HANDLER_MODULE, PROCESSOR_FUNCTION, our_index(),
+        (str(_task_compiled_here(asset_dir, scratch)),), as_shipped=True, compiled=True,
+        shipped_form=ships_bytecode(asset_dir),
     )  # fmt: skip
 
 
@@ -102,10 +120,11 @@ def ours_publisher() -> Side:
 
 def ours_publisher_as_shipped(asset_dir: Path, scratch: Path) -> Side:
     """The publisher from the same asset folder as the processor: one zip serves both functions."""
-    shipped = ours_as_shipped(asset_dir, scratch)
+    compiled = ships_bytecode(asset_dir)
+    task = _task_compiled_here(asset_dir, scratch) if compiled else _task_without_bytecode(asset_dir, scratch)
     return Side(
-        "ours", paths.OUR_PUBLISHER_MODULE, PUBLISHER_FUNCTION, our_index(), shipped.path_entries,
-        as_shipped=True, role=PUBLISHER,
+        "ours", paths.OUR_PUBLISHER_MODULE, PUBLISHER_FUNCTION, our_index(), (str(task),),
+        as_shipped=True, compiled=compiled, role=PUBLISHER, shipped_form=True,
     )  # fmt: skip
 
 
@@ -123,6 +142,7 @@ def reference_as_shipped(scratch: Path) -> Side:
         REFERENCE_INDEX,
         (str(paths.reference_handler().parent), str(target)),
         as_shipped=True,
+        shipped_form=True,
     )
 
 
