@@ -57,6 +57,10 @@ PUBLISHER_HANDLER = "s3flow.processor.publish_handler.handler"
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 PUBLISHER_FUNCTION_PREFIX = "s3-event-publisher"
 PUBLISHER_FAILURE_QUEUE_PREFIX = "s3-event-publisher-failures"
+# The publisher puts entries there itself when retrying their batch would send again entries
+# EventBridge accepted behind them (``outbox.accepted_behind``); the message member is below.
+ENV_PUBLISHER_FAILURE_QUEUE_URL = "PUBLISHER_FAILURE_QUEUE_URL"
+UNPUBLISHED_EVENT_MESSAGE = "unpublishedEvent"
 # The publisher's event source mapping: records per batch, retries of a failing batch
 # (bisected each time) and the age after which a record goes to the failure queue.
 PUBLISHER_BATCH_SIZE = 100

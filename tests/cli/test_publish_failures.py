@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 
+from s3flow import contract
 from s3flow.cli import publish_failures, queries
 from s3flow.cli.main import app
 from s3flow.cli.target import Target
@@ -78,3 +79,32 @@ def test_a_batch_whose_records_left_the_stream_is_kept_and_the_command_fails(loc
     assert result.exit_code == 1, result.output
     assert "1 no longer in the stream (kept in the queue)" in result.output
     assert queries.failure_count(target, publish_failures.QUEUE_OUTPUT) == 1
+    local.client("sqs").purge_queue(QueueUrl=url)  # the module's pipeline is shared
+
+
+def test_an_entry_the_publisher_kept_is_shown_and_sent_as_it_was_built(local, runner):
+    target = Target("TapStackdev", local.endpoint_url, "us-east-1")
+    detail = {"requestId": "kept-1", "status": "SUCCESS", "objectKey": "kept.txt", "versionId": "v1"}
+    entry = {
+        "Source": contract.EVENT_SOURCE,
+        "DetailType": contract.DETAIL_TYPE_SUCCESS,
+        "Detail": json.dumps(detail),
+        "EventBusName": local.outputs["EventBusName"],
+    }
+    kept = {"eventID": "e1", "sequenceNumber": "1100000000017454423042", "errorCode": "InternalFailure",
+            "keys": {}, "entry": entry}  # fmt: skip
+    url = local.outputs["PublisherFailureQueueUrl"]
+    local.client("sqs").send_message(
+        QueueUrl=url, MessageBody=json.dumps({contract.UNPUBLISHED_EVENT_MESSAGE: kept})
+    )
+
+    listed = runner.invoke(app, ["failures", *local.args])
+    redriven = runner.invoke(app, ["redrive", *local.args])
+    local.settle()
+
+    assert "EntryRefused: InternalFailure" in listed.output, listed.output
+    assert redriven.exit_code == 0, redriven.output
+    assert "republished 1 event batch(es)" in redriven.output
+    assert wait_until(lambda: "kept.txt" in routed_keys(target))
+    assert routed_keys(target).count("kept.txt") == 1
+    assert queries.failure_count(target, publish_failures.QUEUE_OUTPUT) == 0

@@ -42,12 +42,17 @@ def test_publisher_runs_its_handler_of_the_asset_on_arm64_python_313_traced(temp
     )
 
 
-def test_publisher_environment_is_the_bus_and_the_environment_only(synthesized: Synthesized) -> None:
+def test_publisher_environment_is_the_bus_its_failure_queue_and_the_environment_only(
+    synthesized: Synthesized,
+) -> None:
     stack = synthesized.stack
     function = _resource(synthesized, stack.publishing.function)
     assert function["Properties"]["Environment"]["Variables"] == {
         contract.ENV_EVENT_BUS_NAME: {"Ref": synthesized.logical_id(stack.events.bus)},
         contract.ENV_ENVIRONMENT: "dev",
+        contract.ENV_PUBLISHER_FAILURE_QUEUE_URL: {
+            "Ref": synthesized.logical_id(stack.publishing.failure_queue)
+        },
     }
 
 

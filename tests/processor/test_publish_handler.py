@@ -195,6 +195,67 @@ def test_a_new_container_has_no_memory_and_publishes_the_retried_records_again(
     assert delivered_keys(aws).count("batch/file-5.csv") == 2
 
 
+@pytest.fixture
+def failure_queue(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = aws.sqs.create_queue(QueueName="publisher-failures")["QueueUrl"]
+    monkeypatch.setenv(contract.ENV_PUBLISHER_FAILURE_QUEUE_URL, url)
+    publish_handler.publisher_dependencies.cache_clear()
+    return url
+
+
+def queued(aws: Aws, url: str) -> list[dict[str, Any]]:
+    messages = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_an_entry_failing_again_with_accepted_ones_behind_it_is_kept_not_retried(
+    aws, failure_queue, put_events
+) -> None:
+    put_events.fail = lambda key, call: key == "batch/file-4.csv"  # refused on every try
+    batch = inserts(15)
+
+    first = invoke(*batch)  # a first failure is Lambda's to retry, from file-4
+    assert first == {"batchItemFailures": [{"itemIdentifier": sequence(4)}]}
+    assert queued(aws, failure_queue) == []
+
+    second = invoke(*batch[4:])  # the retry, in this warm container: file-4 fails again
+
+    # Retrying once more would hold 5..14 again: the batch is finished instead (10..14 too)
+    # and file-4's entry itself waits in the failure queue for `s3flow redrive`.
+    assert second == NO_FAILURES
+    assert delivered_keys(aws) == sorted(f"batch/file-{i}.csv" for i in range(15) if i != 4)
+    [message] = queued(aws, failure_queue)
+    kept = message[contract.UNPUBLISHED_EVENT_MESSAGE]
+    assert kept["sequenceNumber"] == sequence(4) and kept["errorCode"] == "InternalFailure"
+    assert json.loads(kept["entry"]["Detail"])["objectKey"] == "batch/file-4.csv"
+    assert kept["entry"]["EventBusName"] and kept["entry"]["TraceHeader"] == TRACE
+
+
+def test_only_entries_failing_at_the_front_are_retried_by_lambda_as_before(
+    aws, failure_queue, put_events
+) -> None:
+    put_events.fail = lambda key, call: key in {"batch/file-8.csv", "batch/file-9.csv"}
+
+    response = invoke(*inserts(10))
+
+    # Nothing was accepted behind file-8: Lambda's retry from it duplicates nothing.
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence(8)}]}
+    assert queued(aws, failure_queue) == []
+
+
+def test_when_the_failure_queue_refuses_too_lambda_retries_the_batch(aws, put_events, monkeypatch) -> None:
+    monkeypatch.setenv(contract.ENV_PUBLISHER_FAILURE_QUEUE_URL, "https://sqs.us-east-1.amazonaws.com/1/none")
+    publish_handler.publisher_dependencies.cache_clear()
+    put_events.install(publish_handler.publisher_dependencies().events)
+    put_events.fail = lambda key, call: key == "batch/file-4.csv"
+    batch = inserts(10)
+    invoke(*batch)
+
+    response = invoke(*batch[4:])  # failing again: it would be kept, but the queue refuses it
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence(4)}]}  # nothing lost
+
+
 def test_entries_still_failing_report_the_earliest_failed_record(aws, put_events, capsys) -> None:
     failing = {"batch/file-4.csv", "batch/file-7.csv", "batch/file-12.csv"}
     put_events.fail = lambda key, call: key in failing
@@ -262,7 +323,7 @@ def test_one_valid_emf_document_per_invocation(aws, put_events, capsys, monkeypa
     assert document["traceId"] == "1-5759e988-bd862e3fe1be46a994272793"
     [summary] = [line for line in lines if line["message"] == "stream batch handled"]
     assert summary["summary"] == {"records": 4, "published": 3, "skipped": 1, "unpublishable": 0,
-                                  "failed": 0, "calls": 1}  # fmt: skip
+                                  "failed": 0, "retained": 0, "calls": 1}  # fmt: skip
     assert summary["requestId"] == CONTEXT.aws_request_id and summary["batchItemFailures"] == []
 
 

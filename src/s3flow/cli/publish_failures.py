@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from s3flow import contract
 from s3flow.cli.queries import FailedInvocation, receive_failures
 from s3flow.cli.target import Target
 from s3flow.streams import stream_records
@@ -28,7 +29,9 @@ REDRIVE_VISIBILITY_SECONDS = 60
 
 @dataclass(frozen=True)
 class FailedBatch:
-    """One message of the publisher's failure queue."""
+    """One message of the publisher's failure queue: a stream batch's position (Lambda's), or
+    one event entry the publisher kept itself because retrying its batch would have sent
+    again the entries accepted behind it (``unpublished``)."""
 
     message: FailedInvocation
 
@@ -37,20 +40,30 @@ class FailedBatch:
         return self.message.message_id
 
     @property
+    def unpublished(self) -> dict[str, Any]:
+        kept = self.message.body.get(contract.UNPUBLISHED_EVENT_MESSAGE)
+        return kept if isinstance(kept, dict) else {}
+
+    @property
     def info(self) -> dict[str, Any]:
         info = self.message.body.get("DDBStreamBatchInfo")
         return info if isinstance(info, dict) else {}
 
     @property
     def condition(self) -> str:
+        if self.unpublished:
+            return f"EntryRefused: {self.unpublished.get('errorCode', '')}"
         return self.message.condition
 
     @property
     def size(self) -> int:
-        return int(self.info.get("batchSize") or 0)
+        return 1 if self.unpublished else int(self.info.get("batchSize") or 0)
 
     @property
     def sequence_range(self) -> tuple[str, str]:
+        if self.unpublished:
+            sequence = str(self.unpublished.get("sequenceNumber", ""))
+            return sequence, sequence
         return str(self.info.get("startSequenceNumber", "")), str(self.info.get("endSequenceNumber", ""))
 
     @property
@@ -85,6 +98,14 @@ def redrive_batches(
     summary = BatchRedriveSummary()
     sqs, url = target.client("sqs"), target.output(QUEUE_OUTPUT)
     for batch in batches:
+        if batch.unpublished:
+            entry = batch.unpublished.get("entry")
+            if dry_run or (isinstance(entry, dict) and _put_event(target, entry)):
+                summary.republished.append(batch.message_id)
+            else:
+                summary.rejected.append(batch.message_id)
+            _settle(sqs, url, batch, summary, dry_run, on_message)
+            continue
         records = stream_records(target.client("dynamodbstreams"), batch.info) if batch.info else []
         if not records:
             summary.expired.append(batch.message_id)
@@ -92,16 +113,37 @@ def redrive_batches(
             summary.republished.append(batch.message_id)
         else:
             summary.rejected.append(batch.message_id)
-        if not dry_run:
-            if batch.message_id in summary.republished:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=batch.message.receipt_handle)
-            else:
-                sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=batch.message.receipt_handle, VisibilityTimeout=0
-                )
-        if on_message:
-            on_message(batch, summary.outcome(batch.message_id))
+        _settle(sqs, url, batch, summary, dry_run, on_message)
     return summary
+
+
+def _settle(
+    sqs: Any,
+    url: str,
+    batch: FailedBatch,
+    summary: BatchRedriveSummary,
+    dry_run: bool,
+    on_message: Callable[[FailedBatch, str], None] | None,
+) -> None:
+    """Delete a republished message; make any other visible again at once (it stays)."""
+    if not dry_run:
+        if batch.message_id in summary.republished:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=batch.message.receipt_handle)
+        else:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=batch.message.receipt_handle, VisibilityTimeout=0
+            )
+    if on_message:
+        on_message(batch, summary.outcome(batch.message_id))
+
+
+def _put_event(target: Target, entry: dict[str, Any]) -> bool:
+    """Send one kept entry as it was built (detail, trace header, bus); True once accepted."""
+    try:
+        response = target.client("events").put_events(Entries=[entry])
+    except ClientError:
+        return False
+    return not response.get("FailedEntryCount")
 
 
 def _publish(target: Target, records: list[dict[str, Any]]) -> bool:

@@ -79,6 +79,9 @@ class Publishing(Construct):
             environment={
                 contract.ENV_EVENT_BUS_NAME: event_bus.event_bus_name,
                 contract.ENV_ENVIRONMENT: environment_suffix,
+                # Entries a retry would duplicate around are kept here as entries, by the
+                # function itself (the SendMessage grant SqsDlq gives it covers that).
+                contract.ENV_PUBLISHER_FAILURE_QUEUE_URL: self.failure_queue.queue_url,
             },
         )
         reason = (

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from s3flow import contract
 from s3flow.local.lambda_records import Invocation
 from s3flow.local.lambda_runtime import Listener
 from s3flow.local.lambda_worker import WORKER_HOOK_ENV, Outcome
@@ -756,13 +757,12 @@ class Ledger:
 
     @property
     def unpublished(self) -> list[ObjectVersion]:
-        """Retained by the publisher: recorded once, no event, its stream batch in the
-        publisher's failure queue (the rest of ``failed`` wait, unrecorded, in the processor's)."""
+        """Retained by the publisher: recorded once, no event, its stream batch or its entry in
+        the publisher's failure queue (the rest of ``failed`` wait, unrecorded, in the processor's)."""
         return [
             v
             for v in self.failed
-            if len(self.records.get(v) or []) == 1
-            and all("DDBStreamBatchInfo" in failure for failure in self.failures[v])
+            if len(self.records.get(v) or []) == 1 and all(map(_from_publisher, self.failures[v]))
         ]
 
     def retained_messages(self, *, publisher: bool) -> int:
@@ -773,7 +773,7 @@ class Ledger:
                 json.dumps(body, sort_keys=True, default=str)
                 for version in self.failed
                 for body in self.failures[version]
-                if ("DDBStreamBatchInfo" in body) == publisher
+                if _from_publisher(body) == publisher
             }
         )
 
@@ -835,14 +835,24 @@ def count(uploaded: Sequence[ObjectVersion], *, endpoint_url: str, outputs: Mapp
                 ledger.strays.append(f"failure {key!r}")
     streams = client("dynamodbstreams")
     for body in _messages(sqs, outputs["PublisherFailureQueueUrl"]):
-        for record in stream_records(streams, body.get("DDBStreamBatchInfo") or {}):
-            image = from_dynamo(record["dynamodb"].get("NewImage") or {})
+        kept = body.get(contract.UNPUBLISHED_EVENT_MESSAGE)
+        if isinstance(kept, dict):  # an entry the publisher kept itself
+            images = [json.loads(kept["entry"]["Detail"])]
+        else:  # a stream batch's position: its records, read back
+            batch = stream_records(streams, body.get("DDBStreamBatchInfo") or {})
+            images = [from_dynamo(record["dynamodb"].get("NewImage") or {}) for record in batch]
+        for image in images:
             version = (str(image.get("objectKey", "")), image.get("versionId"))
             if version in wanted:
                 ledger.failures.setdefault(version, []).append(body)
             else:
                 ledger.strays.append(f"unpublished {image.get('requestId')} {image.get('objectKey')!r}")
     return ledger
+
+
+def _from_publisher(body: Mapping[str, Any]) -> bool:
+    """A message of the publisher's failure queue: a stream batch's position, or a kept entry."""
+    return "DDBStreamBatchInfo" in body or contract.UNPUBLISHED_EVENT_MESSAGE in body
 
 
 def _messages(sqs: Any, url: str) -> list[dict[str, Any]]:

@@ -214,6 +214,35 @@ def earliest_failure(outgoing: Sequence[Outgoing], failed: Mapping[int, str]) ->
     return min((outgoing[index] for index in failed), key=lambda sent: sent.record.position)
 
 
+def accepted_behind(outgoing: Sequence[Outgoing], delivery: Delivery, first_failed: Outgoing) -> bool:
+    """Whether EventBridge accepted entries that come after the earliest failed one.
+
+    Then a retry from that record (Lambda's, or a redrive of the batch) would send them again.
+    """
+    position = first_failed.record.position
+    return any(outgoing[index].record.position > position for index in delivery.published)
+
+
+def unpublished_messages(outgoing: Sequence[Outgoing], failed: Mapping[int, str]) -> list[dict[str, Any]]:
+    """One failure-queue message per entry still not published, holding the entry itself.
+
+    Kept instead of the batch's position when a retry would duplicate the accepted entries
+    around them: ``s3flow redrive`` sends exactly these entries, and nothing else.
+    """
+    return [
+        {
+            contract.UNPUBLISHED_EVENT_MESSAGE: {
+                "eventID": outgoing[index].record.event_id,
+                "sequenceNumber": outgoing[index].record.sequence_number,
+                "keys": outgoing[index].record.keys,
+                "errorCode": code,
+                "entry": outgoing[index].entry,
+            }
+        }
+        for index, code in sorted(failed.items())
+    ]
+
+
 def batch_response(first_failed: Outgoing | None) -> dict[str, list[dict[str, str]]]:
     """Lambda's partial batch response: retry from the earliest failed record, or nothing."""
     if first_failed is None:
@@ -221,16 +250,10 @@ def batch_response(first_failed: Outgoing | None) -> dict[str, list[dict[str, st
     return {"batchItemFailures": [{"itemIdentifier": str(first_failed.record.sequence_number)}]}
 
 
-class RecentlyPublished(Container[str]):
-    """The event ids of the last ``capacity`` records this container saw EventBridge accept.
+class _Recent:
+    """The last ``capacity`` ids added, oldest forgotten first."""
 
-    When an entry still fails, Lambda retries the batch from that record, and records behind
-    it that EventBridge did accept in the same request come again. A retry usually reaches a
-    warm container, which then skips them instead of publishing them twice. Memory only: a new
-    container (after a crash or a scale-out) starts empty, and the duplicate goes out.
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._ids: OrderedDict[str, None] = OrderedDict()
 
@@ -246,6 +269,23 @@ class RecentlyPublished(Container[str]):
             self._ids.popitem(last=False)
 
 
+class RecentlyPublished(_Recent, Container[str]):
+    """The event ids of the last ``capacity`` records this container saw EventBridge accept,
+    and of those it saw still fail (``failed``).
+
+    When an entry still fails, Lambda retries the batch from that record, and records behind
+    it that EventBridge did accept in the same request come again. A retry usually reaches a
+    warm container, which then skips them instead of publishing them twice; and if the entry
+    fails again there, the container keeps it in the failure queue rather than have the batch
+    retried (or redriven) with the accepted records in it. Memory only: a new container
+    (after a crash or a scale-out) starts empty, and the duplicate goes out.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        super().__init__(capacity)
+        self.failed = _Recent(capacity)
+
+
 @dataclass
 class PublishSummary:
     records: int = 0
@@ -253,6 +293,7 @@ class PublishSummary:
     skipped: int = 0  # REMOVE, MODIFY without a status change, other event names
     unpublishable: int = 0  # records that can never become an event (bugs): logged and skipped
     failed: int = 0  # entries not published (still failing after retries, or not attempted)
+    retained: int = 0  # of those, entries put in the failure queue instead of retrying the batch
     calls: int = 0  # PutEvents calls
 
     def as_dict(self) -> dict[str, int]:

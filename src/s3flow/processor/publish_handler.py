@@ -7,6 +7,7 @@ observes. It needs only the bus (``EVENT_BUS_NAME``): no table name, no DynamoDB
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError
 
 from s3flow.processor import logs, outbox
 from s3flow.processor.backoff import Backoff
@@ -38,6 +40,8 @@ class PublisherDependencies:
     events: EventBridgeClient | Any
     backoff: Backoff
     region: str | None
+    # Only for entries kept in the failure queue (rare): created on first use.
+    sqs: Callable[[], Any]
 
 
 @functools.cache
@@ -50,6 +54,7 @@ def publisher_dependencies() -> PublisherDependencies:
         events=session.create_client("events"),
         backoff=Backoff(),
         region=session.get_config_variable("region"),
+        sqs=functools.cache(lambda: session.create_client("sqs")),
     )
 
 
@@ -90,18 +95,80 @@ def _publish_records(
     if not plan.outgoing:
         return outbox.batch_response(None)
     with trace.span("publish_events") as span:
-        delivery = outbox.deliver([sent.entry for sent in plan.outgoing], _sender(deps, trace))
+        send = _sender(deps, trace)
+        delivery = outbox.deliver([sent.entry for sent in plan.outgoing], send)
+        first_failed = outbox.earliest_failure(plan.outgoing, delivery.failed)
+        if first_failed is not None and _keep_instead_of_retrying(
+            plan.outgoing, delivery, first_failed, deps
+        ):
+            # A retry from the failed record would send again what was accepted behind it,
+            # and it failed here before: finish the batch, keep what still fails in the queue.
+            _deliver_held_back(plan.outgoing, delivery, send)
+            if _retain(outbox.unpublished_messages(plan.outgoing, delivery.failed), deps):
+                summary.retained = len(delivery.failed)
+                first_failed = None
+        if first_failed is not None:
+            _published.failed.add(first_failed.record.event_id)
         summary.published, summary.failed = len(delivery.published), len(delivery.failed)
         for index in delivery.published:
             _published.add(plan.outgoing[index].record.event_id)
         summary.calls = delivery.calls
         span.metadata("publish", {"entries": len(plan.outgoing), "calls": delivery.calls,
                                   "failed": len(delivery.failed)})  # fmt: skip
-        first_failed = outbox.earliest_failure(plan.outgoing, delivery.failed)
-        if first_failed is not None:
+        if delivery.failed:
             span.fail(f"{len(delivery.failed)} event(s) not published")
             _log_failures(plan.outgoing, delivery.failed, first_failed)
     return outbox.batch_response(first_failed)
+
+
+def _deliver_held_back(
+    outgoing: list[outbox.Outgoing], delivery: outbox.Delivery, send: Callable[..., PublishReport]
+) -> None:
+    """Send the chunks ``deliver`` held back after the failure, updating ``delivery`` in place."""
+    held = sorted(index for index, code in delivery.failed.items() if code == outbox.NOT_ATTEMPTED)
+    if not held:
+        return
+    rest = outbox.deliver([outgoing[index].entry for index in held], send)
+    delivery.calls += rest.calls
+    for position in rest.published:
+        del delivery.failed[held[position]]
+        delivery.published.append(held[position])
+    delivery.failed.update({held[position]: code for position, code in rest.failed.items()})
+
+
+def _keep_instead_of_retrying(
+    outgoing: list[outbox.Outgoing],
+    delivery: outbox.Delivery,
+    first_failed: outbox.Outgoing,
+    deps: PublisherDependencies,
+) -> bool:
+    """Keep the unsent entries in the failure queue, not retry the batch, when: the queue is
+    configured, EventBridge accepted entries behind the failed one (a retry would resend them),
+    and this container already saw that record fail (a first failure is left to Lambda's
+    retry, which a warm container answers without duplicates)."""
+    return (
+        bool(deps.settings.failure_queue_url)
+        and first_failed.record.event_id in _published.failed
+        and outbox.accepted_behind(outgoing, delivery, first_failed)
+    )
+
+
+def _retain(messages: list[dict[str, Any]], deps: PublisherDependencies) -> bool:
+    """Put the messages in the failure queue; False (nothing lost: Lambda retries) if it cannot."""
+    url = deps.settings.failure_queue_url
+    if not url:
+        return False
+    try:
+        sqs = deps.sqs()
+        for start in range(0, len(messages), 10):  # SendMessageBatch's limit
+            chunk = messages[start : start + 10]
+            entries = [{"Id": str(n), "MessageBody": json.dumps(m, default=str)} for n, m in enumerate(chunk)]
+            if sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed"):
+                return False
+    except (ClientError, BotoCoreError) as error:
+        logger.error("could not keep the unpublished events in the failure queue: %s", error)
+        return False
+    return True
 
 
 def _sender(deps: PublisherDependencies, trace: Trace) -> Callable[[list[dict[str, Any]]], PublishReport]:
@@ -129,15 +196,21 @@ def _sender(deps: PublisherDependencies, trace: Trace) -> Callable[[list[dict[st
     return send
 
 
-def _log_failures(outgoing: list[outbox.Outgoing], failed: dict[int, str], first: outbox.Outgoing) -> None:
-    retry_from = first.record.sequence_number
+def _log_failures(
+    outgoing: list[outbox.Outgoing], failed: dict[int, str], retry_from: outbox.Outgoing | None
+) -> None:
+    """One line per unpublished event: retried with its batch, or kept in the failure queue."""
     for index in sorted(failed):
         with logs.object_context(outgoing[index].item):
-            logger.error(
-                "event not published; the batch is retried from sequence number %s",
-                retry_from,
-                extra={**_identity(outgoing[index].record), "errorCode": failed[index]},
-            )
+            extra = {**_identity(outgoing[index].record), "errorCode": failed[index]}
+            if retry_from is None:
+                logger.error("event not published; kept in the publisher's failure queue", extra=extra)
+            else:
+                logger.error(
+                    "event not published; the batch is retried from sequence number %s",
+                    retry_from.record.sequence_number,
+                    extra=extra,
+                )
 
 
 def _identity(record: outbox.StreamRecord) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class PublisherSettings:
 
     event_bus_name: str
     environment: str = "dev"
+    failure_queue_url: str | None = None  # where entries go that a retry would duplicate around
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PublisherSettings:
@@ -54,4 +55,5 @@ class PublisherSettings:
         return cls(
             event_bus_name=env[contract.ENV_EVENT_BUS_NAME],
             environment=env.get(contract.ENV_ENVIRONMENT) or "dev",
+            failure_queue_url=env.get(contract.ENV_PUBLISHER_FAILURE_QUEUE_URL) or None,
         )
