@@ -294,7 +294,8 @@ def cost_text(bills: list[cost.Bill], summary: list[str]) -> list[str]:
     units = processor.billed_per_object("write_units") + processor.billed_per_object("index_write_units")
     ref_units = ref_w.billed_per_object("write_units") + ref_w.billed_per_object("index_write_units")
     logs = "; ".join(
-        f"{f.label} {f.warm.per_object('log_bytes'):,.0f} bytes per object"
+        f"{f.label} {f.warm.per_object('log_bytes'):,.0f} bytes per object with batches of "
+        f"{1 / f.invocations_per_object:.0f}"
         for b in ours for f in b.design.functions[1:]
     )  # fmt: skip
     biggest = max(low.lines, key=lambda k: low.lines[k])
