@@ -250,10 +250,16 @@ def batch_response(first_failed: Outgoing | None) -> dict[str, list[dict[str, st
     return {"batchItemFailures": [{"itemIdentifier": str(first_failed.record.sequence_number)}]}
 
 
-class _Recent:
-    """The last ``capacity`` ids added, oldest forgotten first."""
+class RecentlyPublished(Container[str]):
+    """The event ids of the last ``capacity`` records this container saw EventBridge accept.
 
-    def __init__(self, capacity: int) -> None:
+    A second line behind ``accepted_behind``: when the failure queue cannot take the entries
+    still failing, Lambda retries the batch from the earliest one, and the records EventBridge
+    accepted behind it come again. A retry usually reaches a warm container, which skips them
+    instead of publishing them twice. Memory only: a new container starts empty.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
         self._ids: OrderedDict[str, None] = OrderedDict()
 
@@ -267,23 +273,6 @@ class _Recent:
         self._ids.move_to_end(event_id)
         while len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
-
-
-class RecentlyPublished(_Recent, Container[str]):
-    """The event ids of the last ``capacity`` records this container saw EventBridge accept,
-    and of those it saw still fail (``failed``).
-
-    When an entry still fails, Lambda retries the batch from that record, and records behind
-    it that EventBridge did accept in the same request come again. A retry usually reaches a
-    warm container, which then skips them instead of publishing them twice; and if the entry
-    fails again there, the container keeps it in the failure queue rather than have the batch
-    retried (or redriven) with the accepted records in it. Memory only: a new container
-    (after a crash or a scale-out) starts empty, and the duplicate goes out.
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        super().__init__(capacity)
-        self.failed = _Recent(capacity)
 
 
 @dataclass

@@ -101,14 +101,12 @@ def _publish_records(
         if first_failed is not None and _keep_instead_of_retrying(
             plan.outgoing, delivery, first_failed, deps
         ):
-            # A retry from the failed record would send again what was accepted behind it,
-            # and it failed here before: finish the batch, keep what still fails in the queue.
+            # A retry from the failed record would send again what was accepted behind it:
+            # finish the batch here, and keep what still fails in the failure queue.
             _deliver_held_back(plan.outgoing, delivery, send)
             if _retain(outbox.unpublished_messages(plan.outgoing, delivery.failed), deps):
                 summary.retained = len(delivery.failed)
                 first_failed = None
-        if first_failed is not None:
-            _published.failed.add(first_failed.record.event_id)
         summary.published, summary.failed = len(delivery.published), len(delivery.failed)
         for index in delivery.published:
             _published.add(plan.outgoing[index].record.event_id)
@@ -142,15 +140,11 @@ def _keep_instead_of_retrying(
     first_failed: outbox.Outgoing,
     deps: PublisherDependencies,
 ) -> bool:
-    """Keep the unsent entries in the failure queue, not retry the batch, when: the queue is
-    configured, EventBridge accepted entries behind the failed one (a retry would resend them),
-    and this container already saw that record fail (a first failure is left to Lambda's
-    retry, which a warm container answers without duplicates)."""
-    return (
-        bool(deps.settings.failure_queue_url)
-        and first_failed.record.event_id in _published.failed
-        and outbox.accepted_behind(outgoing, delivery, first_failed)
-    )
+    """Keep the unsent entries in the failure queue, not retry the batch, when the queue is
+    configured and EventBridge accepted entries behind the failed one: a retry from it (Lambda's,
+    or a redrive of the batch) would send those again. Entries that failed with nothing accepted
+    behind them are left to Lambda's retry, which duplicates nothing."""
+    return bool(deps.settings.failure_queue_url) and outbox.accepted_behind(outgoing, delivery, first_failed)
 
 
 def _retain(messages: list[dict[str, Any]], deps: PublisherDependencies) -> bool:
