@@ -504,32 +504,9 @@ class StreamPollers:
         self.pollers = list(pollers)
 
     @classmethod
-    def for_mappings(
-        cls,
-        mappings: Sequence[StreamMapping],
-        *,
-        invoke: Invoke,
-        reader: StreamReader,
-        send_to_queue: SendToQueue,
-        retry_delays: Sequence[float] = STREAM_RETRY_DELAYS,
-        poll_interval: float = POLL_INTERVAL,
-        listener: MappingListener | None = None,
-    ) -> StreamPollers:
-        return cls(
-            [
-                StreamPoller(
-                    mapping,
-                    invoke=invoke,
-                    reader=reader,
-                    send_to_queue=send_to_queue,
-                    retry_delays=retry_delays,
-                    poll_interval=poll_interval,
-                    listener=listener,
-                )
-                for mapping in mappings
-                if mapping.enabled
-            ]
-        )
+    def for_mappings(cls, mappings: Sequence[StreamMapping], **options: Any) -> StreamPollers:
+        """One poller per enabled mapping; ``options`` are ``StreamPoller``'s keyword arguments."""
+        return cls([StreamPoller(mapping, **options) for mapping in mappings if mapping.enabled])
 
     def start(self) -> None:
         for poller in self.pollers:
