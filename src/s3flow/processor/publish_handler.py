@@ -167,7 +167,7 @@ def _retain(messages: list[dict[str, Any]], deps: PublisherDependencies) -> bool
 
 def _sender(deps: PublisherDependencies, trace: Trace) -> Callable[[list[dict[str, Any]]], PublishReport]:
     def send(entries: list[dict[str, Any]]) -> PublishReport:
-        # No trace_header: each entry carries its own record's (``outbox.entry_with_trace``).
+        # Each entry carries its own record's TraceHeader (``outbox.entry_with_trace``).
         with trace.aws_call("EventBridge", "PutEvents") as call:
             started = time.time_ns()
             report = publish(deps.events, entries, backoff=deps.backoff)
