@@ -314,10 +314,22 @@ def test_one_valid_emf_document_per_invocation(aws, put_events, capsys, monkeypa
     assert document["Environment"] == "test"
     assert document["functionName"] == "s3-event-publisher-test"
     assert document["traceId"] == "1-5759e988-bd862e3fe1be46a994272793"
+    # A clean batch writes its EMF line only: the summary is a DEBUG line.
+    assert [line for line in lines if line["message"] == "stream batch handled"] == []
+
+
+def test_a_batch_with_failures_says_so_in_an_info_summary(aws, put_events, capsys) -> None:
+    put_events.fail = lambda key, call: key == "batch/file-1.csv"  # past every retry
+
+    response = invoke(*inserts(3))
+
+    lines, _ = stdout_documents(capsys.readouterr().out)
     [summary] = [line for line in lines if line["message"] == "stream batch handled"]
-    assert summary["summary"] == {"records": 4, "published": 3, "skipped": 1, "unpublishable": 0,
-                                  "failed": 0, "retained": 0, "calls": 1}  # fmt: skip
-    assert summary["requestId"] == CONTEXT.aws_request_id and summary["batchItemFailures"] == []
+    assert summary["level"] == "INFO"
+    assert summary["summary"] == {"records": 3, "published": 2, "skipped": 0, "unpublishable": 0,
+                                  "failed": 1, "retained": 0, "calls": 4}  # fmt: skip
+    assert summary["requestId"] == CONTEXT.aws_request_id
+    assert summary["batchItemFailures"] == response["batchItemFailures"] == [{"itemIdentifier": sequence(1)}]
 
 
 def test_needs_no_table_and_makes_no_dynamodb_call(aws, put_events, api_calls) -> None:
