@@ -20,13 +20,12 @@ records are skipped as duplicates the second time.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -58,6 +57,8 @@ if TYPE_CHECKING:
     from s3flow.processor.extension import RegisteredStep
 
 logger = logging.getLogger(__name__)
+_Result = TypeVar("_Result")
+_REPLACED = {True: "replaced", False: "exists"}
 KEY_IN_MESSAGE_LIMIT = 200
 OBJECT_METADATA = ("bucketName", "objectKey", "versionId", "size", "eventName", "status")
 
@@ -287,41 +288,35 @@ class _TracedS3:
 
 def _write(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summary) -> PutResult | None:
     """The conditional write of a new record; its result, or None when it failed (counted)."""
-    with _write_span(item, trace) as span:
-        try:
-            with trace.aws_call("DynamoDB", "PutItem", table_name=deps.settings.table_name):
-                result = put_new(deps.dynamodb, deps.settings.table_name, item)
-        except (ClientError, BotoCoreError) as error:
-            _write_failed(item, span, summary, error)
-            return None
-        span.metadata("outcome", result.outcome.value)
-    return result
+    return _put(item, deps, trace, summary, put_new, lambda result: result.outcome.value)
 
 
 def _replace(item: dict[str, Any], deps: Dependencies, trace: Trace, summary: Summary) -> bool:
     """Replace a stored step error with this delivery's outcome; False when another delivery did."""
-    with _write_span(item, trace) as span:
-        try:
-            with trace.aws_call("DynamoDB", "PutItem", table_name=deps.settings.table_name):
-                replaced = replace_step_error(deps.dynamodb, deps.settings.table_name, item)
-        except (ClientError, BotoCoreError) as error:
-            _write_failed(item, span, summary, error)
-            return False
-        span.metadata("outcome", "replaced" if replaced else "exists")
-    return replaced
+    return bool(_put(item, deps, trace, summary, replace_step_error, lambda done: _REPLACED[bool(done)]))
 
 
-@contextlib.contextmanager
-def _write_span(item: dict[str, Any], trace: Trace) -> Iterator[Any]:
+def _put(
+    item: dict[str, Any],
+    deps: Dependencies,
+    trace: Trace,
+    summary: Summary,
+    put: Callable[..., _Result],
+    outcome: Callable[[Any], str],
+) -> _Result | None:
+    """One traced conditional ``PutItem``; None when it failed after botocore's retries (counted)."""
     with trace.span("dynamodb_write") as span:
         span.annotate("requestId", item[contract.TABLE_PARTITION_KEY])
         span.metadata("object", {name: item.get(name) for name in OBJECT_METADATA})
         if item["status"] == contract.STATUS_ERROR:
             span.annotate("error", item["errorMessage"])
-        yield span
-
-
-def _write_failed(item: dict[str, Any], span: Any, summary: Summary, error: Exception) -> None:
-    span.fail(f"PutItem failed: {error}")
-    logger.error("writing %s failed: %s", item[contract.TABLE_PARTITION_KEY], error)
-    summary.failed += 1
+        try:
+            with trace.aws_call("DynamoDB", "PutItem", table_name=deps.settings.table_name):
+                result = put(deps.dynamodb, deps.settings.table_name, item)
+        except (ClientError, BotoCoreError) as error:
+            span.fail(f"PutItem failed: {error}")
+            logger.error("writing %s failed: %s", item[contract.TABLE_PARTITION_KEY], error)
+            summary.failed += 1
+            return None
+        span.metadata("outcome", outcome(result))
+    return result
