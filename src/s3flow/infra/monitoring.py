@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Duration, Fn, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -103,9 +104,7 @@ class Monitoring(Construct):
         self.failure_queue_depth = self._alarm(
             "FailureQueueDepthAlarm",
             name="failure-queue-depth",
-            metric=failure_queue.metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum"
-            ),
+            metric=_queue_depth(failure_queue, statistic="Maximum"),
             threshold=1,
             description="Invocations failed after every retry and wait in the failure queue: "
             "fix the cause, then run `s3flow redrive`.",
@@ -113,7 +112,7 @@ class Monitoring(Construct):
         self.failure_queue_age = self._alarm(
             "FailureQueueAgeAlarm",
             name="failure-queue-oldest-age",
-            metric=failure_queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            metric=_oldest_message_age(failure_queue),
             threshold=OLDEST_FAILURE_AGE_ALARM.to_seconds(),
             description="A failed invocation has waited over a day; SQS drops it after 14 days. Redrive it.",
         )
@@ -136,9 +135,7 @@ class Monitoring(Construct):
         self.publisher_failure_queue_depth = self._alarm(
             "PublisherFailureQueueDepthAlarm",
             name="publisher-failure-queue-depth",
-            metric=publisher_failure_queue.metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum"
-            ),
+            metric=_queue_depth(publisher_failure_queue, statistic="Maximum"),
             threshold=1,
             description="Stream batches were given up on: their records are in the table but their "
             "events were not published. The message names the shard and sequence range.",
@@ -146,9 +143,7 @@ class Monitoring(Construct):
         self.publisher_failure_queue_age = self._alarm(
             "PublisherFailureQueueAgeAlarm",
             name="publisher-failure-queue-oldest-age",
-            metric=publisher_failure_queue.metric_approximate_age_of_oldest_message(
-                period=PERIOD, statistic="Maximum"
-            ),
+            metric=_oldest_message_age(publisher_failure_queue),
             threshold=PUBLISHER_FAILURE_AGE_ALARM.to_seconds(),
             description="A failed event batch has waited 12 hours: `s3flow redrive` can replay it only "
             "while its records are still in the table's stream (24 hours). Redrive it now.",
@@ -164,9 +159,7 @@ class Monitoring(Construct):
         self.event_dead_letters = self._alarm(
             "EventDeadLetterDepthAlarm",
             name="event-dlq-depth",
-            metric=event_dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum"
-            ),
+            metric=_queue_depth(event_dead_letter_queue, statistic="Maximum"),
             threshold=1,
             description="EventBridge could not deliver events to the log group after its retries.",
         )
@@ -283,15 +276,9 @@ class Monitoring(Construct):
                     ),
                 ],
                 right=[
-                    failure_queue.metric_approximate_number_of_messages_visible(
-                        period=PERIOD, label="Failure queue"
-                    ),
-                    publisher_failure_queue.metric_approximate_number_of_messages_visible(
-                        period=PERIOD, label="Publisher failure queue"
-                    ),
-                    event_dead_letter_queue.metric_approximate_number_of_messages_visible(
-                        period=PERIOD, label="Event DLQ"
-                    ),
+                    _queue_depth(failure_queue, label="Failure queue"),
+                    _queue_depth(publisher_failure_queue, label="Publisher failure queue"),
+                    _queue_depth(event_dead_letter_queue, label="Event DLQ"),
                 ],
                 width=6,
             ),
@@ -328,6 +315,15 @@ class Monitoring(Construct):
             dashboard_name=f"s3flow-{self._suffix}",
             widgets=[flow, latency],
         )
+
+
+def _queue_depth(queue: sqs.IQueue, **options: Any) -> cloudwatch.Metric:
+    """Messages waiting in a failure queue or DLQ, over the dashboard's and alarms' period."""
+    return queue.metric_approximate_number_of_messages_visible(period=PERIOD, **options)
+
+
+def _oldest_message_age(queue: sqs.IQueue) -> cloudwatch.Metric:
+    return queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum")
 
 
 def _rule_metric(
