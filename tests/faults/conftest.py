@@ -3,9 +3,9 @@ that uploads seeded objects, waits, counts against the promise and redrives.
 
 Retries are short so that a fault that outlasts every retry reaches a failure queue in
 seconds: Lambda's async ``retry_delays`` for the processor, the stream mapping's
-``stream_retry_delays`` for the publisher (its 10 retries stay 10), and botocore's
-``AWS_MAX_ATTEMPTS`` in the workers (2 for the processor's PutItem; 1 for the publisher,
-whose own loop tries failed entries 4 times).
+``stream_retry_delays`` for the publisher (its 10 retries stay 10), and ``AWS_MAX_ATTEMPTS``
+in the workers, which the functions' client reads as botocore does (2 for the processor's
+PutItem; 1 for the publisher, whose own loop tries failed entries 4 times).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ FUNCTION = "s3-object-processor-dev"
 PUBLISHER = "s3-event-publisher-dev"
 FAST_RETRIES = (0.2, 0.4)
 FAST_STREAM_RETRIES = (0.05, 0.1)
-WORKER_ENVIRONMENT = {"AWS_MAX_ATTEMPTS": "2"}  # botocore's retries in the worker, shortened
+WORKER_ENVIRONMENT = {"AWS_MAX_ATTEMPTS": "2"}  # the client's attempts in the worker, shortened
 PUBLISHER_ENVIRONMENT = {"AWS_MAX_ATTEMPTS": "1"}
 IDLE = 120.0
 OBJECTS = 30

@@ -7,7 +7,7 @@ import pytest
 
 from s3flow.local.faults import seed_from_env, server_errors, throttling
 
-# Per object hit: its PutItem fails 1 time (botocore's own retry absorbs it), 3 times (a
+# Per object hit: its PutItem fails 1 time (the client's own retry absorbs it), 3 times (a
 # Lambda retry finishes it) or until the fault clears (the processor's failure queue).
 FAILURES = {"PutItem": (1, 3, 10_000)}
 
@@ -51,7 +51,7 @@ def test_failed_writes_end_recorded_or_retained_and_redrive_finishes_them(start_
 
 def test_a_write_that_landed_but_whose_answer_was_a_5xx_is_not_written_or_announced_twice(start_run):
     # GIVEN the PutItem of some objects reaches the table, then answers 500 (1 or 3 times):
-    # botocore's retry, then Lambda's, repeats a write that is already there
+    # the client's retry, then Lambda's, repeats a write that is already there
     run = start_run(seed_from_env(45))
     fault = server_errors(seed=run.seed, rate=0.5, failures={"PutItem": (1, 3)}, status=500, after_write=True)
     fault.install(run.pipeline)

@@ -1,6 +1,6 @@
 """Worker processes dying mid-invocation, of both functions.
 
-``WorkerDeaths``: botocore handlers loaded into a function's worker by the local runtime end
+``WorkerDeaths``: a wrapper around the functions' AWS client, loaded into a worker by the local runtime end
 it at a chosen point, once per chosen object. A dead processor attempt is retried by Lambda's
 async retries; a dead publisher attempt by the stream mapping (the whole batch, bisected).
 ``WorkerKiller``: SIGKILL from outside to any worker of either function, at any moment.

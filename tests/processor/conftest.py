@@ -1,15 +1,21 @@
-"""Processor test fixtures: moto-backed AWS, the handler, and recorders of API calls."""
+"""Processor test fixtures: a moto server as AWS, the handler, and recorders of API calls.
+
+A server, not moto's in-process mock: the functions call AWS over ``http.client``
+(``s3flow.processor.aws_api``), which only a real endpoint answers.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import botocore.client
 import pytest
-from moto import mock_aws
+from moto.server import ThreadedMotoServer
 from processor_support import (
     BUS,
     TABLE,
@@ -27,23 +33,43 @@ from processor_support import (
 from s3flow import contract
 from s3flow.processor import dependencies as dependencies_module
 from s3flow.processor import extension
+from s3flow.processor.aws_api import JsonApiClient
 from s3flow.processor.backoff import Backoff
 
 
 @pytest.fixture
 def api_calls(monkeypatch: pytest.MonkeyPatch) -> ApiRecorder:
+    """Every call the functions' clients (``JsonApiClient``) and any botocore client make."""
     recorder = ApiRecorder()
-    original = botocore.client.BaseClient._make_api_call
+    original_botocore = botocore.client.BaseClient._make_api_call
+    original_json = JsonApiClient.call
 
-    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        call = ApiCall(client.meta.service_model.endpoint_prefix, operation, params)
+    def record(service: str, operation: str, params: dict[str, Any], send: Callable[[], Any]) -> Any:
+        call = ApiCall(service, operation, params)
         recorder.calls.append(call)
-        response = original(client, operation, params)
-        call.response = response
-        return response
+        call.response = send()
+        return call.response
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    def recording_botocore(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        service = client.meta.service_model.endpoint_prefix
+        return record(service, operation, params, lambda: original_botocore(client, operation, params))
+
+    def recording_json(client: JsonApiClient, operation: str, params: dict[str, Any]) -> Any:
+        service = client.service.signing_name
+        return record(service, operation, params, lambda: original_json(client, operation, params))
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording_botocore)
+    monkeypatch.setattr(JsonApiClient, "call", recording_json)
     return recorder
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
 @pytest.fixture
@@ -52,15 +78,24 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Iterator[Aws]:
-    """moto with the table (stream on), and the bus with a catch-all rule feeding an SQS queue.
+def aws(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps, moto_endpoint: str) -> Iterator[Aws]:
+    """A fresh moto with the table (stream on), and the bus with a catch-all rule feeding a queue.
 
     The processor only writes the table; the bus and ``EVENT_BUS_NAME`` are for the publisher
     function, which turns the table's stream into events.
     """
-    unset = ("_X_AMZN_TRACE_ID", "AWS_ENDPOINT_URL", "AWS_XRAY_DAEMON_ADDRESS", contract.ENV_PROCESSING_STEPS)
+    unset = (
+        "_X_AMZN_TRACE_ID",
+        "AWS_XRAY_DAEMON_ADDRESS",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        contract.ENV_PROCESSING_STEPS,
+    )
     for name in unset:
         monkeypatch.delenv(name, raising=False)
+    for name in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
     extension.clear_registered_steps()
     monkeypatch.setenv(contract.ENV_TABLE_NAME, TABLE)
     monkeypatch.setenv(contract.ENV_EVENT_BUS_NAME, BUS)
@@ -68,21 +103,20 @@ def aws(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Iterator[Aws]:
     monkeypatch.setenv(contract.ENV_TIME_INDEX_SHARDS, "4")
     monkeypatch.setattr(dependencies_module, "Backoff", lambda: Backoff(sleep=sleeps))
     dependencies_module.dependencies.cache_clear()
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        events = boto3.client("events")
-        sqs = boto3.client("sqs")
-        create_table(dynamodb)
-        events.create_event_bus(Name=BUS)
-        queue_url = sqs.create_queue(QueueName="all-events")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events.put_rule(
-            Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": [contract.EVENT_SOURCE]})
-        )
-        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}])
-        yield Aws(dynamodb=dynamodb, events=events, sqs=sqs, queue_url=queue_url)
+    dynamodb = boto3.client("dynamodb")
+    events = boto3.client("events")
+    sqs = boto3.client("sqs")
+    create_table(dynamodb)
+    events.create_event_bus(Name=BUS)
+    queue_url = sqs.create_queue(QueueName="all-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": [contract.EVENT_SOURCE]})
+    )
+    events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    yield Aws(dynamodb=dynamodb, events=events, sqs=sqs, queue_url=queue_url)
     dependencies_module.dependencies.cache_clear()
     extension.clear_registered_steps()
 

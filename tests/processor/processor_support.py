@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 from s3flow.local.records_table import create_table_request
+from s3flow.processor.aws_api import DYNAMODB, ApiCallError, JsonApiClient
 from s3flow.processor.xray import DAEMON_HEADER
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
@@ -75,6 +77,11 @@ class Aws:
     events: Any
     sqs: Any
     queue_url: str
+
+    @property
+    def table_writer(self) -> JsonApiClient:
+        """A client like the processor's, for calling ``s3flow.processor.store`` directly."""
+        return JsonApiClient(DYNAMODB)
 
     def items(self) -> list[dict[str, Any]]:
         from s3flow.processor.store import from_dynamo
@@ -242,3 +249,25 @@ class Daemon:
             assert json.loads(header) == {"format": "json", "version": 1}
             assert header + b"\n" == DAEMON_HEADER
             documents.append(json.loads(body))
+
+
+def refuse_calls(
+    monkeypatch: Any,
+    client: JsonApiClient,
+    code: str,
+    *,
+    operation: str = "PutItem",
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+) -> None:
+    """Make ``client``'s ``operation`` calls for which ``when(params)`` holds fail with ``code``,
+    as they would once the client's own retries are spent."""
+
+    def real(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        return type(client).call(client, operation, params)  # the class's, as recorders patch it
+
+    def call(name: str, params: dict[str, Any]) -> dict[str, Any]:
+        if name == operation and when(params):
+            raise ApiCallError(name, code, "injected", 400, {"__type": code, "message": "injected"})
+        return real(name, params)
+
+    monkeypatch.setattr(client, "call", call)

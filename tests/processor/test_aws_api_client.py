@@ -456,6 +456,33 @@ def test_a_connection_the_server_closes_is_replaced(server: ScriptedServer, clie
     assert server.connections == [1, 2, 3, 3]
 
 
+def test_an_idle_connection_the_server_closed_costs_no_attempt(
+    server: ScriptedServer, clients, observed, pauses
+) -> None:
+    server.then(Reply(close="silently"))
+    client = clients(EVENTBRIDGE, server.url)
+    client.call("PutEvents", {"n": 0})
+
+    assert client.call("PutEvents", {"n": 1}) == {}
+
+    assert [attempts for _, _, attempts, _ in observed.calls] == [1, 1]
+    assert pauses == []
+    assert [json.loads(request.body)["n"] for request in server.received] == [0, 1]
+
+
+def test_a_success_whose_body_is_not_json_is_an_error_not_a_result(
+    server: ScriptedServer, clients, observed
+) -> None:
+    server.then(Reply(body=b"<html>proxy</html>"))
+    client = clients(DYNAMODB, server.url)
+
+    with pytest.raises(ApiCallError) as raised:
+        client.call("PutItem", {})
+
+    assert (raised.value.code, raised.value.status, raised.value.retryable) == ("InvalidResponse", 200, False)
+    assert len(server.received) == 1
+
+
 def test_close_drops_the_connection(server: ScriptedServer, clients, observed) -> None:
     client = clients(DYNAMODB, server.url)
     client.call("PutItem", {})

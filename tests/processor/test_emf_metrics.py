@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from botocore.exceptions import ClientError
-from processor_support import FakeContext, emf_problems, load_event, stdout_documents
+from processor_support import FakeContext, emf_problems, load_event, refuse_calls, stdout_documents
 
 from s3flow import contract
 from s3flow.processor.exceptions import ConfigurationError, RetryableProcessingError
@@ -88,16 +87,12 @@ def test_the_document_is_written_when_the_handler_raises_for_a_retry(
 ) -> None:
     from s3flow.processor.dependencies import dependencies
 
-    client = dependencies().dynamodb
-    real = client.put_item
-
-    def throttled(**kwargs):
-        if "file-3.csv" in str(kwargs["Item"]):
-            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
-            raise ClientError(error, "PutItem")
-        return real(**kwargs)
-
-    monkeypatch.setattr(client, "put_item", throttled)
+    refuse_calls(
+        monkeypatch,
+        dependencies().dynamodb,
+        "ProvisionedThroughputExceededException",
+        when=lambda params: "file-3.csv" in str(params["Item"]),
+    )
 
     with pytest.raises(RetryableProcessingError):
         invoke("s3_put_five")

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from processor_support import FakeContext, load_event
+from processor_support import FakeContext, load_event, refuse_calls
 
 from s3flow import contract
 from s3flow.processor.dependencies import dependencies
@@ -176,17 +175,13 @@ def test_non_object_created_record_is_an_error(aws, invoke) -> None:
 def test_throttled_write_fails_only_its_record_and_is_finished_on_retry(
     aws, invoke, api_calls, monkeypatch
 ) -> None:
-    client = dependencies().dynamodb
-    real = client.put_item
     outage = [True]
-
-    def throttled(**kwargs: Any) -> Any:
-        if outage[0] and "file-1.csv" in str(kwargs["Item"]):
-            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
-            raise ClientError(error, "PutItem")
-        return real(**kwargs)
-
-    monkeypatch.setattr(client, "put_item", throttled)
+    refuse_calls(
+        monkeypatch,
+        dependencies().dynamodb,
+        "ProvisionedThroughputExceededException",
+        when=lambda params: outage[0] and "file-1.csv" in str(params["Item"]),
+    )
 
     # WHEN one of five writes keeps failing
     with pytest.raises(RetryableProcessingError) as raised:

@@ -47,10 +47,10 @@ def test_a_replaced_step_error_stays_one_index_entry(aws) -> None:
         "failedStep": "checksum",
         "errorMessage": "boom",
     }
-    put_new(aws.dynamodb, TABLE, item)
+    put_new(aws.table_writer, TABLE, item)
 
     success = {name: value for name, value in item.items() if name not in ("failedStep", "errorMessage")}
-    replace_step_error(aws.dynamodb, TABLE, {**success, "status": contract.STATUS_SUCCESS})
+    replace_step_error(aws.table_writer, TABLE, {**success, "status": contract.STATUS_SUCCESS})
 
     [entry] = query_time_range(aws.dynamodb, TABLE, DAY, DAY + timedelta(days=1))
     assert entry["status"] == contract.STATUS_SUCCESS

@@ -6,8 +6,7 @@ import json
 import logging
 
 import pytest
-from botocore.exceptions import ClientError
-from processor_support import FakeContext, stdout_documents
+from processor_support import FakeContext, refuse_calls, stdout_documents
 
 from s3flow.processor import logs
 from s3flow.processor.exceptions import RetryableProcessingError
@@ -67,11 +66,7 @@ def test_a_failing_invocation_logs_its_error_with_the_ids(aws, invoke, capsys, m
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
 
-    def throttled(**kwargs: object) -> object:
-        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
-        raise ClientError(error, "PutItem")
-
-    monkeypatch.setattr(dependencies().dynamodb, "put_item", throttled)
+    refuse_calls(monkeypatch, dependencies().dynamodb, "ProvisionedThroughputExceededException")
 
     with pytest.raises(RetryableProcessingError):
         invoke("s3_put_single", CONTEXT)

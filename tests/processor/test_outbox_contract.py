@@ -12,8 +12,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from processor_support import BUS, TABLE, FakeContext
+from processor_support import BUS, TABLE, FakeContext, refuse_calls
 
 from s3flow import contract
 from s3flow.processor.dependencies import dependencies
@@ -76,17 +75,13 @@ def test_a_duplicate_delivery_adds_nothing_to_the_stream(aws, invoke) -> None:
 
 
 def test_a_retry_after_a_transient_failure_inserts_only_what_was_missing(aws, invoke, monkeypatch) -> None:
-    client = dependencies().dynamodb
-    real = client.put_item
     outage = [True]
-
-    def throttled(**kwargs: Any) -> Any:
-        if outage[0] and "file-4.csv" in str(kwargs["Item"]):
-            error = {"Error": {"Code": "ThrottlingException", "Message": "slow"}}
-            raise ClientError(error, "PutItem")
-        return real(**kwargs)
-
-    monkeypatch.setattr(client, "put_item", throttled)
+    refuse_calls(
+        monkeypatch,
+        dependencies().dynamodb,
+        "ThrottlingException",
+        when=lambda params: outage[0] and "file-4.csv" in str(params["Item"]),
+    )
     with pytest.raises(RetryableProcessingError):
         invoke("s3_put_five")
     assert kinds(aws.stream_records()) == ["INSERT"] * 4

@@ -4,20 +4,20 @@ to an SQS queue), partial batch responses out."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
 from processor_support import TABLE, Aws, FakeContext, Sleeps, emf_problems, stdout_documents
 from test_outbox import TRACE, bad_item, inserts, object_item, sequence, step_error, stream_record
 
 from s3flow import contract
 from s3flow.local.records_table import create_table_request
 from s3flow.processor import outbox, publish_handler
+from s3flow.processor.aws_api import ApiCallError, JsonApiClient
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.exceptions import ConfigurationError
 from s3flow.processor.settings import PublisherSettings
@@ -33,7 +33,7 @@ def object_key(entry: dict[str, Any]) -> str:
 
 @dataclass
 class PutEventsCalls:
-    """Every PutEvents call the publisher's client makes (botocore hooks), optionally failing entries.
+    """Every PutEvents call the publisher's client makes, optionally failing entries.
 
     A failing entry is not sent to moto; the response reports it with an ErrorCode at its position,
     as EventBridge reports a partial failure. ``refuse(call_number)`` true makes a whole call raise.
@@ -43,33 +43,26 @@ class PutEventsCalls:
     refuse: Callable[[int], bool] = lambda call: False  # noqa: E731
     entries: list[list[dict[str, Any]]] = field(default_factory=list)
 
-    def install(self, client: Any) -> None:
-        client.meta.events.register("before-parameter-build.eventbridge.PutEvents", self._strip)
-        client.meta.events.register("before-call.eventbridge.PutEvents", self._short_circuit)
-        client.meta.events.register("after-call.eventbridge.PutEvents", self._merge)
+    def install(self, client: JsonApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        def real(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return type(client).call(client, operation, params)  # the class's, as recorders patch it
 
-    def _strip(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        entries = list(params["Entries"])
-        self.entries.append(entries)
-        call = len(self.entries)
-        if self.refuse(call):
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
-        failing = [self.fail(object_key(entry), call) for entry in entries]
-        context["failing"] = failing
-        kept = [entry for entry, fails in zip(entries, failing, strict=True) if not fails]
-        params["Entries"] = kept or entries[:1]  # all failing: never sent, see _short_circuit
+        def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            if operation != "PutEvents":
+                return real(operation, params)
+            entries = list(params["Entries"])
+            self.entries.append(entries)
+            number = len(self.entries)
+            if self.refuse(number):
+                raise ApiCallError(operation, "ThrottlingException", "slow down", 400)
+            failing = [self.fail(object_key(entry), number) for entry in entries]
+            kept = [entry for entry, fails in zip(entries, failing, strict=True) if not fails]
+            sent = iter(real(operation, {**params, "Entries": kept})["Entries"] if kept else [])
+            results = [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} if fails
+                       else next(sent) for fails in failing]  # fmt: skip
+            return {"FailedEntryCount": sum(failing), "Entries": results}
 
-    def _short_circuit(self, context: dict[str, Any], **_: Any) -> Any:
-        if all(context["failing"]):
-            return AWSResponse("https://events.invalid", 200, {}, None), {"Entries": []}
-        return None
-
-    def _merge(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        failing = context.pop("failing")
-        results = iter(parsed.get("Entries", []))
-        parsed["Entries"] = [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} if fails
-                             else next(results) for fails in failing]  # fmt: skip
-        parsed["FailedEntryCount"] = sum(failing)
+        monkeypatch.setattr(client, "call", call)
 
     def sizes(self) -> list[int]:
         return [len(entries) for entries in self.entries]
@@ -83,7 +76,7 @@ def put_events(aws: Aws, monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> Ite
     monkeypatch.setattr(publish_handler, "_published", outbox.RecentlyPublished())  # a fresh container
     publish_handler.publisher_dependencies.cache_clear()
     calls = PutEventsCalls()
-    calls.install(publish_handler.publisher_dependencies().events)
+    calls.install(publish_handler.publisher_dependencies().events, monkeypatch)
     yield calls
     publish_handler.publisher_dependencies.cache_clear()
 
@@ -241,7 +234,7 @@ def test_only_entries_failing_at_the_front_are_retried_by_lambda_as_before(
 def test_when_the_failure_queue_refuses_too_lambda_retries_the_batch(aws, put_events, monkeypatch) -> None:
     monkeypatch.setenv(contract.ENV_PUBLISHER_FAILURE_QUEUE_URL, "https://sqs.us-east-1.amazonaws.com/1/none")
     publish_handler.publisher_dependencies.cache_clear()
-    put_events.install(publish_handler.publisher_dependencies().events)
+    put_events.install(publish_handler.publisher_dependencies().events, monkeypatch)
     put_events.fail = lambda key, call: key == "batch/file-4.csv"
 
     response = invoke(*inserts(10))  # file-4 would be kept, but the queue refuses it
@@ -374,7 +367,7 @@ def test_what_moto_streams_for_the_processors_writes(aws, put_events) -> None:
         TableName=request["TableName"], Key=to_dynamo({k: other[k] for k in ("requestId", "timestamp")})
     )
     # botocore's account-based endpoint (123456789012.streams-ddb...) is not one moto serves.
-    streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
+    streams = boto3.client("dynamodbstreams", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
     [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
     iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]  # fmt: skip

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
 from processor_support import Sleeps
 
+from s3flow.processor.aws_api import ApiCallError
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.events import entry_size
 from s3flow.processor.publisher import publish
@@ -24,13 +24,15 @@ class FakeEventBridge:
     requests: list[list[dict[str, Any]]] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
-        self.requests.append(Entries)
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert operation == "PutEvents"
+        entries = params["Entries"]
+        self.requests.append(entries)
         if self.raise_first:
             self.raise_first -= 1
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
+            raise ApiCallError(operation, "ThrottlingException", "slow down", 400)
         results = []
-        for entry in Entries:
+        for entry in entries:
             detail = entry["Detail"]
             self.seen[detail] = self.seen.get(detail, 0) + 1
             failing = detail in self.fail and (

@@ -8,8 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-from processor_support import TABLE
+from processor_support import TABLE, refuse_calls
 
 from s3flow.processor.exceptions import RetryableProcessingError
 from s3flow.processor.tracing import TraceHeader
@@ -117,11 +116,7 @@ def test_failed_aws_call_is_a_fault_with_its_cause(aws, invoke, daemon, monkeypa
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
 
-    def throttled(**kwargs: Any) -> Any:
-        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
-        raise ClientError(error, "PutItem")
-
-    monkeypatch.setattr(dependencies().dynamodb, "put_item", throttled)
+    refuse_calls(monkeypatch, dependencies().dynamodb, "ProvisionedThroughputExceededException")
 
     with pytest.raises(RetryableProcessingError):
         invoke("s3_put_single")

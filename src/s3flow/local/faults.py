@@ -5,9 +5,9 @@ Three places, none of them the code under test:
   DynamoDB throttling and 5xx on writes (``DynamoDBWriteFaults``), EventBridge ``PutEvents``
   partial failures (``PutEventsPartialFailures``: the other entries go on to the real
   handler) and outages (``EventBridgeOutage``);
-- **botocore event handlers inside the worker process**, loaded by the local runtime through
-  ``lambda_worker.WORKER_HOOK_ENV`` (``WorkerDeaths``): the worker dies at a chosen point of an
-  invocation (e.g. between the DynamoDB write and the event publish), once per object;
+- **a wrapper around the functions' AWS client inside the worker process**, loaded by the
+  local runtime through ``lambda_worker.WORKER_HOOK_ENV`` (``WorkerDeaths``): the worker dies
+  at a chosen point of an invocation (e.g. right after the DynamoDB write), once per object;
 - the **Lambda runtime's queue**: ``EventAgeExpiry`` makes chosen events older than the
   function's maximum event age; ``Redelivery`` schedules duplicate, out-of-order deliveries.
 
@@ -314,20 +314,19 @@ class EventBridgeOutage(ProxyFault):
         return _json_error(self.status, code, "injected by s3flow.local.faults (outage)")
 
 
-# -- worker deaths: botocore handlers inside the worker process ---------------------------
+# -- worker deaths: a wrapper around the functions' AWS client, inside the worker process --
 
-# Points of an invocation where a worker can die, as botocore events: the processor's
-# (its one write) and the publisher's (its PutEvents). A publisher that dies once one of its
-# PutEvents succeeded (right after it, or before a later chunk or retry of the same
+# Points of an invocation where a worker can die, around the functions' calls: the
+# processor's (its one write) and the publisher's (its PutEvents). A publisher that dies once
+# one of its PutEvents succeeded (right after it, or before a later chunk or retry of the same
 # invocation) gets its batch again from the stream and publishes those events again: the
 # at-least-once floor of any EventBridge producer (docs/reliability.md).
-BEFORE_WRITE = "before-parameter-build.dynamodb.PutItem"
-AFTER_WRITE = "after-call.dynamodb.PutItem"
-BEFORE_PUBLISH = "before-parameter-build.eventbridge.PutEvents"
-AFTER_PUBLISH = "after-call.eventbridge.PutEvents"
+BEFORE_WRITE = "before dynamodb:PutItem"
+AFTER_WRITE = "after dynamodb:PutItem"
+BEFORE_PUBLISH = "before events:PutEvents"
+AFTER_PUBLISH = "after events:PutEvents"
 PROCESSOR_POINTS = (BEFORE_WRITE, AFTER_WRITE)
 PUBLISHER_POINTS = frozenset((BEFORE_PUBLISH, AFTER_PUBLISH))
-_PUT_EVENTS_OPERATION = "eventbridge.PutEvents"
 
 
 @dataclass
@@ -337,8 +336,8 @@ class WorkerDeaths:
     Lambda does on a timeout or out of memory), ``crash`` an abrupt exit of the runtime.
 
     Installed as the function's extra environment: ``WORKER_HOOK_ENV`` makes the worker call
-    ``install_worker_hooks``, which registers botocore handlers for every session the
-    processor creates. ``environment``: other variables to keep (e.g. ``AWS_MAX_ATTEMPTS``).
+    ``install_worker_hooks``, which wraps the functions' AWS client (``JsonApiClient.call``).
+    ``environment``: other variables to keep.
     """
 
     seed: int
@@ -400,17 +399,17 @@ class WorkerDeaths:
         ]
 
 
-def _worker_subjects(event_name: str, params: Mapping[str, Any]) -> list[str]:
-    if event_name.endswith("PutEvents"):
+def _worker_subjects(operation: str, params: Mapping[str, Any]) -> list[str]:
+    if operation == "PutEvents":
         return [_entry_subject(entry) for entry in params.get("Entries") or []]
-    operation = event_name.rsplit(".", 1)[-1]
     return _dynamodb_subjects(operation, params)
 
 
 def install_worker_hooks() -> None:
-    """Runs in the worker (see ``WorkerDeaths``): one botocore handler per death point, and
-    in a publisher, one that notes what each successful ``PutEvents`` of the invocation sent."""
-    import botocore.handlers
+    """Runs in the worker (see ``WorkerDeaths``): wraps ``JsonApiClient.call`` so the worker
+    dies at the chosen points, and in a publisher notes what each successful ``PutEvents`` of
+    the invocation sent (the functions' code is not changed)."""
+    from s3flow.processor.aws_api import JsonApiClient
 
     settings = json.loads(os.environ[WORKER_FAULTS_ENV])
     faults = WorkerDeaths(
@@ -422,26 +421,23 @@ def install_worker_hooks() -> None:
         how=str(settings["how"]),
         name=str(settings["name"]),
     )
-    handlers = botocore.handlers.BUILTIN_HANDLERS
-    remembered: set[str] = set()
-    if PUBLISHER_POINTS & set(faults.points):
-        building = f"before-parameter-build.{_PUT_EVENTS_OPERATION}"
-        handlers.append((building, _remember_subjects(AFTER_PUBLISH)))
-        remembered.add(AFTER_PUBLISH)
-        handlers.append((AFTER_PUBLISH, _note_published))  # before AFTER_PUBLISH's death handler
-    for point in faults.points:
-        if point.startswith("after-call.") and point not in remembered:
-            # after-call carries no parameters: remember the subjects when the call is built
-            service_operation = point[len("after-call.") :]
-            handlers.append((f"before-parameter-build.{service_operation}", _remember_subjects(point)))
-        handlers.append((point, _death_handler(faults, point)))
+    original = JsonApiClient.call
 
+    def call(client: JsonApiClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        name = f"{client.service.signing_name}:{operation}"
+        subjects = _worker_subjects(operation, params)
+        if f"before {name}" in faults.points:
+            _maybe_die(faults, f"before {name}", subjects)
+        response = original(client, operation, params)  # raises when the call did not do its work
+        if operation == "PutEvents":
+            subjects = _accepted(subjects, response)  # dies only for an entry EventBridge accepted
+            if PUBLISHER_POINTS & set(faults.points):
+                _published_in_this_invocation().extend(subjects)
+        if f"after {name}" in faults.points:
+            _maybe_die(faults, f"after {name}", subjects)
+        return response
 
-def _remember_subjects(point: str) -> Any:
-    def remember(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["s3flow_fault_subjects"] = _worker_subjects(point, params)
-
-    return remember
+    JsonApiClient.call = call  # type: ignore[method-assign,assignment]
 
 
 # Subjects of the successful PutEvents calls of the invocation running in this worker,
@@ -457,34 +453,12 @@ def _published_in_this_invocation() -> list[str]:
     return _published_now[attempt]
 
 
-def _note_published(context: dict[str, Any] | None = None, **kwargs: Any) -> None:
-    response = kwargs.get("http_response")
-    if response is None or getattr(response, "status_code", 500) >= 300:
-        return
-    subjects = (context or {}).get("s3flow_fault_subjects") or []
-    _published_in_this_invocation().extend(_accepted(subjects, kwargs.get("parsed")))
-
-
-def _death_handler(faults: WorkerDeaths, point: str) -> Any:
-    def handler(
-        context: dict[str, Any] | None = None, params: Mapping[str, Any] | None = None, **kwargs: Any
-    ) -> None:
-        if point.startswith("after-call."):
-            response = kwargs.get("http_response")
-            if response is None or getattr(response, "status_code", 500) >= 300:
-                return  # only after a call that did its work
-            subjects = (context or {}).get("s3flow_fault_subjects") or []
-            if point == AFTER_PUBLISH:  # dies only for an entry EventBridge accepted
-                subjects = _accepted(subjects, kwargs.get("parsed"))
-        else:
-            subjects = _worker_subjects(point, params or {})
-        published = _published_in_this_invocation() if point in PUBLISHER_POINTS else None
-        for subject in subjects:
-            chosen = faults.point_for(subject) == point
-            if chosen and _first_time(faults.state_dir, subject, point, published):
-                _die(faults.how)
-
-    return handler
+def _maybe_die(faults: WorkerDeaths, point: str, subjects: Sequence[str]) -> None:
+    published = _published_in_this_invocation() if point in PUBLISHER_POINTS else None
+    for subject in subjects:
+        chosen = faults.point_for(subject) == point
+        if chosen and _first_time(faults.state_dir, subject, point, published):
+            _die(faults.how)
 
 
 def _accepted(subjects: Sequence[str], parsed: Any) -> list[str]:

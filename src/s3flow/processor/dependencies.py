@@ -7,20 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
-
+from s3flow.processor.aws_api import DYNAMODB, JsonApiClient
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.settings import Settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
 class Dependencies:
     settings: Settings
-    dynamodb: DynamoDBClient | Any
+    dynamodb: JsonApiClient
     backoff: Backoff
     region: str | None
     # Only processing steps read objects: the S3 client is created on first use.
@@ -29,19 +27,26 @@ class Dependencies:
 
 @functools.cache
 def dependencies() -> Dependencies:
-    """Settings from the environment and botocore clients with default resolution.
+    """Settings and the DynamoDB client from the environment, as Lambda sets it.
 
-    ``AWS_ENDPOINT_URL`` (or a service-specific one) therefore points the clients at a
-    local emulator. Cached: tests call ``dependencies.cache_clear()`` after changing env.
-    botocore, not boto3: importing boto3 also loads s3transfer and its resource layer, about
-    30 ms of a cold start that nothing here uses.
+    ``AWS_ENDPOINT_URL`` (or a service-specific one) points the clients at a local emulator.
+    Cached: tests call ``dependencies.cache_clear()`` after changing env. The table is written
+    through ``aws_api`` (no botocore import on a cold start); steps that read objects get a
+    botocore S3 client, created on their first read.
     """
     settings = Settings.from_env()
-    session = botocore.session.get_session()
+    dynamodb = JsonApiClient(DYNAMODB)
     return Dependencies(
         settings=settings,
-        dynamodb=session.create_client("dynamodb"),
+        dynamodb=dynamodb,
         backoff=Backoff(),
-        region=session.get_config_variable("region"),
-        s3=functools.cache(lambda: session.create_client("s3")),
+        region=dynamodb.region,
+        s3=functools.cache(_s3_client),
     )
+
+
+def _s3_client() -> S3Client:
+    import botocore.session  # only processing steps read objects
+
+    client: S3Client = botocore.session.get_session().create_client("s3")
+    return client

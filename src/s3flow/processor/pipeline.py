@@ -27,9 +27,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from s3flow import contract
+from s3flow.processor.aws_api import ApiCallError
 from s3flow.processor.events import MAX_REQUEST_BYTES, event_size
 from s3flow.processor.items import (
     Invocation,
@@ -304,7 +303,7 @@ def _put(
     put: Callable[..., _Result],
     outcome: Callable[[Any], str],
 ) -> _Result | None:
-    """One traced conditional ``PutItem``; None when it failed after botocore's retries (counted)."""
+    """One traced conditional ``PutItem``; None when it failed after the client's retries (counted)."""
     with trace.span("dynamodb_write") as span:
         span.annotate("requestId", item[contract.TABLE_PARTITION_KEY])
         span.metadata("object", {name: item.get(name) for name in OBJECT_METADATA})
@@ -313,7 +312,7 @@ def _put(
         try:
             with trace.aws_call("DynamoDB", "PutItem", table_name=deps.settings.table_name):
                 result = put(deps.dynamodb, deps.settings.table_name, item)
-        except (ClientError, BotoCoreError) as error:
+        except ApiCallError as error:
             span.fail(f"PutItem failed: {error}")
             logger.error("writing %s failed: %s", item[contract.TABLE_PARTITION_KEY], error)
             summary.failed += 1

@@ -13,20 +13,15 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import botocore.session
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Any
 
 from s3flow.processor import logs, outbox
+from s3flow.processor.aws_api import EVENTBRIDGE, SQS, ApiCallError, JsonApiClient
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.observability import observed
 from s3flow.processor.publisher import PublishReport, publish
 from s3flow.processor.settings import PublisherSettings
 from s3flow.processor.tracing import TRACE_HEADER_ENV, Trace, invocation_trace, record_call_in
-
-if TYPE_CHECKING:
-    from mypy_boto3_events import EventBridgeClient
 
 logs.configure()
 logger = logging.getLogger(__name__)
@@ -37,24 +32,24 @@ _published = outbox.RecentlyPublished()
 @dataclass(frozen=True)
 class PublisherDependencies:
     settings: PublisherSettings
-    events: EventBridgeClient | Any
+    events: JsonApiClient
     backoff: Backoff
     region: str | None
     # Only for entries kept in the failure queue (rare): created on first use.
-    sqs: Callable[[], Any]
+    sqs: Callable[[], JsonApiClient]
 
 
 @functools.cache
 def publisher_dependencies() -> PublisherDependencies:
     """Settings and the EventBridge client, built once per container (tests: ``cache_clear()``)."""
     settings = PublisherSettings.from_env()
-    session = botocore.session.get_session()  # not boto3: see ``dependencies``
+    events = JsonApiClient(EVENTBRIDGE)  # not botocore: see ``s3flow.processor.aws_api``
     return PublisherDependencies(
         settings=settings,
-        events=session.create_client("events"),
+        events=events,
         backoff=Backoff(),
-        region=session.get_config_variable("region"),
-        sqs=functools.cache(lambda: session.create_client("sqs")),
+        region=events.region,
+        sqs=functools.cache(lambda: JsonApiClient(SQS)),
     )
 
 
@@ -161,9 +156,9 @@ def _retain(messages: list[dict[str, Any]], deps: PublisherDependencies) -> bool
         for start in range(0, len(messages), 10):  # SendMessageBatch's limit
             chunk = messages[start : start + 10]
             entries = [{"Id": str(n), "MessageBody": json.dumps(m, default=str)} for n, m in enumerate(chunk)]
-            if sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed"):
+            if sqs.call("SendMessageBatch", {"QueueUrl": url, "Entries": entries}).get("Failed"):
                 return False
-    except (ClientError, BotoCoreError) as error:
+    except ApiCallError as error:
         logger.error("could not keep the unpublished events in the failure queue: %s", error)
         return False
     return True

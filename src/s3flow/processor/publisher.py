@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from s3flow.processor.aws_api import ApiCallError
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.events import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, chunk_entries
 
 if TYPE_CHECKING:
-    from mypy_boto3_events import EventBridgeClient
+    from s3flow.processor.aws_api import JsonApiClient
 
 
 @dataclass
@@ -28,7 +27,7 @@ class PublishReport:
 
 
 def publish(
-    client: EventBridgeClient,
+    client: JsonApiClient,
     entries: Sequence[dict[str, Any]],
     *,
     backoff: Backoff | None = None,
@@ -57,15 +56,12 @@ def publish(
 
 
 def _put(
-    client: EventBridgeClient, entries: list[dict[str, Any]], indexes: list[int], report: PublishReport
+    client: JsonApiClient, entries: list[dict[str, Any]], indexes: list[int], report: PublishReport
 ) -> dict[int, str]:
     try:
-        response = client.put_events(Entries=entries)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "ClientError")
-        return dict.fromkeys(indexes, code)
-    except BotoCoreError as error:
-        return dict.fromkeys(indexes, type(error).__name__)
+        response = client.call("PutEvents", {"Entries": entries})
+    except ApiCallError as error:
+        return dict.fromkeys(indexes, error.code)
     failed = {}
     results = response.get("Entries", [])
     for position, index in enumerate(indexes):

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from s3flow import contract
 from s3flow.processor.attribute_values import deserialize, serialize
+from s3flow.processor.aws_api import ApiCallError
 from s3flow.processor.items import FAILED_STEP
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    from s3flow.processor.aws_api import JsonApiClient
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class PutOutcome(enum.Enum):
@@ -39,38 +42,48 @@ def from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
     return {name: deserialize(value) for name, value in item.items()}
 
 
-def put_new(client: DynamoDBClient, table_name: str, item: dict[str, Any]) -> PutResult:
+def put_new(client: JsonApiClient, table_name: str, item: dict[str, Any]) -> PutResult:
     """Write the item unless its key exists; if it does, return the stored item.
 
-    Other ``ClientError``s (throttling after botocore's own retries, ...) propagate.
+    Other ``ApiCallError``s (throttling after the client's own retries, ...) propagate.
     """
     try:
-        client.put_item(
-            TableName=table_name,
-            Item=to_dynamo(item),
-            ConditionExpression="attribute_not_exists(#pk)",
-            ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        client.call(
+            "PutItem",
+            {
+                "TableName": table_name,
+                "Item": to_dynamo(item),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": contract.TABLE_PARTITION_KEY},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            },
         )
-    except client.exceptions.ConditionalCheckFailedException as error:
+    except ApiCallError as error:
+        if error.code != CONDITION_FAILED:
+            raise
         return PutResult(PutOutcome.EXISTS, from_dynamo(error.response.get("Item") or {}))
     return PutResult(PutOutcome.WRITTEN, item)
 
 
-def replace_step_error(client: DynamoDBClient, table_name: str, item: dict[str, Any]) -> bool:
+def replace_step_error(client: JsonApiClient, table_name: str, item: dict[str, Any]) -> bool:
     """Replace the stored item if it still records a failed step; False if it no longer does.
 
     The condition makes two deliveries retrying the same object's steps at once replace it
     only once between them: the second finds a success and writes nothing.
     """
     try:
-        client.put_item(
-            TableName=table_name,
-            Item=to_dynamo(item),
-            ConditionExpression="#status = :error AND attribute_exists(#failed)",
-            ExpressionAttributeNames={"#status": "status", "#failed": FAILED_STEP},
-            ExpressionAttributeValues={":error": {"S": contract.STATUS_ERROR}},
+        client.call(
+            "PutItem",
+            {
+                "TableName": table_name,
+                "Item": to_dynamo(item),
+                "ConditionExpression": "#status = :error AND attribute_exists(#failed)",
+                "ExpressionAttributeNames": {"#status": "status", "#failed": FAILED_STEP},
+                "ExpressionAttributeValues": {":error": {"S": contract.STATUS_ERROR}},
+            },
         )
-    except client.exceptions.ConditionalCheckFailedException:
+    except ApiCallError as error:
+        if error.code != CONDITION_FAILED:
+            raise
         return False
     return True
