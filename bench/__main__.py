@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 env = child_env(reference(), emulator.resources, "127.0.0.1:2000", scratch / "pycache")
                 blocks = building_blocks.measure(repeats, env)
                 t = _show(building_blocks.table(blocks, repeats), [])
-                sections.append(("1b. What a cold start is made of", t, narrative.BLOCKS_TEXT))
+                sections.append(("1b. What a cold start is made of", t, narrative.blocks_text(blocks)))
             if "warm" in wanted or "cost" in wanted:
                 # 100 objects per block: the publisher's full batch (``contract.PUBLISHER_BATCH_SIZE``)
                 invocations = {1: 100, 5: 20, 50: 2}

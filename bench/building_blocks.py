@@ -1,8 +1,8 @@
 """What the pieces of a cold start cost on their own, each in a fresh interpreter.
 
-Not a comparison of the two handlers but the evidence for changing ours: how much of a cold
-start is boto3, the clients, the tracing SDKs, and what a client built on the standard
-library alone would load instead.
+Not a comparison of the two handlers but the evidence behind ours: how much of a cold start
+is boto3, botocore and its clients (the reference's, and ours before the standard-library
+client), our standard-library JSON client that replaced them, and the tracing SDKs.
 """
 
 from __future__ import annotations
@@ -17,32 +17,45 @@ from bench.report import Table, mb, ms
 from bench.stats import median
 
 BOTO3 = "import boto3"
+TRACER_PROVIDER = (
+    "from opentelemetry.sdk.trace import TracerProvider; "
+    "from opentelemetry.sdk.trace.export import SimpleSpanProcessor; "
+    "from opentelemetry.sdk.resources import Resource; TracerProvider(resource=Resource.get_empty())"
+)
+BOTO3_CLIENTS = "boto3: session + DynamoDB and EventBridge clients (the reference)"
+BOTOCORE_DYNAMODB = "botocore only: session + a DynamoDB client (our processor before the JSON client)"
+BOTOCORE_EVENTS = "botocore only: session + an EventBridge client (our publisher before the JSON client)"
+JSON_DYNAMODB = "our standard-library JSON client: a DynamoDB client (our processor)"
+JSON_EVENTS = "our standard-library JSON client: an EventBridge client (our publisher)"
+TRACER_ALONE = "OpenTelemetry SDK tracer provider, alone"
+TRACER_AFTER_BOTO3 = "OpenTelemetry SDK tracer provider, boto3 already loaded"
 # label -> (loaded before the clock starts, code timed), in a fresh interpreter each
 BLOCKS = {
     "import boto3": ("", BOTO3),
-    "boto3: session + DynamoDB and EventBridge clients (the reference)": (
+    BOTO3_CLIENTS: (
         "", "import boto3; s = boto3.session.Session(); s.client('dynamodb'); s.client('events')"
     ),
-    "botocore only: session + a DynamoDB client (our processor)": (
+    BOTOCORE_DYNAMODB: (
         "", "import botocore.session; botocore.session.get_session().create_client('dynamodb')"
     ),
-    "botocore only: session + an EventBridge client (our publisher)": (
+    BOTOCORE_EVENTS: (
         "", "import botocore.session; botocore.session.get_session().create_client('events')"
     ),
     "botocore only: session + the same two clients": (
         "", "import botocore.session; s = botocore.session.get_session(); "
         "s.create_client('dynamodb'); s.create_client('events')",
     ),
-    "OpenTelemetry SDK tracer provider, boto3 already loaded": (
-        BOTO3, "from opentelemetry.sdk.trace import TracerProvider; "
-        "from opentelemetry.sdk.trace.export import SimpleSpanProcessor; "
-        "from opentelemetry.sdk.resources import Resource; TracerProvider(resource=Resource.get_empty())",
+    # The region and credentials come from the child's Lambda-like environment, as on Lambda.
+    JSON_DYNAMODB: (
+        "", "from s3flow.processor.aws_api import DYNAMODB, JsonApiClient; JsonApiClient(DYNAMODB)"
     ),
+    JSON_EVENTS: (
+        "", "from s3flow.processor.aws_api import EVENTBRIDGE, JsonApiClient; JsonApiClient(EVENTBRIDGE)"
+    ),
+    TRACER_ALONE: ("", TRACER_PROVIDER),
+    TRACER_AFTER_BOTO3: (BOTO3, TRACER_PROVIDER),
     "aws-xray-sdk recorder + patch_all(), boto3 already loaded": (
         BOTO3, "from aws_xray_sdk.core import xray_recorder, patch_all; patch_all()"
-    ),
-    "standard library for a signed JSON client (http.client, hmac, hashlib, json, datetime)": (
-        "", "import http.client, hmac, hashlib, json, datetime, urllib.parse"
     ),
 }  # fmt: skip
 PROGRAM = """
@@ -90,3 +103,9 @@ def table(results: dict[str, list[dict[str, float]]], repeats: int) -> Table:
 
 def environment(base: dict[str, str], pycache: Path) -> dict[str, str]:
     return {**base, "PYTHONPYCACHEPREFIX": str(pycache)}
+
+
+def median_ms(results: dict[str, list[dict[str, float]]], label: str) -> float | None:
+    """The row's median time, None when it failed."""
+    runs = results.get(label) or []
+    return median([r["ms"] for r in runs]) if runs else None

@@ -92,20 +92,29 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class CallCounter:
-    """Counts AWS API calls with botocore's ``before-call`` hook on every client the handler makes."""
+    """Counts, times and bills the AWS API calls the handler makes, through either kind of client.
+
+    botocore clients (the reference's boto3, our S3 reads) through their ``before-call`` hooks;
+    our standard-library ``JsonApiClient`` by wrapping its ``call``. Both are patched at class
+    level here, before the handler is imported, so every client it builds is seen.
+    """
 
     def __init__(self, index: dict[str, Any]) -> None:
-        import botocore.client
-
         from bench.index_model import IndexCounter  # warm runs only: nothing extra before a cold start
 
         self.calls: dict[str, int] = {}
-        self.call_ms: dict[str, float] = {}  # from before-call to after-call: signing, HTTP, parsing
+        self.call_ms: dict[str, float] = {}  # the call as the caller sees it: signing, HTTP, retries, parsing
         self._started: list[float] = []
         # What AWS bills beyond the request: items written, events published (per 64 KB chunk).
         self.billed: dict[str, int] = {}
         self.enabled = True
         self.index = IndexCounter.from_spec(index)
+        self._count_botocore()
+        self._count_json_api()
+
+    def _count_botocore(self) -> None:
+        import botocore.client
+
         original = botocore.client.ClientCreator.create_client
         counter = self
 
@@ -118,6 +127,36 @@ class CallCounter:
             return client
 
         botocore.client.ClientCreator.create_client = create_client  # type: ignore[method-assign]
+
+    def _count_json_api(self) -> None:
+        try:
+            from s3flow.processor.aws_api import client as aws_api
+        except ImportError:  # a tree from before the standard-library client
+            return
+        original = aws_api.JsonApiClient.call
+        counter = self
+
+        def call(client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            if not counter.enabled:
+                return original(client, operation, params)
+            name = f"{client.service.signing_name}:{operation}"
+            counter.calls[name] = counter.calls.get(name, 0) + 1
+            items = _written_items(operation, params)
+            counter.bill_request(operation, params)
+            # Unless the call returns, nothing was written: an ``ApiCallError`` (a duplicate's
+            # conditional put, ConditionalCheckFailedException) is botocore's parsed "Error".
+            parsed: dict[str, Any] = {"Error": {}}
+            started = time.perf_counter()
+            try:
+                parsed = original(client, operation, params)
+            finally:
+                elapsed = (time.perf_counter() - started) * 1000
+                counter.call_ms[name] = counter.call_ms.get(name, 0.0) + elapsed
+                if items is not None:
+                    counter._index(items, parsed)
+            return parsed
+
+        aws_api.JsonApiClient.call = call  # type: ignore[method-assign]
 
     def on_call(self, model: Any, **_: Any) -> None:
         name = f"{model.service_model.service_name}:{model.name}"
@@ -134,24 +173,25 @@ class CallCounter:
             self._index(items, parsed if isinstance(parsed, dict) else {})
 
     def on_params(self, params: dict[str, Any], model: Any, context: Any = None, **_: Any) -> None:
-        if model.name in ("PutItem", "BatchWriteItem") and context is not None:
-            context[_INDEX_ITEMS] = [params.get("Item", {})] if model.name == "PutItem" else [
-                request.get("PutRequest", {}).get("Item", {})
-                for requests in params.get("RequestItems", {}).values()
-                for request in requests
-            ]  # fmt: skip
-        if model.name == "PutEvents":
+        items = _written_items(model.name, params)
+        if items is not None and context is not None:
+            context[_INDEX_ITEMS] = items
+        self.bill_request(model.name, params)
+
+    def bill_request(self, operation: str, params: dict[str, Any]) -> None:
+        """What a request bills whatever its outcome: item writes, event entries."""
+        if operation == "PutEvents":
             for entry in params.get("Entries", []):
                 size = sum(len(str(entry.get(k, "")).encode()) for k in ("Source", "DetailType", "Detail"))
                 size += sum(len(r.encode()) for r in entry.get("Resources", []))
                 self._bill("event_entries", 1)
                 self._bill("event_chunks", -(-size // 65536))
                 self._bill("event_bytes", size)
-        elif model.name == "PutItem":
+        elif operation == "PutItem":
             self._write(params.get("Item", {}))
-        elif model.name in ("UpdateItem", "DeleteItem"):
+        elif operation in ("UpdateItem", "DeleteItem"):
             self._write({})
-        elif model.name == "BatchWriteItem":
+        elif operation == "BatchWriteItem":
             for requests in params.get("RequestItems", {}).values():
                 for request in requests:
                     self._write(request.get("PutRequest", {}).get("Item", {}))
@@ -306,6 +346,19 @@ def _stream_reader(spec: dict[str, Any]) -> Any:
 
 
 _INDEX_ITEMS = "bench_index_items"  # request-context key: the items a write sends, for after-call
+
+
+def _written_items(operation: str, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The items a write request puts (to bill their index entries once it succeeds); None: not a put."""
+    if operation == "PutItem":
+        return [params.get("Item", {})]
+    if operation == "BatchWriteItem":
+        return [
+            request.get("PutRequest", {}).get("Item", {})
+            for requests in params.get("RequestItems", {}).values()
+            for request in requests
+        ]
+    return None
 
 
 def _item_size(item: dict[str, Any]) -> int:

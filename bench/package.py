@@ -119,7 +119,8 @@ def packages() -> list[Package]:
         "ours: one asset for the processor and the publisher (cdk.out)" if shared
         else "ours: processor asset (cdk.out)",
         files,
-        "s3flow + OpenTelemetry API/SDK; boto3 comes from the runtime"
+        "s3flow (its own AWS client included) + OpenTelemetry API/SDK; botocore, for steps that read S3, "
+        "comes from the runtime"
         + (f"; {compiled} of the files are bytecode the bundler compiled" if compiled else "")
         + ("; both functions' Code is this one zip" if shared else
            f"; the functions' code differs: {keys}"),
