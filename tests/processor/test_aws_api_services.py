@@ -205,3 +205,21 @@ def test_a_client_built_from_the_environment_uses_its_region_and_endpoint() -> N
 
     assert client.region == "cn-northwest-1"
     assert client.endpoint == Endpoint("https", "events.cn-northwest-1.amazonaws.com.cn", "/")
+
+
+@pytest.mark.parametrize("variable", ["AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"])
+def test_fips_or_dual_stack_without_an_explicit_endpoint_is_refused_not_ignored(variable: str) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        endpoint_for(DYNAMODB, "us-gov-west-1", {variable: "true"})
+
+    explicit = {
+        variable: "true",
+        "AWS_ENDPOINT_URL_DYNAMODB": "https://dynamodb-fips.us-gov-west-1.amazonaws.com",
+    }
+    assert (
+        endpoint_for(DYNAMODB, "us-gov-west-1", explicit).host == "dynamodb-fips.us-gov-west-1.amazonaws.com"
+    )
+    assert (
+        endpoint_for(DYNAMODB, "us-gov-west-1", {variable: "false"}).host
+        == "dynamodb.us-gov-west-1.amazonaws.com"
+    )

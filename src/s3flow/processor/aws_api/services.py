@@ -58,6 +58,7 @@ def endpoint_for(service: Service, region: str, environ: Mapping[str, str] = os.
         variable = "AWS_ENDPOINT_URL"
     url = environ.get(variable)
     if not url:
+        _refuse_endpoint_variants(environ)
         suffix = next((dns for prefix, dns in _DNS_SUFFIXES if region.startswith(prefix)), "amazonaws.com")
         return Endpoint("https", f"{service.signing_name}.{region}.{suffix}", "/")
     try:
@@ -72,3 +73,13 @@ def endpoint_for(service: Service, region: str, environ: Mapping[str, str] = os.
     if port not in (None, 443 if parts.scheme == "https" else 80):
         host = f"{host}:{port}"
     return Endpoint(parts.scheme, host, parts.path or "/")
+
+
+def _refuse_endpoint_variants(environ: Mapping[str, str]) -> None:
+    """FIPS and dual-stack hosts are not derived here: refuse rather than silently not use them."""
+    for variable in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"):
+        if environ.get(variable, "").strip().lower() == "true":
+            raise ConfigurationError(
+                f"{variable}=true is not supported by s3flow's functions: set AWS_ENDPOINT_URL_<SERVICE> "
+                "(DYNAMODB, EVENTBRIDGE, SQS) to the endpoint to use"
+            )
