@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
 from processor_support import FakeContext, emf_problems, load_event, refuse_calls, stdout_documents
 
 from s3flow import contract
+from s3flow.processor import logs
 from s3flow.processor.exceptions import ConfigurationError, RetryableProcessingError
 from s3flow.processor.metrics import UNITS, emf_document, metric_values
 
@@ -54,6 +56,22 @@ def test_one_valid_emf_document_per_invocation(aws, invoke, capsys, monkeypatch)
     assert document["_aws"]["Timestamp"] >= before
     assert document["requestId"] == FakeContext().aws_request_id
     assert document["traceId"] == "1-5759e988-bd862e3fe1be46a994272793"
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "CRITICAL"])
+def test_the_document_is_written_whatever_the_log_level(aws, invoke, capsys, monkeypatch, level) -> None:
+    logger = logging.getLogger(logs.ROOT_LOGGER)
+    previous = logger.level
+    monkeypatch.setenv(logs.LEVEL_ENV, level)
+    logs.configure()
+    try:
+        invoke("s3_put_five")
+    finally:
+        logger.setLevel(previous)
+
+    document = one_document(capsys)
+    assert emf_problems(document) == []
+    assert document[contract.METRIC_OBJECTS_PROCESSED] == 5
 
 
 def test_values_count_what_the_invocation_did(aws, invoke, capsys) -> None:

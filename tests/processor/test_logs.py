@@ -1,4 +1,7 @@
-"""Structured logs: every stdout line is JSON with the request and trace ids, object lines name the object."""
+"""Structured logs: every stdout line is JSON with the request and trace ids, object lines name the object.
+
+A clean invocation writes its EMF document alone: its success lines are DEBUG.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,41 @@ import json
 import logging
 
 import pytest
-from processor_support import FakeContext, refuse_calls, stdout_documents
+from processor_support import FakeContext, load_event, refuse_calls, stdout_documents
 
+from s3flow import contract
 from s3flow.processor import logs
 from s3flow.processor.exceptions import RetryableProcessingError
 from s3flow.processor.extension import ObjectRef, register_step
+from s3flow.processor.pipeline import Summary
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 CONTEXT = FakeContext(aws_request_id="c0ffee00-0000-4000-8000-000000000042")
 
 
-def test_every_line_is_json_with_request_and_trace_id(aws, invoke, uploads, capsys, monkeypatch) -> None:
+@pytest.fixture
+def log_level(monkeypatch):
+    """Sets the processor's level as Lambda does (``AWS_LAMBDA_LOG_LEVEL``; None: unset)."""
+    logger = logging.getLogger(logs.ROOT_LOGGER)
+    previous = logger.level
+
+    def set_level(level: str | None) -> None:
+        if level is None:
+            monkeypatch.delenv(logs.LEVEL_ENV, raising=False)
+        else:
+            monkeypatch.setenv(logs.LEVEL_ENV, level)
+        logs.configure()
+
+    yield set_level
+    logger.setLevel(previous)
+
+
+def test_every_line_is_json_with_request_and_trace_id(
+    aws, invoke, uploads, capsys, monkeypatch, log_level
+) -> None:
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
+    log_level("DEBUG")
     step_log = logging.getLogger("s3flow.processor.steps.custom")
 
     def noisy(obj: ObjectRef) -> dict[str, int]:
@@ -61,10 +86,13 @@ def test_every_line_is_json_with_request_and_trace_id(aws, invoke, uploads, caps
     assert summary["summary"]["step_errors"] == 1
 
 
-def test_a_failing_invocation_logs_its_error_with_the_ids(aws, invoke, capsys, monkeypatch) -> None:
+def test_a_failing_invocation_logs_its_error_with_the_ids(
+    aws, invoke, capsys, monkeypatch, log_level
+) -> None:
     from s3flow.processor.dependencies import dependencies
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
+    log_level(None)
 
     refuse_calls(monkeypatch, dependencies().dynamodb, "ProvisionedThroughputExceededException")
 
@@ -76,9 +104,12 @@ def test_a_failing_invocation_logs_its_error_with_the_ids(aws, invoke, capsys, m
     assert any("transient" in line["message"] and line["summary"]["failed"] == 1 for line in errors)
     assert any("ProvisionedThroughputExceededException" in line["message"] and line["key"] for line in errors)
     assert all(line["requestId"] == CONTEXT.aws_request_id and line["traceId"] == ROOT for line in lines)
+    [summary] = [line for line in lines if line["message"] == "invocation processed"]
+    assert summary["level"] == "INFO" and summary["summary"]["failed"] == 1
 
 
-def test_a_duplicate_delivery_says_so_per_object(aws, invoke, capsys) -> None:
+def test_a_duplicate_delivery_says_so_per_object(aws, invoke, capsys, log_level) -> None:
+    log_level(None)
     invoke("s3_put_single", CONTEXT)
     capsys.readouterr()
 
@@ -88,6 +119,103 @@ def test_a_duplicate_delivery_says_so_per_object(aws, invoke, capsys) -> None:
     per_object = [line for line in lines if "key" in line]
     assert [line["message"] for line in per_object] == ["duplicate delivery skipped: already processed"]
     assert per_object[0]["key"] == "uploads/my file+x.txt"
+    [summary] = [line for line in lines if line["message"] == "invocation processed"]
+    assert summary["level"] == "INFO" and summary["summary"]["duplicates"] == 1
+
+
+@pytest.mark.parametrize("event", ["s3_put_single", "s3_put_five"])
+def test_a_clean_invocation_writes_only_its_emf_document(aws, invoke, capsys, monkeypatch, log_level, event):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
+    log_level(None)
+
+    invoke(event, CONTEXT)
+
+    lines, documents = stdout_documents(capsys.readouterr().out)
+    assert lines == []
+    [document] = documents
+    assert document[contract.METRIC_OBJECTS_PROCESSED] == len(load_event(event)["Records"])
+    assert document["requestId"] == CONTEXT.aws_request_id and document["traceId"] == ROOT
+
+
+def test_debug_brings_back_the_success_and_summary_lines(aws, invoke, capsys, monkeypatch, log_level) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
+    log_level("DEBUG")
+
+    invoke("s3_put_single", CONTEXT)
+
+    lines, documents = stdout_documents(capsys.readouterr().out)
+    assert len(documents) == 1
+    assert [(line["level"], line["message"]) for line in lines] == [
+        ("DEBUG", "record written"),
+        ("DEBUG", "invocation processed"),
+    ]
+    written, summary = lines
+    assert all(line["requestId"] == CONTEXT.aws_request_id and line["traceId"] == ROOT for line in lines)
+    assert written["key"] == "uploads/my file+x.txt" and written["status"] == "SUCCESS"
+    assert len(written["objectId"]) == 64 and written["bucket"]
+    assert summary["summary"] == {**summary["summary"], "records": 1, "succeeded": 1, "errors": 0}
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [("s3_mixed_valid_invalid_other", "errors"), ("s3_test_event", "ignored")],
+)
+def test_an_invocation_with_an_error_record_or_an_ignored_one_logs_its_summary_at_info(
+    aws, invoke, capsys, log_level, event, field
+) -> None:
+    log_level(None)
+
+    invoke(event, CONTEXT)
+
+    lines, documents = stdout_documents(capsys.readouterr().out)
+    assert len(documents) == 1
+    [summary] = [line for line in lines if line["message"] == "invocation processed"]
+    assert summary["level"] == "INFO" and summary["summary"][field] == 1
+    assert summary["requestId"] == CONTEXT.aws_request_id
+    assert not [line for line in lines if line["message"] == "record written"]
+
+
+def test_a_retried_step_error_that_now_succeeds_logs_its_summary_at_info(
+    aws, invoke, uploads, capsys, log_level
+) -> None:
+    log_level(None)
+    attempts = []
+
+    def flaky(obj: ObjectRef) -> dict[str, int]:
+        attempts.append(obj.key)
+        if len(attempts) == 1:
+            raise RuntimeError("not yet")
+        return {"n": 1}
+
+    register_step(flaky)
+    event = {"Records": [uploads.put("flaky.txt", b"1")]}
+    invoke(event, CONTEXT)
+    capsys.readouterr()
+
+    invoke(event, CONTEXT)
+
+    lines, _ = stdout_documents(capsys.readouterr().out)
+    [summary] = [line for line in lines if line["message"] == "invocation processed"]
+    assert summary["level"] == "INFO"
+    assert summary["summary"] == {**summary["summary"], "retried": 1, "succeeded": 1, "errors": 0}
+
+
+@pytest.mark.parametrize(
+    ("counts", "clean"),
+    [
+        ({"records": 1, "succeeded": 1}, True),
+        ({"records": 5, "succeeded": 5}, True),
+        ({}, False),
+        ({"records": 2, "succeeded": 1, "ignored": 1}, False),
+        ({"records": 2, "succeeded": 1, "duplicates": 1}, False),
+        ({"records": 2, "succeeded": 1, "errors": 1}, False),
+        ({"records": 1, "errors": 1, "step_errors": 1}, False),
+        ({"records": 2, "succeeded": 1, "failed": 1}, False),
+        ({"records": 1, "succeeded": 1, "retried": 1}, False),
+    ],
+)
+def test_a_summary_is_clean_only_when_every_record_is_a_new_success(counts, clean) -> None:
+    assert Summary(**counts).clean is clean
 
 
 def test_ids_do_not_leak_out_of_the_invocation(aws, invoke, capsys) -> None:

@@ -30,7 +30,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         with invocation_trace(trace_header, region=deps.region) as trace:
             summary = process(records, deps, invocation, trace)
         observation.summary = summary.as_dict()
-        logger.info("invocation processed", extra={"summary": observation.summary})
+        # A clean invocation is fully told by its EMF document: its summary only at DEBUG.
+        level = logging.DEBUG if summary.clean else logging.INFO
+        logger.log(level, "invocation processed", extra={"summary": observation.summary})
         if summary.failed:
             raise RetryableProcessingError(
                 f"{summary.failed} record(s) hit transient failures; retry to finish them",
