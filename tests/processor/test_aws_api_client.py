@@ -17,7 +17,6 @@ import botocore.parsers
 import pytest
 from aws_api_support import ACCESS_KEY, REGION, SECRET_KEY, Observed, Reply, ScriptedServer, crc32
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from s3flow.processor.aws_api import client as client_module
 from s3flow.processor.aws_api.client import (
@@ -76,13 +75,9 @@ def clients(observed: Observed) -> Iterator[Callable[..., JsonApiClient]]:
 # --- against moto -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def moto_url(moto_endpoint: str) -> str:
+    return moto_endpoint  # the processor tests' moto server (conftest.py)
 
 
 def boto(service_name: str, url: str) -> Any:
