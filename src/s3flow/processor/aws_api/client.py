@@ -43,15 +43,11 @@ RETRYABLE_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
-TRANSPORT_ERROR = "TransportError"
+TRANSPORT_ERROR = "TransportError"  # ``code`` of a call that got no HTTP response
 INVALID_RESPONSE = "InvalidResponse"  # a 2xx whose body is not a JSON object (a proxy's page, ...)
-# A kept-alive connection the other end had closed: nothing of the request was read.
-_STALE_CONNECTION = (
-    http.client.RemoteDisconnected,
-    BrokenPipeError,
-    ConnectionResetError,
-)  # ``code`` of a call that got no HTTP response
 CRC32_MISMATCH = "Crc32Mismatch"
+# A kept-alive connection the other end had closed: nothing of the request was read.
+_STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
 class ApiCallError(Exception):
