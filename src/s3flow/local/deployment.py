@@ -37,6 +37,8 @@ class FunctionSpec:
     async_config: AsyncInvokeConfig = field(default_factory=AsyncInvokeConfig)
     log_group: str = ""  # LoggingConfig.LogGroup, else /aws/lambda/{name}
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, if set
+    # LoggingConfig.ApplicationLogLevel (LogFormat JSON): Lambda's AWS_LAMBDA_LOG_LEVEL.
+    application_log_level: str | None = None
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,8 @@ def sandbox_environment(
             **DUMMY_CREDENTIALS,
         }
     )
+    if spec.application_log_level:
+        environment["AWS_LAMBDA_LOG_LEVEL"] = spec.application_log_level
     if xray_daemon_address:
         environment["AWS_XRAY_DAEMON_ADDRESS"] = xray_daemon_address
         environment["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR"

@@ -49,7 +49,10 @@ does not know raises it too, naming the property: nothing is skipped silently):
   ``AWS::CloudWatch::Dashboard``, ``AWS::KMS::Key`` (policy, rotation), ``AWS::KMS::Alias``.
 - Recorded, not created: ``AWS::Lambda::Function`` (moto runs code only in Docker; the local
   runtime runs it from a :class:`FunctionSpec`; functions that only serve CDK custom resources
-  get a physical id and nothing else), ``AWS::Lambda::EventInvokeConfig`` (the spec's
+  get a physical id and nothing else; ``LoggingConfig.ApplicationLogLevel``, which needs
+  ``LogFormat: JSON``, becomes the sandbox's ``AWS_LAMBDA_LOG_LEVEL``, ``SystemLogLevel`` is
+  ignored; an ``Environment`` setting a variable Lambda reserves, or ``AWS_LAMBDA_LOG_LEVEL``,
+  is an error), ``AWS::Lambda::EventInvokeConfig`` (the spec's
   ``async_config``), ``AWS::Lambda::Permission`` (physical id only),
   ``AWS::Lambda::EventSourceMapping`` on a DynamoDB stream (``Deployment.stream_mappings``,
   polled by ``s3flow.local.stream_mapping``; a mapping on any other source is refused). A
@@ -413,6 +416,34 @@ def _flag(value: Any) -> bool:
 
 
 _DYNAMODB_STREAM_ARN = re.compile(r"^arn:aws[\w-]*:dynamodb:[^:]+:\d+:table/[^/]+/stream/.+$")
+# Keys Lambda refuses in a function's Environment because its runtime sets them
+# (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+_RESERVED_VARIABLES = frozenset(
+    [
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    ]
+)
+# Not on that list, but Lambda sets it from LoggingConfig.ApplicationLogLevel; a template value
+# would stand in locally for a level the stack never configured, so it is refused too.
+_LOG_LEVEL_VARIABLE = "AWS_LAMBDA_LOG_LEVEL"
+_APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 
 def _sdk_value(value: Any) -> str:
@@ -991,6 +1022,10 @@ class _Provisioner:
     def _function(self, logical_id: str, props: dict[str, Any]) -> Created:
         name = self._name(logical_id, props.get("FunctionName"), max_length=64)
         arn = f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"
+        function = f"AWS::Lambda::Function {logical_id} ({name})"
+        variables = props.get("Environment", {}).get("Variables", {})
+        _check_environment(function, variables)
+        log_level = _application_log_level(function, props.get("LoggingConfig", {}))
         if logical_id not in self.providers:
             if props.get("PackageType", "Zip") != "Zip" or "Handler" not in props:
                 raise UnsupportedResourceError(
@@ -998,7 +1033,6 @@ class _Provisioner:
                     logical_id,
                     "only zip-packaged functions with a Handler run locally",
                 )
-            variables = props.get("Environment", {}).get("Variables", {})
             reserved = props.get("ReservedConcurrentExecutions")
             self.deployment.functions[name] = FunctionSpec(
                 logical_id=logical_id,
@@ -1012,6 +1046,7 @@ class _Provisioner:
                 tracing_active=props.get("TracingConfig", {}).get("Mode") == "Active",
                 log_group=props.get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{name}"),
                 reserved_concurrency=None if reserved is None else int(reserved),
+                application_log_level=log_level,
             )
         return Created(name, {"Arn": arn})
 
@@ -1216,6 +1251,39 @@ class _Provisioner:
     def _auto_delete_objects(self, logical_id: str, props: dict[str, Any]) -> Created:
         self.deployment.auto_delete_buckets.append(props["BucketName"])
         return Created(logical_id)
+
+
+def _check_environment(function: str, variables: Mapping[str, Any]) -> None:
+    reserved = sorted(set(variables) & _RESERVED_VARIABLES)
+    if reserved:
+        raise TemplateError(
+            f"{function}: Environment sets {', '.join(reserved)}, reserved by Lambda,"
+            " which rejects the function"
+        )
+    if _LOG_LEVEL_VARIABLE in variables:
+        raise TemplateError(
+            f"{function}: Environment sets {_LOG_LEVEL_VARIABLE}, which Lambda sets from LoggingConfig"
+            " ApplicationLogLevel; set that (with LogFormat JSON) instead"
+        )
+
+
+def _application_log_level(function: str, logging_config: Mapping[str, Any]) -> str | None:
+    """LoggingConfig.ApplicationLogLevel, validated as Lambda does. SystemLogLevel is ignored:
+    the local runtime writes its START/END/REPORT lines whatever the level."""
+    level = logging_config.get("ApplicationLogLevel")
+    if level is None:
+        return None
+    log_format = logging_config.get("LogFormat", "Text")
+    if log_format != "JSON":
+        raise TemplateError(
+            f"{function}: LoggingConfig ApplicationLogLevel {level} needs LogFormat JSON, not {log_format}"
+        )
+    if level not in _APPLICATION_LOG_LEVELS:
+        raise TemplateError(
+            f"{function}: LoggingConfig ApplicationLogLevel {level} is not one of"
+            f" {', '.join(_APPLICATION_LOG_LEVELS)}"
+        )
+    return str(level)
 
 
 def _custom_resource_providers(resources: Mapping[str, Any]) -> set[str]:
