@@ -28,7 +28,7 @@ run: synth
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench app.py
-	$(VENV)/bin/mypy src
+	$(VENV)/bin/mypy src bench
 
 test: lint
 	$(VENV)/bin/pytest

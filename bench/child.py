@@ -16,7 +16,12 @@ import json  # noqa: E402 - both handlers import json; loading it first costs ne
 import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bench.stream import StreamReader
 
 # Lambda's runtime id column: a fixed-width stand-in for the request id.
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s\t00000000-0000-0000-0000-000000000000\t%(message)s"
@@ -136,10 +141,11 @@ class CallCounter:
         original = aws_api.JsonApiClient.call
         counter = self
 
-        def call(client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        # Named as JsonApiClient.call's own parameters, so it type-checks as that method.
+        def call(self: aws_api.JsonApiClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
             if not counter.enabled:
-                return original(client, operation, params)
-            name = f"{client.service.signing_name}:{operation}"
+                return original(self, operation, params)
+            name = f"{self.service.signing_name}:{operation}"
             counter.calls[name] = counter.calls.get(name, 0) + 1
             items = _written_items(operation, params)
             counter.bill_request(operation, params)
@@ -148,7 +154,7 @@ class CallCounter:
             parsed: dict[str, Any] = {"Error": {}}
             started = time.perf_counter()
             try:
-                parsed = original(client, operation, params)
+                parsed = original(self, operation, params)
             finally:
                 elapsed = (time.perf_counter() - started) * 1000
                 counter.call_ms[name] = counter.call_ms.get(name, 0.0) + elapsed
@@ -290,7 +296,7 @@ def warm(spec: dict[str, Any]) -> dict[str, Any]:
     setup_lambda_logging()
     counter = CallCounter(spec["index"])
     handler = load_handler(spec["module"])
-    publisher_spec = spec.get("publisher")
+    publisher_spec: dict[str, Any] = spec.get("publisher") or {}  # empty: no publisher in this run
     os.environ.update(publisher_spec["env"] if publisher_spec else {})
     publish = load_handler(publisher_spec["module"]) if publisher_spec else None
     counter.enabled = False
@@ -332,7 +338,7 @@ def warm(spec: dict[str, Any]) -> dict[str, Any]:
     return {"blocks": results, "peak_rss_mb": peak_rss_mb()}
 
 
-def _stream_reader(spec: dict[str, Any]) -> Any:
+def _stream_reader(spec: dict[str, Any]) -> StreamReader:
     import boto3
 
     from bench.stream import StreamReader
@@ -380,7 +386,7 @@ def _value_size(value: Any) -> int:
     return 1 if isinstance(value, bool) or value is None else len(str(value))
 
 
-def _item_counter(spec: dict[str, Any]) -> Any:
+def _item_counter(spec: dict[str, Any]) -> Callable[[], int]:
     import boto3
 
     dynamodb = boto3.client("dynamodb")

@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,7 @@ class Emulator:
         )
 
     def _provision(self, endpoint: str) -> tuple[str, str, str]:
+        provision: Callable[..., Any] | None
         try:
             from s3flow.local.provision import provision
         except ImportError:

@@ -109,13 +109,14 @@ def cold_text(results: list[cold_start.ColdResult], summary: list[str], history:
     compiled = next((r for r in ok if r.side.compiled), None)
     plain = next((r for r in ok if r.side.as_shipped and not r.side.compiled), None)
     if compiled and plain:
-        a, b = compiled.median("cold_cpu_ms"), plain.median("cold_cpu_ms")
+        with_pyc, without = compiled.median("cold_cpu_ms"), plain.median("cold_cpu_ms")
         text.insert(
             -1,
-            f"The asset's bytecode takes our cold start from {ms(b)} to {ms(a)} of CPU ({x(ratio(a, b))})."
+            f"The asset's bytecode takes our cold start from {ms(without)} to {ms(with_pyc)} of CPU "
+            f"({x(ratio(with_pyc, without))})."
             if asset_compiled
-            else f"Shipping bytecode would take ours as shipped from {ms(b)} to {ms(a)} of CPU on a cold "
-            f"start ({x(ratio(a, b))}).",
+            else f"Shipping bytecode would take ours as shipped from {ms(without)} to {ms(with_pyc)} of CPU "
+            f"on a cold start ({x(ratio(with_pyc, without))}).",
         )
     return text
 
