@@ -244,9 +244,27 @@ def test_the_formatter_keeps_one_line_and_encodes_anything() -> None:
     assert line["level"] == "INFO" and line["timestamp"].endswith("Z")
 
 
+@pytest.mark.parametrize(
+    ("lambda_level", "python_level"),
+    [
+        ("TRACE", logging.DEBUG),
+        ("debug", logging.DEBUG),
+        ("WARN", logging.WARNING),
+        ("FATAL", logging.CRITICAL),
+    ],
+)
+def test_every_lambda_application_log_level_maps_to_its_python_level(
+    lambda_level: str, python_level: int
+) -> None:
+    logger = logs.configure({"AWS_LAMBDA_LOG_LEVEL": lambda_level})
+
+    assert logger.level == python_level
+    logs.configure({})
+
+
 def test_configure_is_idempotent_and_does_not_propagate() -> None:
     logger = logs.configure({})
-    logs.configure({"AWS_LAMBDA_LOG_LEVEL": "warn"})  # not a level name: back to the default
+    logs.configure({"AWS_LAMBDA_LOG_LEVEL": "verbose"})  # not a level name: back to the default
     logs.configure({"AWS_LAMBDA_LOG_LEVEL": "DEBUG"})
 
     assert sum(isinstance(h, logs.StdoutHandler) for h in logger.handlers) == 1

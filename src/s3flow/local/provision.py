@@ -51,8 +51,8 @@ does not know raises it too, naming the property: nothing is skipped silently):
   runtime runs it from a :class:`FunctionSpec`; functions that only serve CDK custom resources
   get a physical id and nothing else; ``LoggingConfig.ApplicationLogLevel``, which needs
   ``LogFormat: JSON``, becomes the sandbox's ``AWS_LAMBDA_LOG_LEVEL``, ``SystemLogLevel`` is
-  ignored; an ``Environment`` setting a variable Lambda reserves, or ``AWS_LAMBDA_LOG_LEVEL``,
-  is an error), ``AWS::Lambda::EventInvokeConfig`` (the spec's
+  ignored, and wins over an ``AWS_LAMBDA_LOG_LEVEL`` the ``Environment`` sets; an ``Environment``
+  setting a variable Lambda reserves is an error), ``AWS::Lambda::EventInvokeConfig`` (the spec's
   ``async_config``), ``AWS::Lambda::Permission`` (physical id only),
   ``AWS::Lambda::EventSourceMapping`` on a DynamoDB stream (``Deployment.stream_mappings``,
   polled by ``s3flow.local.stream_mapping``; a mapping on any other source is refused). A
@@ -440,9 +440,6 @@ _RESERVED_VARIABLES = frozenset(
         "LAMBDA_RUNTIME_DIR",
     ]
 )
-# Not on that list, but Lambda sets it from LoggingConfig.ApplicationLogLevel; a template value
-# would stand in locally for a level the stack never configured, so it is refused too.
-_LOG_LEVEL_VARIABLE = "AWS_LAMBDA_LOG_LEVEL"
 _APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 
@@ -1259,11 +1256,6 @@ def _check_environment(function: str, variables: Mapping[str, Any]) -> None:
         raise TemplateError(
             f"{function}: Environment sets {', '.join(reserved)}, reserved by Lambda,"
             " which rejects the function"
-        )
-    if _LOG_LEVEL_VARIABLE in variables:
-        raise TemplateError(
-            f"{function}: Environment sets {_LOG_LEVEL_VARIABLE}, which Lambda sets from LoggingConfig"
-            " ApplicationLogLevel; set that (with LogFormat JSON) instead"
         )
 
 

@@ -94,6 +94,7 @@ def configure(env: Mapping[str, str] | None = None) -> logging.Logger:
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
     level = (env.get(LEVEL_ENV) or DEFAULT_LEVEL).upper()
+    level = "DEBUG" if level == "TRACE" else level  # Lambda's finest level; Python's is DEBUG
     logger.setLevel(level if level in logging.getLevelNamesMapping() else DEFAULT_LEVEL)
     logger.propagate = False
     return logger
