@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ import requests
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec, StreamMapping
 from s3flow.local.lambda_runtime import LambdaRuntime
 from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
-from s3flow.local.provision import UnsupportedResourceError, provision_template
+from s3flow.local.provision import TemplateError, UnsupportedResourceError, provision_template
 from s3flow.local.queue_sender import QueueSender
 from s3flow.local.server import LocalServer
 from s3flow.local.stream_mapping import (
@@ -34,6 +35,7 @@ from s3flow.local.stream_mapping import (
     MotoStreamReader,
     StreamPoller,
     StreamPollers,
+    StreamRecord,
     parse_filters,
     passes,
 )
@@ -131,6 +133,7 @@ class Stream:
         deployment = Deployment(stack_name="Test", region=REGION, account=ACCOUNT)
         deployment.functions = {FUNCTION: spec}
         clock = settings.pop("clock", time.time)
+        reader = settings.pop("reader", None) or MotoStreamReader(ACCOUNT, REGION)
         runtime = LambdaRuntime(deployment, endpoint_url=self.server.endpoint_url, concurrency=1)
         runtime.start()
         self.runtimes.append(runtime)
@@ -146,7 +149,7 @@ class Stream:
         poller = StreamPoller(
             mapping,
             invoke=runtime.invoke,
-            reader=MotoStreamReader(ACCOUNT, REGION),
+            reader=reader,
             send_to_queue=QueueSender(self.server.endpoint_url),
             retry_delays=(0.02,),
             poll_interval=0.02,
@@ -519,6 +522,130 @@ def test_a_poller_whose_queued_invocation_is_dropped_by_the_stopping_runtime_sto
     poller.stop(timeout=20)
     assert not poller.running
     assert stream.failures() == []
+
+
+# -- the batching window --------------------------------------------------------------------------
+
+
+class FrozenClock:
+    """The poller's clock, moved only by the test: a window ends when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = time.time()  # before any record the test writes arrives
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pass_window(self, seconds: float) -> None:
+        """Past the window of every record written so far."""
+        self.now = time.time() + seconds
+
+
+class WatchedReader(MotoStreamReader):
+    """Counts the records the poller has read, so a test can act once they are read."""
+
+    def __init__(self) -> None:
+        super().__init__(ACCOUNT, REGION)
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def read(self, stream_arn: str, shard_id: str, after: int | None, limit: int) -> list[StreamRecord]:
+        records = super().read(stream_arn, shard_id, after, limit)
+        with self.changed:
+            self.count += len(records)
+            self.changed.notify_all()
+        return records
+
+    def wait_for(self, count: int) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.count >= count, timeout=30), f"{self.count} read"
+
+
+def wait_for_calls(stream: Stream, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    while len(stream.calls()) < count:
+        assert time.monotonic() < deadline, f"{len(stream.calls())} invocations, not {count}"
+        time.sleep(0.02)
+    return stream.calls()
+
+
+def test_records_written_within_the_window_reach_the_function_in_one_invocation(stream: Stream):
+    clock, reader = FrozenClock(), WatchedReader()
+    poller = stream.poller(maximum_batching_window_seconds=1, clock=clock, reader=reader)
+
+    stream.put("a")
+    reader.wait_for(1)  # "a" is read: its window is open
+    stream.put("b", "c")
+    reader.wait_for(3)
+    assert stream.calls() == []  # the window is still open and the batch not full
+    clock.pass_window(1)
+    stream.wait(poller)
+
+    assert keys(stream.calls()) == [["a", "b", "c"]]
+
+
+def test_without_a_window_each_record_goes_at_once(stream: Stream):
+    # The frozen clock would hold any window open: with 0 there is none to wait for.
+    poller = stream.poller(maximum_batching_window_seconds=0, clock=FrozenClock())
+
+    stream.put("a")
+    stream.wait(poller)
+    stream.put("b")
+    stream.wait(poller)
+
+    assert keys(stream.calls()) == [["a"], ["b"]]
+
+
+def test_a_full_batch_and_the_retry_of_a_failed_one_do_not_wait_for_the_window(stream: Stream):
+    clock = FrozenClock()
+    stream.put("a", "b", "c")
+    poller = stream.poller(
+        {"FAIL_TIMES": "1", "REPORT_KEY": "b"},
+        batch_size=2,
+        report_batch_item_failures=True,
+        maximum_batching_window_seconds=300,
+        clock=clock,
+    )
+
+    # [a, b] fills a batch; b alone is retried; only "c", short of a batch, waits for its window.
+    assert keys(wait_for_calls(stream, 2)) == [["a", "b"], ["b"]]
+    assert not poller.idle()
+    clock.pass_window(300)
+    stream.wait(poller)
+    assert keys(stream.calls()) == [["a", "b"], ["b"], ["c"]]
+    assert stream.failures() == []
+
+
+def test_stopping_during_a_window_returns_at_once_and_leaves_the_records_unread(stream: Stream):
+    reader = WatchedReader()
+    poller = stream.poller(maximum_batching_window_seconds=300, clock=FrozenClock(), reader=reader)
+    stream.put("a")
+    reader.wait_for(1)
+
+    poller.stop(timeout=5)  # the window has 300 s to go
+
+    assert not poller.running
+    assert stream.calls() == [] and stream.failures() == []
+    assert not poller.idle()  # not checkpointed: the next poller delivers "a"
+
+
+def test_a_mapping_batching_window_is_resolved(server: LocalServer):
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+    template = mapping_template({"Fn::GetAtt": ["Table", "StreamArn"]}, MaximumBatchingWindowInSeconds=5)
+
+    deployment = provision_template(template, "Streams", endpoint_url=server.endpoint_url)
+
+    (mapping,) = deployment.stream_mappings
+    assert mapping.maximum_batching_window_seconds == 5
+
+
+@pytest.mark.parametrize("window", [301, -1, 1.5, "soon"])
+def test_a_batching_window_lambda_rejects_fails_provisioning(server: LocalServer, window: Any):
+    requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+    template = mapping_template({"Fn::GetAtt": ["Table", "StreamArn"]}, MaximumBatchingWindowInSeconds=window)
+
+    with pytest.raises(TemplateError, match=re.escape(f"Mapping: MaximumBatchingWindowInSeconds {window!r}")):
+        provision_template(template, "Streams", endpoint_url=server.endpoint_url)
 
 
 # -- the pipeline ------------------------------------------------------------------------------

@@ -28,6 +28,28 @@ from s3flow.infra.queues import retention_queue
 # Stream record types that can carry an event to publish; REMOVE never does, so Lambda
 # drops those records before invoking (no invocation is paid for them).
 PUBLISHED_EVENT_NAMES = ("INSERT", "MODIFY")
+# MaximumBatchingWindowInSeconds: Lambda accepts 0 to 300 for a stream source.
+MAX_BATCHING_WINDOW_SECONDS = 300
+
+
+def batching_window_value(value: object) -> int:
+    """The publisher's batching window as whole seconds, 0 to 300; ValueError naming the setting.
+
+    Takes the prop's int or the context's text (``-c publisherBatchingWindow=1``).
+    """
+    seconds = value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        seconds = int(value)
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not 0 <= seconds <= MAX_BATCHING_WINDOW_SECONDS
+    ):
+        raise ValueError(
+            f"publisherBatchingWindow (publisher_batching_window_seconds) must be a whole number "
+            f"of seconds from 0 to {MAX_BATCHING_WINDOW_SECONDS}, got {value!r}"
+        )
+    return seconds
 
 
 class Publishing(Construct):
@@ -42,8 +64,10 @@ class Publishing(Construct):
         code: lambda_.Code,
         table: dynamodb.ITable,
         event_bus: events.IEventBus,
+        publisher_batching_window_seconds: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
+        window = batching_window_value(publisher_batching_window_seconds)
         function_name = f"{contract.PUBLISHER_FUNCTION_PREFIX}-{environment_suffix}"
 
         # Batches that fail past every retry or outlive the record age land here. For a
@@ -105,6 +129,9 @@ class Publishing(Construct):
             retry_attempts=contract.PUBLISHER_RETRY_ATTEMPTS,
             bisect_batch_on_error=True,
             max_record_age=Duration.seconds(contract.PUBLISHER_MAX_RECORD_AGE_SECONDS),
+            # The operator's trade (docs/operations.md): up to this many seconds of event
+            # latency for fewer invocations. 0 leaves the property out of the template.
+            max_batching_window=Duration.seconds(window) if window else None,
             # The handler names the earliest record it could not publish; Lambda retries
             # from there instead of republishing the whole batch.
             report_batch_item_failures=True,

@@ -17,7 +17,7 @@ from s3flow.infra.findings import accept, accept_checkov
 from s3flow.infra.functions import function_code
 from s3flow.infra.monitoring import Monitoring
 from s3flow.infra.processing import Processing
-from s3flow.infra.publishing import Publishing
+from s3flow.infra.publishing import Publishing, batching_window_value
 from s3flow.infra.storage import Storage
 
 DEFAULT_ENVIRONMENT_SUFFIX = "dev"
@@ -48,6 +48,12 @@ def resolve_processing_steps(scope: Construct, processing_steps: Sequence[str] |
     return [str(step).strip() for step in entries if str(step).strip()]
 
 
+def resolve_publisher_batching_window(scope: Construct, seconds: int | None) -> int:
+    """Prop first, then the `publisherBatchingWindow` context value (seconds); 0 by default."""
+    value = seconds if seconds is not None else scope.node.try_get_context("publisherBatchingWindow")
+    return 0 if value is None else batching_window_value(value)
+
+
 class TapStack(Stack):
     def __init__(
         self,
@@ -57,6 +63,7 @@ class TapStack(Stack):
         environment_suffix: str | None = None,
         alarm_email: str | None = None,
         processing_steps: Sequence[str] | None = None,
+        publisher_batching_window_seconds: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -82,6 +89,9 @@ class TapStack(Stack):
             code=code,
             table=self.storage.table,
             event_bus=self.events.bus,
+            publisher_batching_window_seconds=resolve_publisher_batching_window(
+                self, publisher_batching_window_seconds
+            ),
         )
         self._wire()
         self.monitoring = Monitoring(

@@ -69,6 +69,7 @@ class StreamMapping:
     maximum_retry_attempts: int = -1
     bisect_batch_on_function_error: bool = False
     maximum_record_age_seconds: int = -1
+    maximum_batching_window_seconds: int = 0  # 0: invoke as soon as records are read
     report_batch_item_failures: bool = False  # FunctionResponseTypes holds ReportBatchItemFailures
     filter_patterns: tuple[str, ...] = ()
     on_failure_arn: str | None = None  # SQS queue ARN (only SQS is supported locally)

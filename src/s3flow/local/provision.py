@@ -575,14 +575,15 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::Lambda::EventInvokeConfig": frozenset(
         {"FunctionName", "Qualifier", "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"}
     ),
-    # Only what the local stream poller honours: batching windows, parallelization, tumbling
-    # windows and the settings of other sources (queues, Kafka, MQ) are refused, not ignored.
+    # Only what the local stream poller honours: parallelization, tumbling windows and the
+    # settings of other sources (queues, Kafka, MQ) are refused, not ignored.
     "AWS::Lambda::EventSourceMapping": frozenset(
         [
             "FunctionName",
             "EventSourceArn",
             "StartingPosition",
             "BatchSize",
+            "MaximumBatchingWindowInSeconds",
             "MaximumRetryAttempts",
             "BisectBatchOnFunctionError",
             "MaximumRecordAgeInSeconds",
@@ -1093,6 +1094,12 @@ class _Provisioner:
             parse_filters(patterns)
         except ValueError as error:
             raise UnsupportedResourceError(kind, logical_id, f"FilterCriteria: {error}") from error
+        window = props.get("MaximumBatchingWindowInSeconds", 0)
+        if not str(window).isdigit() or int(window) > 300:
+            raise TemplateError(
+                f"{logical_id}: MaximumBatchingWindowInSeconds {window!r} is not 0 to 300 seconds,"
+                " which Lambda rejects"
+            )
         mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack}/{logical_id}"))
         self.deployment.stream_mappings.append(
             StreamMapping(
@@ -1105,6 +1112,7 @@ class _Provisioner:
                 maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
                 bisect_batch_on_function_error=_flag(props.get("BisectBatchOnFunctionError", False)),
                 maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                maximum_batching_window_seconds=int(window),
                 report_batch_item_failures="ReportBatchItemFailures" in response_types,
                 filter_patterns=patterns,
                 on_failure_arn=on_failure,

@@ -5,7 +5,10 @@ every shard of the table's stream in moto, drops the records its ``FilterCriteri
 not match (they are skipped, never delivered), and invokes the function synchronously with
 ``{"Records": [...]}``: at most ``batch_size`` records, in shard order, one batch in flight
 per shard. Records are shaped as Lambda delivers them (``eventSourceARN``, the table's
-region, ``ApproximateCreationDateTime`` in epoch seconds).
+region, ``ApproximateCreationDateTime`` in epoch seconds). With a batching window
+(``maximum_batching_window_seconds``), a read short of ``batch_size`` records is not invoked
+at once: the poller reads on until the batch is full or the window, counted from the arrival
+of the batch's first record, has passed (0: at once). Retries never wait for a window.
 
 What follows an invocation is what AWS documents for stream sources:
 
@@ -389,6 +392,7 @@ class StreamPoller:
                 if not records:
                     continue
                 progressed = True
+                records = self._gather(arn, shard, records)
                 batch = [record for record in records if passes(self.filters, record.body)]
                 if batch:
                     self._deliver(shard, batch)
@@ -400,6 +404,22 @@ class StreamPoller:
                 with self._lock:
                     self._busy = False
         return progressed
+
+    def _gather(self, arn: str, shard: str, records: list[StreamRecord]) -> list[StreamRecord]:
+        """Lambda's batching window: reads on until the records fill a batch, the window
+        since the first one arrived passes, or the poller stops."""
+        window = self.mapping.maximum_batching_window_seconds
+        if window <= 0:
+            return records
+        size = self.mapping.batch_size
+        gathered = list(records)
+        while len(gathered) < size and not self._stop.is_set():
+            remaining = gathered[0].arrived + window - self.clock()
+            if remaining <= 0:
+                break
+            self._stop.wait(min(self.poll_interval, remaining))
+            gathered += self.reader.read(arn, shard, gathered[-1].sequence, size - len(gathered))
+        return gathered
 
     def _deliver(self, shard: str, records: list[StreamRecord]) -> None:
         """Invokes until every record is delivered or discarded (or the poller stops)."""
