@@ -66,6 +66,9 @@ UNPUBLISHED_EVENT_MESSAGE = "unpublishedEvent"
 PUBLISHER_BATCH_SIZE = 100
 PUBLISHER_RETRY_ATTEMPTS = 10
 PUBLISHER_MAX_RECORD_AGE_SECONDS = 6 * 60 * 60
+# Lambda's bound on a stream mapping's MaximumBatchingWindowInSeconds (the stack's setting,
+# default 0; the local emulator refuses a template beyond it, as Lambda does).
+MAX_BATCHING_WINDOW_SECONDS = 300
 
 # CloudWatch metrics the processor publishes in embedded metric format (EMF); each
 # metric carries the dimension below with the environment suffix as its value.

@@ -28,8 +28,6 @@ from s3flow.infra.queues import retention_queue
 # Stream record types that can carry an event to publish; REMOVE never does, so Lambda
 # drops those records before invoking (no invocation is paid for them).
 PUBLISHED_EVENT_NAMES = ("INSERT", "MODIFY")
-# MaximumBatchingWindowInSeconds: Lambda accepts 0 to 300 for a stream source.
-MAX_BATCHING_WINDOW_SECONDS = 300
 
 
 def batching_window_value(value: object) -> int:
@@ -43,11 +41,11 @@ def batching_window_value(value: object) -> int:
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, int)
-        or not 0 <= seconds <= MAX_BATCHING_WINDOW_SECONDS
+        or not 0 <= seconds <= contract.MAX_BATCHING_WINDOW_SECONDS
     ):
         raise ValueError(
             f"publisherBatchingWindow (publisher_batching_window_seconds) must be a whole number "
-            f"of seconds from 0 to {MAX_BATCHING_WINDOW_SECONDS}, got {value!r}"
+            f"of seconds from 0 to {contract.MAX_BATCHING_WINDOW_SECONDS}, got {value!r}"
         )
     return seconds
 

@@ -88,6 +88,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from s3flow import contract
 from s3flow.local.deployment import (
     AsyncInvokeConfig,
     BucketNotification,
@@ -1095,9 +1096,10 @@ class _Provisioner:
         except ValueError as error:
             raise UnsupportedResourceError(kind, logical_id, f"FilterCriteria: {error}") from error
         window = props.get("MaximumBatchingWindowInSeconds", 0)
-        if not str(window).isdigit() or int(window) > 300:
+        if not str(window).isdigit() or int(window) > contract.MAX_BATCHING_WINDOW_SECONDS:
             raise TemplateError(
-                f"{logical_id}: MaximumBatchingWindowInSeconds {window!r} is not 0 to 300 seconds,"
+                f"{logical_id}: MaximumBatchingWindowInSeconds {window!r} is not 0 to"
+                f" {contract.MAX_BATCHING_WINDOW_SECONDS} seconds,"
                 " which Lambda rejects"
             )
         mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack}/{logical_id}"))
