@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -222,3 +223,37 @@ def test_copies_and_multipart_uploads_are_announced_and_other_buckets_are_not(ho
     copy, big = objects(queued)
     assert copy["key"] == "copy.txt" and copy["size"] == 3
     assert big["key"] == "big.bin" and big["size"] == 1024 and big["versionId"] == done["VersionId"]
+
+
+def test_a_sigv2_presigned_put_is_an_object_created_put(hop):
+    s3, queued = hop
+    # GIVEN a URL presigned with signature version 2 (AWSAccessKeyId, Signature, Expires)
+    v2 = boto3.client(
+        "s3",
+        endpoint_url=s3.meta.endpoint_url,
+        region_name="us-east-1",
+        config=Config(signature_version="s3"),
+    )
+    url = v2.generate_presigned_url("put_object", Params={"Bucket": "watched", "Key": "shared/a b.txt"})
+    assert "Signature=" in url and "AWSAccessKeyId=" in url, url
+
+    # WHEN anyone PUTs to it
+    response = requests.put(url, data=b"hello", timeout=30)
+    response.raise_for_status()
+
+    # THEN S3 announces the object as any other PUT
+    (record,) = [event["Records"][0] for _, event in queued]
+    assert record["eventName"] == EVENT_PUT
+    assert record["userIdentity"]["principalId"] == "AWS:testing"
+    assert record["s3"]["object"]["key"] == "shared/a+b.txt"
+    assert record["s3"]["object"]["size"] == 5
+    assert record["s3"]["object"]["versionId"] == response.headers["x-amz-version-id"]
+
+
+def test_a_put_signed_with_a_sigv2_header_names_its_access_key():
+    signed = request("PUT", "/bucket/a.txt", headers={"Authorization": "AWS AKIDV2:c2lnbmF0dXJl"})
+
+    write = classify(signed, ok())
+
+    assert write is not None and write.event_name == EVENT_PUT
+    assert write.principal == "AWS:AKIDV2"

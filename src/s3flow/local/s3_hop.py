@@ -37,8 +37,12 @@ EVENT_PUT = "ObjectCreated:Put"
 EVENT_COPY = "ObjectCreated:Copy"
 EVENT_MULTIPART = "ObjectCreated:CompleteMultipartUpload"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-# Query parameters that do not make a PUT a sub-resource call (?tagging, ?acl, ...).
-_PLAIN_PUT_PARAMS = {"x-id"}
+# Signature version 2: ``Authorization: AWS AccessKeyId:Signature`` (S3 still takes it).
+_CREDENTIAL_V2 = re.compile(r"^AWS ([^:\s]+):")
+# Query parameters that do not make a PUT a sub-resource call (?tagging, ?acl, ...). A
+# SigV2 presigned URL carries AWSAccessKeyId, Signature and Expires (SigV4's are X-Amz-*):
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
+_PLAIN_PUT_PARAMS = {"x-id", "AWSAccessKeyId", "Signature", "Expires"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,9 @@ def encode_key(key: str) -> str:
 
 
 def _credential(request: Request) -> tuple[str, str] | None:
-    """(access key id, service) from a SigV4 Authorization header or presigned URL."""
+    """(access key id, service) from a SigV4 or SigV2 Authorization header or presigned URL.
+
+    SigV2 names no service; among AWS services only S3 still accepts it."""
     header = request.headers.get("Authorization", "")
     match = _CREDENTIAL.search(header)
     if match:
@@ -81,6 +87,11 @@ def _credential(request: Request) -> tuple[str, str] | None:
     parts = presigned.split("/")
     if len(parts) == 5:
         return parts[0], parts[3]
+    match = _CREDENTIAL_V2.match(header)
+    if match:
+        return match.group(1), "s3"
+    if request.args.get("AWSAccessKeyId"):
+        return request.args["AWSAccessKeyId"], "s3"
     return None
 
 
@@ -111,7 +122,8 @@ def classify(request: Request, response: ObservedResponse) -> ObjectWrite | None
     target = _bucket_and_key(request)
     if target is None:
         return None
-    params = {name for name in request.args if not name.startswith("X-Amz-")}
+    # Signed x-amz-* values ride in the query of presigned URLs (SigV2 spells them lowercase).
+    params = {name for name in request.args if not name.lower().startswith("x-amz-")}
     if request.method == "PUT":
         if params - _PLAIN_PUT_PARAMS:
             return None  # a sub-resource (tagging, acl, part upload, ...), not a new object
