@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import ssl
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +16,17 @@ import boto3
 import botocore.handlers
 import botocore.parsers
 import pytest
-from aws_api_support import ACCESS_KEY, REGION, SECRET_KEY, Observed, Reply, ScriptedServer, crc32
+from aws_api_support import (
+    ACCESS_KEY,
+    REGION,
+    SECRET_KEY,
+    Observed,
+    Reply,
+    ScriptedServer,
+    TlsAuthority,
+    crc32,
+    tls_authority,
+)
 from botocore.config import Config
 
 from s3flow.processor.aws_api import client as client_module
@@ -644,3 +655,85 @@ def test_every_observer_hears_of_every_call(server: ScriptedServer, clients, obs
 
     expected = [("dynamodb", "PutItem", 1, None), ("dynamodb", "UpdateItem", 2, raised.value)]
     assert observed.calls == second.calls == expected
+
+
+# --- over TLS -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ca_bundle_loads(monkeypatch: pytest.MonkeyPatch) -> list[ssl.SSLContext]:
+    """Each TLS context that loaded the default trust store, starting from a new process's state."""
+    monkeypatch.setattr(client_module, "_shared_tls_context", None, raising=False)
+    loads: list[ssl.SSLContext] = []
+    load_default_certs = ssl.SSLContext.load_default_certs
+
+    def counting(context: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(context)
+        load_default_certs(context, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs", counting)
+    return loads
+
+
+@pytest.fixture
+def trusted(tmp_path, monkeypatch: pytest.MonkeyPatch) -> TlsAuthority:
+    """A CA the default trust store holds because SSL_CERT_FILE names it, as OpenSSL reads it."""
+    authority = tls_authority(tmp_path / "trusted")
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
+    return authority
+
+
+@pytest.fixture
+def https_server(trusted: TlsAuthority) -> Iterator[ScriptedServer]:
+    scripted = ScriptedServer(tls=trusted.server_context)
+    yield scripted
+    scripted.stop()
+
+
+def test_connections_and_reconnects_load_the_ca_bundle_once(
+    https_server: ScriptedServer, clients, ca_bundle_loads
+) -> None:
+    # Connection: close, then a silent hang-up, then close(): four connections, two clients.
+    https_server.then(Reply(close="announced"), Reply(close="silently"))
+    dynamodb, sqs = clients(DYNAMODB, https_server.url), clients(SQS, https_server.url)
+
+    results = [dynamodb.call("PutItem", {"n": n}) for n in range(4)]
+    dynamodb.close()
+    results += [dynamodb.call("PutItem", {"n": 4}), sqs.call("SendMessageBatch", {"n": 5})]
+
+    assert results == [{}] * 6
+    assert len(set(https_server.connections)) == 5
+    assert len(ca_bundle_loads) == 1
+
+
+def test_clients_built_and_used_over_http_load_no_ca_bundle(
+    server: ScriptedServer, clients, ca_bundle_loads
+) -> None:
+    for service in (DYNAMODB, EVENTBRIDGE, SQS):
+        clients(service, server.url).call("Operation", {})
+
+    assert ca_bundle_loads == []
+
+
+@pytest.mark.parametrize(
+    ("server_ca", "host", "refusal"),
+    [
+        ("stranger", "127.0.0.1", "unable to get local issuer certificate"),
+        ("trusted", "localhost", "Hostname mismatch"),
+    ],
+)
+def test_a_certificate_the_trust_store_or_the_host_does_not_match_is_refused(
+    tmp_path, trusted: TlsAuthority, clients, ca_bundle_loads, server_ca: str, host: str, refusal: str
+) -> None:
+    authority = trusted if server_ca == "trusted" else tls_authority(tmp_path / server_ca, "stranger CA")
+    scripted = ScriptedServer(tls=authority.server_context)
+    try:
+        url = scripted.url.replace("127.0.0.1", host)
+        with pytest.raises(ApiCallError) as raised:
+            clients(SQS, url, backoff=Backoff(attempts=1)).call("SendMessageBatch", {})
+    finally:
+        scripted.stop()
+
+    assert (raised.value.code, raised.value.status) == (TRANSPORT_ERROR, None)
+    assert "CERTIFICATE_VERIFY_FAILED" in raised.value.message and refusal in raised.value.message
+    assert scripted.received == []

@@ -49,3 +49,27 @@ def test_no_processor_module_imports_aws_cdk() -> None:
     offenders = [path.name for path in sources if importing.search(path.read_text(encoding="utf-8"))]
 
     assert offenders == []
+
+
+CA_BUNDLE_PROBE = """
+import importlib, ssl, sys
+loads = []
+load_default_certs = ssl.SSLContext.load_default_certs
+def counting(context, *args, **kwargs):
+    loads.append(context)
+    load_default_certs(context, *args, **kwargs)
+ssl.SSLContext.load_default_certs = counting
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+print(len(loads))
+"""
+
+
+def test_importing_the_handlers_loads_no_ca_bundle() -> None:
+    modules = [handler.rsplit(".", 1)[0] for handler in (contract.HANDLER, contract.PUBLISHER_HANDLER)]
+
+    result = subprocess.run(
+        [sys.executable, "-c", CA_BUNDLE_PROBE, *modules], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "0"

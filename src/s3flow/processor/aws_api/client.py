@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import ssl
 import threading
 import zlib
 from collections.abc import Callable, Mapping
@@ -48,6 +49,12 @@ INVALID_RESPONSE = "InvalidResponse"  # a 2xx whose body is not a JSON object (a
 CRC32_MISMATCH = "Crc32Mismatch"
 # A kept-alive connection the other end had closed: nothing of the request was read.
 _STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+# One TLS context for every HTTPS connection of the process, made on the first one: building
+# one loads the CA bundle (tens of ms; more on a small Lambda), which http.client would do again
+# for each new connection and reconnect. None until then, so HTTP-only (local) runs never pay.
+_shared_tls_context: ssl.SSLContext | None = None
+_shared_tls_lock = threading.Lock()
 
 
 class ApiCallError(Exception):
@@ -175,7 +182,9 @@ class JsonApiClient:
     def _connect(self) -> http.client.HTTPConnection:
         if self._connection is None:
             if self.endpoint.scheme == "https":
-                self._connection = http.client.HTTPSConnection(self.endpoint.host, timeout=TIMEOUT_SECONDS)
+                self._connection = http.client.HTTPSConnection(
+                    self.endpoint.host, timeout=TIMEOUT_SECONDS, context=shared_tls_context()
+                )
             else:
                 self._connection = http.client.HTTPConnection(self.endpoint.host, timeout=TIMEOUT_SECONDS)
         return self._connection
@@ -198,6 +207,29 @@ class JsonApiClient:
     def _tell(self, operation: str, attempts: int, error: ApiCallError | None) -> None:
         for observer in self.observers:
             observer(self.service.signing_name, operation, attempts, error)
+
+
+def shared_tls_context() -> ssl.SSLContext:
+    """The process's TLS context, built on first use."""
+    global _shared_tls_context
+    with _shared_tls_lock:
+        if _shared_tls_context is None:
+            _shared_tls_context = _https_context()
+        return _shared_tls_context
+
+
+def _https_context() -> ssl.SSLContext:
+    """What ``HTTPSConnection`` builds when given no context, so verification is unchanged.
+
+    The default trust store, as ``ssl.create_default_context`` loads it (``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` honoured), certificate and host name checked; ALPN and post-handshake
+    authentication set as http.client sets them.
+    """
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    if context.post_handshake_auth is not None:
+        context.post_handshake_auth = True
+    return context
 
 
 def max_attempts(service: Service, environ: Mapping[str, str]) -> int:
