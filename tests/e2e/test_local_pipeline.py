@@ -158,3 +158,22 @@ def test_the_endpoint_serves_any_client_and_a_second_pipeline_cannot_take_its_po
     assert health.status_code == 200
     with pytest.raises(PortInUseError):
         LocalPipeline(synthesized, port=running.pipeline.server.port).start()
+
+
+def test_a_browser_form_upload_is_recorded_with_the_version_it_stored(start_pipeline):
+    running = start_pipeline()
+    s3 = running.client("s3")
+    bucket = running.outputs["S3BucketName"]
+    form = s3.generate_presigned_post(bucket, "forms/${filename}")
+
+    posted = requests.post(
+        form["url"], data=form["fields"], files={"file": ("report 1.csv", b"a,b\n1,2\n")}, timeout=30
+    )
+    assert posted.status_code == 204, posted.text
+    assert running.pipeline.wait_idle(IDLE)
+
+    stored = s3.head_object(Bucket=bucket, Key="forms/report 1.csv")
+    (record,) = records_for(running, "forms/report 1.csv")
+    assert record["versionId"]["S"] == stored["VersionId"]
+    assert record["size"]["N"] == "8"
+    assert record["status"]["S"] == "SUCCESS"

@@ -172,7 +172,7 @@ def hop() -> Iterator[tuple[Any, list[tuple[str, dict[str, Any]]]]]:
     deployment = Deployment(stack_name="T", region="us-east-1", account="123456789012")
     deployment.notifications = [BucketNotification("watched", FUNCTION_ARN, ("s3:ObjectCreated:*",))]
     queued: list[tuple[str, dict[str, Any]]] = []
-    server.middleware.observers.append(S3Hop(deployment, lambda arn, event: queued.append((arn, event))))
+    S3Hop(deployment, lambda arn, event: queued.append((arn, event))).install(server.middleware)
     s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
     for bucket in ("watched", "unwatched"):
         s3.create_bucket(Bucket=bucket)
@@ -257,3 +257,44 @@ def test_a_put_signed_with_a_sigv2_header_names_its_access_key():
 
     assert write is not None and write.event_name == EVENT_PUT
     assert write.principal == "AWS:AKIDV2"
+
+
+@pytest.mark.parametrize("success_status", [None, "201"])
+def test_a_browser_form_post_is_an_object_created_post_with_its_version_and_size(hop, success_status):
+    s3, queued = hop
+    # GIVEN a browser-form upload (POST Object) with the user's file name in the key
+    fields = {"success_action_status": success_status} if success_status else {}
+    conditions = [{"success_action_status": success_status}] if success_status else []
+    form = s3.generate_presigned_post(
+        "watched", "uploads/${filename}", Fields=fields or None, Conditions=conditions or None
+    )
+
+    # WHEN the browser posts it to the bucket's URL
+    response = requests.post(
+        form["url"], data=form["fields"], files={"file": ("my photo.jpg", b"jpeg bytes")}, timeout=30
+    )
+
+    # THEN the object is stored and announced as S3 announces a POST, with its own version
+    assert response.status_code == int(success_status or 204), response.text
+    stored = s3.head_object(Bucket="watched", Key="uploads/my photo.jpg")
+    (record,) = [event["Records"][0] for _, event in queued]
+    assert record["eventName"] == "ObjectCreated:Post"
+    assert record["userIdentity"]["principalId"] == "AWS:testing"
+    obj = record["s3"]["object"]
+    assert obj["key"] == "uploads/my+photo.jpg"
+    assert (obj["size"], obj["eTag"]) == (10, stored["ETag"].strip('"'))
+    assert obj["versionId"] == stored["VersionId"]
+
+
+def test_a_form_post_to_an_unwatched_bucket_or_a_batch_delete_is_not_announced(hop):
+    s3, queued = hop
+    s3.put_object(Bucket="watched", Key="gone.txt", Body=b"x")
+    queued.clear()
+    form = s3.generate_presigned_post("unwatched", "a.txt")
+
+    requests.post(
+        form["url"], data=form["fields"], files={"file": ("a.txt", b"a")}, timeout=30
+    ).raise_for_status()
+    s3.delete_objects(Bucket="watched", Delete={"Objects": [{"Key": "gone.txt"}]})
+
+    assert queued == []

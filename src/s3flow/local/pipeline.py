@@ -248,7 +248,7 @@ class LocalPipeline:
             self.runtime.start()
             router = EventRouter(account=self._deployment.account, on_delivery=self._routed)
             self.server.middleware.routes.extend([self.runtime.route, router.route])
-            self.server.middleware.observers.append(S3Hop(self._deployment, self.runtime.enqueue))
+            S3Hop(self._deployment, self.runtime.enqueue).install(self.server.middleware)
             runtime = self.runtime
             self.streams = StreamPollers.for_mappings(
                 self._deployment.stream_mappings,

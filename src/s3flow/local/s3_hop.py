@@ -12,12 +12,18 @@ one record shaped as in AWS's "Event message structure" (event version 2.1):
 - ``sequencer`` is hex that only grows per bucket and key (AWS compares them as strings
   of equal length, so ours are fixed-width).
 
-Browser-form POST uploads are not observed.
+Browser-form uploads (POST Object, ``multipart/form-data`` to the bucket's URL) are
+``ObjectCreated:Post``: moto's answer carries no version id, so the event's is read back
+from moto as the key's newest version (a second write of the same key racing the POST could
+lend it its version).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
+import os
 import re
 import threading
 import time
@@ -28,14 +34,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from s3flow.local.deployment import BucketNotification, Deployment
-from s3flow.local.server import ObservedResponse
+from s3flow.local.server import Middleware, ObservedResponse
 
 EVENT_PUT = "ObjectCreated:Put"
 EVENT_COPY = "ObjectCreated:Copy"
 EVENT_MULTIPART = "ObjectCreated:CompleteMultipartUpload"
+EVENT_POST = "ObjectCreated:Post"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 # Signature version 2: ``Authorization: AWS AccessKeyId:Signature`` (S3 still takes it).
 _CREDENTIAL_V2 = re.compile(r"^AWS ([^:\s]+):")
@@ -62,6 +69,7 @@ class ObjectWrite:
 class StoredObject:
     size: int
     etag: str  # without quotes, as S3 events carry it
+    version_id: str | None = None
 
 
 # Finds the stored object of one exact version (or the only one, unversioned).
@@ -110,6 +118,49 @@ def _bucket_and_key(request: Request) -> tuple[str, str] | None:
     if not bucket or not key:
         return None
     return bucket, key
+
+
+def _bucket_only(request: Request) -> str | None:
+    """The bucket of a request to the bucket's own URL (``/bucket`` or ``bucket.<host>/``)."""
+    host = request.host.split(":", 1)[0]
+    labels = host.split(".")
+    if labels[0] not in {"s3", "localhost"} and (
+        host.endswith(".localhost") or (len(labels) > 1 and labels[1] == "s3")
+    ):
+        return labels[0] if request.path.strip("/") == "" else None
+    bucket, _, rest = request.path.lstrip("/").partition("/")
+    return bucket if bucket and not rest else None
+
+
+def _form_field(form: Any, name: str) -> str | None:
+    """A POST form field by name; S3 matches field names regardless of case."""
+    for field_name, value in form.items():
+        if field_name.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def form_upload(request: Request, body: bytes) -> tuple[str, str, str] | None:
+    """(bucket, key, principal) of a browser-form upload (POST Object), else None.
+
+    The form's ``key`` may hold ``${filename}``, replaced by the uploaded file's name:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html"""
+    bucket = _bucket_only(request)
+    if bucket is None or request.args:
+        return None  # ?delete (DeleteObjects) and other bucket POSTs are not uploads
+    environ = dict(request.environ)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    parsed = Request(environ)
+    key = _form_field(parsed.form, "key")
+    if not key:
+        return None
+    upload = parsed.files.get("file")
+    if upload is not None:
+        key = key.replace("${filename}", os.path.basename(upload.filename or ""))
+    credential = _form_field(parsed.form, "X-Amz-Credential") or ""
+    access_key = credential.split("/", 1)[0] or _form_field(parsed.form, "AWSAccessKeyId")
+    return bucket, key, f"AWS:{access_key}" if access_key else "anonymous"
 
 
 def classify(request: Request, response: ObservedResponse) -> ObjectWrite | None:
@@ -229,13 +280,14 @@ def moto_lookup(account: str) -> ObjectLookup:
         stored = s3_backends[account]["aws"].get_object(bucket, key, version_id=version_id)
         if stored is None:
             raise KeyError(f"{bucket}/{key}@{version_id}")
-        return StoredObject(size=stored.size, etag=stored.etag.strip('"'))
+        return StoredObject(size=stored.size, etag=stored.etag.strip('"'), version_id=stored.version_id)
 
     return lookup
 
 
 class S3Hop:
-    """Server observer: turns object writes into S3 events for the async invoker."""
+    """Turns object writes into S3 events for the async invoker: an observer of moto's
+    answers, and a route for the uploads moto alone would get wrong (``install``)."""
 
     def __init__(
         self,
@@ -251,11 +303,52 @@ class S3Hop:
         self.lookup = lookup or moto_lookup(deployment.account)
         self.sequencer = sequencer or Sequencer()
         self.clock = clock
+        self.middleware: Middleware | None = None
+
+    def install(self, middleware: Middleware) -> None:
+        """Observe ``middleware``'s S3 answers and route the uploads that need us first."""
+        self.middleware = middleware
+        middleware.add_route(self.route)
+        middleware.observers.append(self)
 
     def __call__(self, request: Request, response: ObservedResponse) -> None:
         write = classify(request, response)
-        if write is None:
-            return
+        if write is not None:
+            self.announce(write)
+
+    def route(self, request: Request) -> Response | None:
+        """Answers the uploads moto stores but we cannot observe from its answer alone."""
+        if request.method == "POST" and request.mimetype == "multipart/form-data":
+            return self._form_post(request)
+        return None
+
+    def _form_post(self, request: Request) -> Response | None:
+        body = request.get_data()
+        upload = form_upload(request, body)
+        response = self._forward(request, body)
+        # S3 answers a form POST with 204 (default), 200 or 201, or 303 to the redirect.
+        if upload is None or response.status_code not in {200, 201, 204, 303}:
+            return response
+        bucket, key, principal = upload
+        self.announce(
+            ObjectWrite(
+                bucket=bucket,
+                key=key,
+                event_name=EVENT_POST,
+                version_id=None,  # moto's answer has none: read back from the stored object
+                request_id=response.headers.get("x-amz-request-id") or uuid.uuid4().hex[:16].upper(),
+                source_ip=request.remote_addr or "127.0.0.1",
+                principal=principal,
+            )
+        )
+        return response
+
+    def _forward(self, request: Request, body: bytes) -> Response:
+        assert self.middleware is not None, "install() the hop before routing through it"
+        return self.middleware.forward(request, after=self.route, body=body)
+
+    def announce(self, write: ObjectWrite) -> None:
+        """One event per notification of the deployment that matches this write."""
         matching = [
             n
             for n in self.deployment.notifications
@@ -264,6 +357,8 @@ class S3Hop:
         if not matching:
             return
         stored = self.lookup(write.bucket, write.key, write.version_id)
+        if write.version_id is None and stored.version_id is not None:
+            write = dataclasses.replace(write, version_id=stored.version_id)
         sequencer = self.sequencer.next()
         event_time = self.clock()
         for notification in matching:
