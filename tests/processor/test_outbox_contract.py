@@ -8,18 +8,22 @@ turns a step error into a different outcome. Read here from moto's DynamoDB Stre
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from processor_support import BUS, TABLE, FakeContext, refuse_calls
+from processor_support import BUS, TABLE, FakeContext, load_event, refuse_calls
 
 from s3flow import contract
+from s3flow.processor import pipeline
 from s3flow.processor.dependencies import dependencies
 from s3flow.processor.events import detail_type, entry_for, fits
 from s3flow.processor.exceptions import RetryableProcessingError
 from s3flow.processor.extension import ObjectRef, register_step
 from s3flow.processor.store import from_dynamo
+from s3flow.processor.time_index import query_time_range
 
 UNSAMPLED = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 
@@ -72,6 +76,56 @@ def test_a_duplicate_delivery_adds_nothing_to_the_stream(aws, invoke) -> None:
 
     assert kinds(first) == ["INSERT"] * 5
     assert aws.stream_records() == first
+
+
+def malformed(field: str, value: Any) -> dict[str, Any]:
+    """The sample record with ``field`` set to ``value`` (removed when ``value`` is None)."""
+    raw = copy.deepcopy(load_event("s3_put_single")["Records"][0])
+    raw.pop(field)
+    return raw if value is None else {**raw, field: value}
+
+
+class ScriptedClock(datetime):
+    """``datetime`` whose ``now`` is the next of ``readings``: each invocation sees another time."""
+
+    readings: list[datetime] = []
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return cls.readings.pop(0)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        malformed("eventTime", None),
+        malformed("eventTime", "yesterday"),
+        malformed("eventTime", "2026-11-24T10:15:30"),  # no time zone
+        {**malformed("eventTime", None), "eventName": "ObjectRemoved:Delete"},
+        {"Records": "not a list"},
+    ],
+    ids=["no-event-time", "garbled-event-time", "naive-event-time", "no-time-wrong-kind", "not-an-event"],
+)
+def test_a_malformed_record_delivered_twice_at_different_times_is_one_insert(
+    aws, invoke, monkeypatch, raw: dict[str, Any]
+) -> None:
+    event = raw if "Records" in raw else {"Records": [raw]}
+    ScriptedClock.readings = [datetime(2026, 11, 24, 10, tzinfo=UTC), datetime(2026, 11, 25, 9, tzinfo=UTC)]
+    monkeypatch.setattr(pipeline, "datetime", ScriptedClock)
+
+    first = invoke(copy.deepcopy(event))
+    second = invoke(copy.deepcopy(event), FakeContext(aws_request_id="redelivery"))
+
+    assert (first["errors"], second["errors"], second["duplicates"]) == (1, 0, 1)
+    [record] = aws.stream_records()
+    assert record["eventName"] == "INSERT"
+    [item] = aws.items()
+    assert new_images([record]) == [item]
+    assert item["processedAt"] == "2026-11-24T10:00:00.000Z"  # the first delivery's
+    # on the time index at the epoch: out of real windows, listed by the epoch's day
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    [listed] = query_time_range(aws.dynamodb, TABLE, epoch, epoch + timedelta(days=1), shards=4)
+    assert (listed["requestId"], listed["timestamp"]) == (item["requestId"], "1970-01-01T00:00:00.000Z")
 
 
 def test_a_retry_after_a_transient_failure_inserts_only_what_was_missing(aws, invoke, monkeypatch) -> None:

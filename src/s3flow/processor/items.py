@@ -9,7 +9,7 @@ the publisher function announces what the table's stream shows as new (``outbox`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,14 @@ from s3flow.processor.time_index import format_timestamp, time_bucket
 
 ERROR_ID_PREFIX = "error#"
 ERROR_MESSAGE_LIMIT = 1000
+# The sort key of a bad record that carries no usable eventTime. It must come from the record,
+# like its id: any clock reading (the processing time) would give each redelivery a new key,
+# so the conditional write would let a second error item (and a second event) through. The
+# epoch cannot pass for a real event time and keeps these items out of every real
+# ``records --since`` window instead of placing them at an invented one; they are still
+# announced (their error event carries ``processedAt``), and
+# ``s3flow records --since 1970-01-01 --until 1970-01-02 --status ERROR`` lists them.
+TIMELESS_ERROR_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -84,9 +92,8 @@ def object_item(
 def error_item(
     record: InvalidRecord, invocation: Invocation, *, shards: int, processed_at: datetime
 ) -> dict[str, Any]:
-    # The record's own eventTime keeps the key stable across redeliveries; a record without
-    # a usable eventTime falls back to now (and could then get a second error item).
-    when = record.event_time or processed_at
+    # Both key parts come from the record, never the clock: a redelivery finds the same item.
+    when = record.event_time or TIMELESS_ERROR_TIME
     item: dict[str, Any] = {
         contract.TABLE_PARTITION_KEY: ERROR_ID_PREFIX + record.error_id,
         contract.TABLE_SORT_KEY: format_timestamp(when),
