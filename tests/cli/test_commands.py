@@ -135,12 +135,17 @@ def test_records_reads_a_time_range_through_the_index_and_filters_by_status(loca
     recent = runner.invoke(app, ["records", "--since", "-1h", *local.args])
     errors = runner.invoke(app, ["records", "--since", "-1h", "--status", "error", *local.args])
     older = runner.invoke(app, ["records", "--since", "-4d", "--until", "-2d", *local.args])
+    to_the_end = runner.invoke(
+        app, ["records", "--since", "-1h", "--until", "9999-12-31T23:59:59Z", *local.args]
+    )
 
     assert recent.exit_code == 0, recent.output
     assert f"recent-ok-{tag}" in recent.output and f"recent-bad-{tag}" in recent.output
     assert f"old-{tag}" not in recent.output
     assert f"recent-bad-{tag}" in errors.output and f"recent-ok-{tag}" not in errors.output
     assert f"old-{tag}" in older.output and f"recent-ok-{tag}" not in older.output
+    assert to_the_end.exit_code == 0, to_the_end.output
+    assert f"recent-ok-{tag}" in to_the_end.output and f"old-{tag}" not in to_the_end.output
 
 
 def _queue_depth(local) -> int:

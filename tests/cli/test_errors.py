@@ -136,3 +136,38 @@ def test_stack_outputs_name_what_could_not_be_reached(where, expected):
 
     with pytest.raises(CliError, match=expected.replace(".", r"\.")):
         read_stack_outputs(_UnreachableCloudFormation(), "TapStackprod", where)
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["records", "--since", "-99999999d"], "--since '-99999999d' is out of range"),
+        (["records", "--until", "-99999999d"], "--until '-99999999d' is out of range"),
+        (["records", "--since", "1969-12-31"], "--since '1969-12-31' is out of range"),
+        (["records", "--since", "-" + "9" * 5000 + "d"], "is out of range"),
+        (["events", "--since", "-99999999d"], "--since '-99999999d' is out of range"),
+        (["traces", "--since", "-99999999d"], "--since '-99999999d' is out of range"),
+        (["metrics", "--since", "-99999999d"], "--since '-99999999d' is out of range"),
+        (["metrics", "--until", "0001-01-01T00:00:00+01:00"], "--until '0001-01-01T00:00:00+01:00' is out"),
+    ],
+    ids=lambda value: " ".join(value)[:40] if isinstance(value, list) else None,
+)
+def test_a_time_out_of_range_is_one_line_naming_the_value_and_the_range(
+    runner, stopped_endpoint, argv, fragment
+):
+    # Checked before any call: the emulator being down must not hide the bad value.
+    result = runner.invoke(app, [*argv, "--endpoint-url", stopped_endpoint])
+
+    assert result.exit_code == 1
+    line = _one_error_line(result.output)
+    assert fragment in line
+    assert "1970-01-01T00:00:00Z" in line and "9999-12-31T23:59:59Z" in line
+
+
+def test_version_prints_the_installed_package_version(runner):
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == f"s3flow {version('s3flow')}\n"

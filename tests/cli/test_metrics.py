@@ -140,3 +140,12 @@ def test_the_metric_names_are_the_contracts():
         contract.METRIC_EVENTS_PUBLISHED,
         contract.METRIC_UNPUBLISHABLE_RECORDS,
     }
+
+
+@pytest.mark.parametrize("period", [60, 3600, 60 * 10**9])
+def test_a_range_ending_at_the_latest_time_stays_within_it(period):
+    from s3flow.cli.timeparse import LATEST
+
+    start, end = metrics.aligned(LATEST - timedelta(days=1), LATEST, period)
+
+    assert start <= LATEST - timedelta(days=1) and end == LATEST

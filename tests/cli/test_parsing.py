@@ -115,3 +115,13 @@ def test_flow_lines_keep_only_the_counts_that_happened():
         _without_zero_counts("attempt 1 failed (Error: x); retry in 0.2s")
         == "attempt 1 failed (Error: x); retry in 0.2s"
     )
+
+
+def test_records_are_read_up_to_a_day_past_now_at_most():
+    from datetime import timedelta
+
+    from s3flow.cli.queries import readable_until
+    from s3flow.cli.timeparse import LATEST
+
+    assert readable_until(LATEST, now=NOW) == NOW + timedelta(days=1)
+    assert readable_until(NOW - timedelta(hours=1), now=NOW) == NOW - timedelta(hours=1)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
+from s3flow import contract
 from s3flow.cli import publish_failures, queries, render, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
@@ -44,8 +45,23 @@ RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region (
 Status = typer.Option("--status", help="SUCCESS or ERROR.", case_sensitive=False)
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        from importlib.metadata import version
+
+        typer.echo(f"s3flow {version('s3flow')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _setup() -> None:
+def _setup(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the installed version and exit."
+        ),
+    ] = False,
+) -> None:
     # The emulator's notes on what moto lacks are for debugging, not for every run.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     if os.environ.get("S3FLOW_DEBUG"):
@@ -111,9 +127,10 @@ def records(
     region: RegionOption = None,
 ) -> None:
     """Records written in a time range, read through the time index."""
-    if status and status.upper() not in ("SUCCESS", "ERROR"):
+    if status and status.upper() not in (contract.STATUS_SUCCESS, contract.STATUS_ERROR):
         raise CliError(f"--status must be SUCCESS or ERROR, not {status!r}")
     start, end = timeparse.parse_range(since, until)
+    end = queries.readable_until(end)
     items = queries.fetch_records(_target(stack, endpoint_url, region), start, end, status)
     render.console().print(
         render.records_table(items, title=f"records {start:%Y-%m-%dT%H:%M:%SZ} .. {end:%Y-%m-%dT%H:%M:%SZ}")
@@ -129,7 +146,7 @@ def events(
     region: RegionOption = None,
 ) -> None:
     """The events the bus's rules delivered to the log group."""
-    start = timeparse.parse_when(since)
+    start = timeparse.parse_when(since, option="--since")
     routed = queries.fetch_events(_target(stack, endpoint_url, region), start, limit)
     render.console().print(render.events_table(routed))
 
@@ -144,11 +161,12 @@ def traces_(
     region: RegionOption = None,
 ) -> None:
     """List recent traces, or show one as a timeline of its spans."""
+    start = timeparse.parse_when(since, option="--since")
     target = _target(stack, endpoint_url, region)
     target.outputs  # noqa: B018 - traces belong to the stack: fail early if it is not there
     out = render.console()
     if trace_id is None:
-        summaries = traces.list_traces(target, timeparse.parse_when(since), limit=limit)
+        summaries = traces.list_traces(target, start, limit=limit)
         timelines = traces.get_timelines(target, [s.trace_id for s in summaries])
         out.print(render.trace_list_table(summaries, {t.trace_id: t for t in timelines}))
         return

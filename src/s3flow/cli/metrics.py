@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from s3flow import contract
+from s3flow.cli import timeparse
 from s3flow.cli.errors import CliError
 from s3flow.cli.target import Target
 
@@ -150,8 +151,10 @@ def get_series(
 def aligned(start: datetime, end: datetime, period: int) -> tuple[datetime, datetime]:
     """Start and end on period boundaries (CloudWatch answers fastest and exactly so)."""
     first = int(start.timestamp()) // period * period
-    last = -(-int(end.timestamp()) // period) * period
-    return datetime.fromtimestamp(first, tz=UTC), datetime.fromtimestamp(max(last, first + period), tz=UTC)
+    last = max(-(-int(end.timestamp()) // period) * period, first + period)
+    # Rounding up past the last second a datetime holds would not be a time at all.
+    last = min(last, int(timeparse.LATEST.timestamp()))
+    return datetime.fromtimestamp(first, tz=UTC), datetime.fromtimestamp(last, tz=UTC)
 
 
 def totals(series: dict[str, dict[datetime, float]]) -> dict[str, float]:

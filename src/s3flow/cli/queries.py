@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,10 +29,21 @@ def time_index_shards(target: Target) -> int:
         return contract.DEFAULT_TIME_INDEX_SHARDS
 
 
+# A record's time is its S3 event time, so none lies much beyond now; a day covers clock skew.
+RECORDS_AHEAD_OF_NOW = timedelta(days=1)
+
+
+def readable_until(end: datetime, now: datetime | None = None) -> datetime:
+    """``end``, or a day past now if later: the index is read with one Query per day and
+    shard, so a far ``--until`` would cost millions of empty queries."""
+    return min(end, (now or datetime.now(UTC)) + RECORDS_AHEAD_OF_NOW)
+
+
 def fetch_records(
     target: Target, start: datetime, end: datetime, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """The records in ``[start, end]`` from the time index."""
+    """The records in ``[start, end]`` from the time index (``end`` cut to ``readable_until``)."""
+    end = readable_until(end)
     dynamodb, table = target.client("dynamodb"), target.output("DynamoDBTableName")
     items = query_time_range(dynamodb, table, start, end, shards=time_index_shards(target))
     if status:
