@@ -54,6 +54,7 @@ BREAKAGES: list[tuple[tuple[str, ...], Any, str]] = [
     (("s3", "object", "size"), "12", "s3.object.size"),
     (("eventTime",), "yesterday", "yesterday"),
     (("eventTime",), "2026-11-24T10:15:30", "time zone"),
+    (("eventTime",), "0001-01-01T00:00:00+01:00", "out of range"),
     (("eventName",), "ObjectRemoved:Delete", "ObjectRemoved:Delete"),
     (("eventName",), "LifecycleExpiration:Delete", "LifecycleExpiration:Delete"),
     (("eventName",), "s3:TestEvent", "s3:TestEvent"),

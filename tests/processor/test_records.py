@@ -112,6 +112,19 @@ def test_naive_or_garbled_event_time_is_invalid() -> None:
     assert isinstance(parse_record(raw), InvalidRecord)
 
 
+def test_an_event_time_beyond_utcs_calendar_is_invalid_not_a_crash() -> None:
+    # Valid ISO-8601, but moving it to UTC leaves the years datetime holds: one bad record,
+    # not an exception that would fail its siblings' invocation with it.
+    raw = copy.deepcopy(load_event("s3_put_single")["Records"][0])
+    for event_time in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        raw["eventTime"] = event_time
+
+        record = parse_record(raw)
+
+        assert isinstance(record, InvalidRecord) and event_time in record.message
+        assert record.event_time is None
+
+
 def test_object_id_prefers_version_then_sequencer_then_etag() -> None:
     with_version = object_id("b", "k", "v1", "seq", "etag")
     assert with_version == object_id("b", "k", "v1", "other-seq", "other-etag")

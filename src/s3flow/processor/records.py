@@ -93,7 +93,10 @@ def parse_time(value: Any) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     if parsed.tzinfo is None:
         raise ValueError(f"eventTime {value!r} has no time zone")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 at +01:00: before the first instant datetime holds
+        raise ValueError(f"eventTime {value!r} is out of range in UTC") from None
 
 
 def parse_event(event: Any) -> list[ParsedRecord]:
