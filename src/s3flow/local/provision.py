@@ -57,6 +57,8 @@ does not know raises it too, naming the property: nothing is skipped silently):
   ``AWS::Lambda::EventSourceMapping`` on a DynamoDB stream (``Deployment.stream_mappings``,
   polled by ``s3flow.local.stream_mapping``; a mapping on any other source is refused). A
   table's ``StreamSpecification`` goes to moto, whose stream ARN is ``Fn::GetAtt Table.StreamArn``.
+- ``AWS::CDK::Metadata``, the version report the CDK CLI adds to the assemblies it writes
+  (``npx cdk synth``, ``cdk deploy``): recorded, as CloudFormation creates nothing for it.
 - CDK custom resources, applied by their intent: ``Custom::S3BucketNotifications`` (Lambda
   configurations become ``Deployment.notifications``: given to moto, its bucket would try to
   invoke the function through Docker and swallow the failure; queue, topic and EventBridge
@@ -663,6 +665,7 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
         ]
     ),
     "AWS::KMS::Alias": frozenset({"AliasName", "TargetKeyId"}),
+    "AWS::CDK::Metadata": frozenset({"Analytics"}),
     "Custom::S3BucketNotifications": frozenset(
         {"ServiceToken", "BucketName", "NotificationConfiguration", "Managed", "SkipDestinationValidation"}
     ),
@@ -708,6 +711,7 @@ class _Provisioner:
             "AWS::CloudWatch::Dashboard": self._dashboard,
             "AWS::KMS::Key": self._key,
             "AWS::KMS::Alias": self._alias,
+            "AWS::CDK::Metadata": self._cdk_metadata,
             "Custom::S3BucketNotifications": self._bucket_notifications,
             "Custom::S3AutoDeleteObjects": self._auto_delete_objects,
             **{kind: self._sdk_call for kind in _SDK_CALL_TYPES},
@@ -1048,6 +1052,11 @@ class _Provisioner:
                 application_log_level=log_level,
             )
         return Created(name, {"Arn": arn})
+
+    def _cdk_metadata(self, logical_id: str, props: dict[str, Any]) -> Created:
+        # The CDK CLI's version report (which CDK modules the stack uses); CloudFormation
+        # accepts it and creates nothing, so locally it is recorded and nothing more.
+        return Created(physical_name(self.stack, logical_id, max_length=128))
 
     def _permission(self, logical_id: str, props: dict[str, Any]) -> Created:
         return Created(physical_name(self.stack, logical_id, max_length=128))

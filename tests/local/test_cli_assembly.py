@@ -1,0 +1,54 @@
+"""The cloud assembly the CDK CLI writes (`npx cdk synth`, `cdk deploy`) runs locally too.
+
+The CLI synthesizes with more than `python app.py` does: version reporting adds an
+``AWS::CDK::Metadata`` resource under a region condition, and path and asset metadata land on
+every resource. A user who ran `make deploy` and then `s3flow local up` gets that assembly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from s3flow.local.provision import provision
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+STACK = "TapStackdev"
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudFormation..WaitConditionHandle")
+
+
+@pytest.fixture(scope="module")
+def cli_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli.cdk.out")
+    result = subprocess.run(
+        [str(CDK_CLI), "synth", "--quiet", "--output", str(out)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"cdk synth failed:\n{result.stdout}\n{result.stderr}")
+    return out
+
+
+def test_the_cdk_cli_assembly_provisions_with_its_metadata_resource(
+    cli_assembly: Path, moto_endpoint: str
+) -> None:
+    template = json.loads((cli_assembly / f"{STACK}.template.json").read_text())
+    metadata = [lid for lid, res in template["Resources"].items() if res["Type"] == "AWS::CDK::Metadata"]
+    assert metadata, "the CLI's assembly carries CDK's version-reporting resource"
+
+    deployment = provision(cli_assembly, STACK, endpoint_url=moto_endpoint, region="us-east-1")
+
+    # Recorded as CloudFormation records it (it creates nothing), with every other resource.
+    assert set(metadata) <= set(deployment.physical_ids)
+    assert set(deployment.physical_ids) == set(template["Resources"])
+    assert set(deployment.outputs) == set(template["Outputs"])
