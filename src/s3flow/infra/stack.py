@@ -120,14 +120,16 @@ class TapStack(Stack):
         fn.add_environment(contract.ENV_TABLE_NAME, table.table_name)
         fn.add_environment(contract.ENV_TIME_INDEX_SHARDS, str(contract.DEFAULT_TIME_INDEX_SHARDS))
 
-        # Exactly the item operations the processor performs: the conditional put, which
-        # returns the stored item when its key exists (ReturnValuesOnConditionCheckFailure
-        # ALL_OLD: a read of that item, so GetItem, though the processor never calls it).
-        # Hand-written because table.grant(...) also grants them on every index
+        # Exactly the one item operation the processor performs: the conditional put. Its
+        # ReturnValuesOnConditionCheckFailure=ALL_OLD (the stored item, when the key exists)
+        # is a parameter of PutItem and authorized as PutItem, not as a read:
+        # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+        # Hand-written because table.grant(...) also grants it on every index
         # ("<table>/index/*"), which the processor never touches.
         fn.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:GetItem"],
+                actions=["dynamodb:PutItem"],
                 resources=[table.table_arn],
             )
         )
