@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -298,3 +299,55 @@ def test_a_form_post_to_an_unwatched_bucket_or_a_batch_delete_is_not_announced(h
     s3.delete_objects(Bucket="watched", Delete={"Objects": [{"Key": "gone.txt"}]})
 
     assert queued == []
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+def test_a_put_typed_as_a_form_stores_its_body_byte_for_byte(hop, content_type):
+    s3, queued = hop
+    body = b"a=1&b=2&key=x&\xff\x00 raw"
+    # GIVEN urllib's PUT, which types a body as application/x-www-form-urlencoded unless told
+    put = urllib.request.Request(f"{s3.meta.endpoint_url}/watched/form.bin", data=body, method="PUT")
+    if content_type:
+        put.add_header("Content-Type", content_type)
+
+    # WHEN it is sent
+    with urllib.request.urlopen(put, timeout=30) as answer:
+        version = answer.headers["x-amz-version-id"]
+
+    # THEN S3 keeps the body as sent, with the type it was sent with, and announces its size
+    stored = s3.get_object(Bucket="watched", Key="form.bin", VersionId=version)
+    assert stored["Body"].read() == body
+    assert stored["ContentType"] == (content_type or "application/x-www-form-urlencoded")
+    (record,) = [event["Records"][0] for _, event in queued]
+    assert record["s3"]["object"]["size"] == len(body)
+    assert record["s3"]["object"]["versionId"] == version
+
+
+def test_a_part_typed_as_a_form_keeps_its_bytes_and_leaves_the_objects_type_alone(hop):
+    s3, queued = hop
+    # (public-read: moto, like S3, refuses an unsigned write over a private object)
+    old = s3.put_object(
+        Bucket="watched", Key="big.bin", Body=b"old", ContentType="text/plain", ACL="public-read"
+    )
+    upload = s3.create_multipart_upload(Bucket="watched", Key="big.bin")
+    part = urllib.request.Request(
+        f"{s3.meta.endpoint_url}/watched/big.bin?partNumber=1&uploadId={upload['UploadId']}",
+        data=b"x=1&y=2",
+        method="PUT",
+    )
+    with urllib.request.urlopen(part, timeout=30) as answer:
+        etag = answer.headers["ETag"]
+
+    s3.complete_multipart_upload(
+        Bucket="watched",
+        Key="big.bin",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"ETag": etag, "PartNumber": 1}]},
+    )
+
+    assert s3.get_object(Bucket="watched", Key="big.bin")["Body"].read() == b"x=1&y=2"
+    kept = s3.get_object(Bucket="watched", Key="big.bin", VersionId=old["VersionId"])
+    assert kept["ContentType"] == "text/plain"
+    assert [event["Records"][0]["eventName"] for _, event in queued] == [EVENT_PUT, EVENT_MULTIPART]

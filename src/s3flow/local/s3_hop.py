@@ -46,6 +46,8 @@ EVENT_POST = "ObjectCreated:Post"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 # Signature version 2: ``Authorization: AWS AccessKeyId:Signature`` (S3 still takes it).
 _CREDENTIAL_V2 = re.compile(r"^AWS ([^:\s]+):")
+# Body types werkzeug (under moto) parses as a form, keeping none of the raw bytes.
+_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 # Query parameters that do not make a PUT a sub-resource call (?tagging, ?acl, ...). A
 # SigV2 presigned URL carries AWSAccessKeyId, Signature and Expires (SigV4's are X-Amz-*):
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
@@ -74,6 +76,8 @@ class StoredObject:
 
 # Finds the stored object of one exact version (or the only one, unversioned).
 ObjectLookup = Callable[[str, str, "str | None"], StoredObject]
+# Sets the Content-Type of one exact stored version (or the only one, unversioned).
+Retype = Callable[[str, str, "str | None", str], None]
 # Hands one S3 event to the async invoker of the function with this ARN.
 Enqueue = Callable[[str, dict[str, Any]], object]
 
@@ -161,6 +165,12 @@ def form_upload(request: Request, body: bytes) -> tuple[str, str, str] | None:
     credential = _form_field(parsed.form, "X-Amz-Credential") or ""
     access_key = credential.split("/", 1)[0] or _form_field(parsed.form, "AWSAccessKeyId")
     return bucket, key, f"AWS:{access_key}" if access_key else "anonymous"
+
+
+def _is_s3(request: Request) -> bool:
+    """Unsigned, or signed for S3."""
+    credential = _credential(request)
+    return credential is None or credential[1] == "s3"
 
 
 def classify(request: Request, response: ObservedResponse) -> ObjectWrite | None:
@@ -285,6 +295,19 @@ def moto_lookup(account: str) -> ObjectLookup:
     return lookup
 
 
+def moto_retype(account: str) -> Retype:
+    """Sets the stored object's Content-Type in moto's in-process S3 backend."""
+
+    def retype(bucket: str, key: str, version_id: str | None, content_type: str) -> None:
+        from moto.s3.models import s3_backends
+
+        stored = s3_backends[account]["aws"].get_object(bucket, key, version_id=version_id)
+        if stored is not None:
+            stored.set_metadata({"Content-Type": content_type})
+
+    return retype
+
+
 class S3Hop:
     """Turns object writes into S3 events for the async invoker: an observer of moto's
     answers, and a route for the uploads moto alone would get wrong (``install``)."""
@@ -295,12 +318,14 @@ class S3Hop:
         enqueue: Enqueue,
         *,
         lookup: ObjectLookup | None = None,
+        retype: Retype | None = None,
         sequencer: Sequencer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.deployment = deployment
         self.enqueue = enqueue
         self.lookup = lookup or moto_lookup(deployment.account)
+        self.retype = retype or moto_retype(deployment.account)
         self.sequencer = sequencer or Sequencer()
         self.clock = clock
         self.middleware: Middleware | None = None
@@ -320,7 +345,28 @@ class S3Hop:
         """Answers the uploads moto stores but we cannot observe from its answer alone."""
         if request.method == "POST" and request.mimetype == "multipart/form-data":
             return self._form_post(request)
+        if request.method == "PUT" and request.mimetype in _FORM_TYPES and _is_s3(request):
+            return self._form_typed_put(request)
         return None
+
+    def _form_typed_put(self, request: Request) -> Response:
+        """A PUT whose body is typed as a form: S3 stores the bytes as sent, and so do we.
+
+        moto would hand the body to werkzeug's form parser and store what is left (nothing),
+        so it sees the bytes typed as binary, and the stored object gets its type back."""
+        content_type = request.headers.get("Content-Type", "")
+        body = request.get_data()
+        environ = dict(request.environ)
+        environ["CONTENT_TYPE"] = "application/octet-stream"
+        response = self._forward(Request(environ), body)
+        observed = ObservedResponse(response.status, list(response.headers.items()))
+        write = classify(request, observed)
+        if write is None:
+            return response  # a part, a sub-resource or a failure: no object took the type
+        if write.event_name == EVENT_PUT:
+            self.retype(write.bucket, write.key, write.version_id, content_type)
+        self.announce(write)
+        return response
 
     def _form_post(self, request: Request) -> Response | None:
         body = request.get_data()
