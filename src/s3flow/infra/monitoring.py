@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -20,6 +20,8 @@ from constructs import Construct
 from s3flow import contract
 
 PERIOD = Duration.minutes(5)
+# Every alarm's name is s3flow-<env>-<name>; the topic admits exactly those.
+ALARM_NAME_WILDCARD = "*"
 # Failures wait in the queue for a redrive; page again well before 14-day retention ends.
 OLDEST_FAILURE_AGE_ALARM = Duration.days(1)
 # IteratorAge: how long the last record of a batch waited in the stream before the
@@ -72,6 +74,22 @@ class Monitoring(Construct):
             display_name=f"s3flow {environment_suffix} alarms",
             master_key=self.topic_key,
             enforce_ssl=True,
+        )
+        # A topic policy replaces SNS's default one: with only enforce_ssl's Deny in it, no
+        # alarm could publish. CloudWatch may, for this stack's alarms in this account only
+        # (aws:SourceArn/aws:SourceAccount keep another account's alarms from using it):
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisStackPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": self._alarm_arn(ALARM_NAME_WILDCARD)},
+                },
+            )
         )
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
@@ -203,7 +221,7 @@ class Monitoring(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_name=f"s3flow-{self._suffix}-{name}",
+            alarm_name=self._alarm_name(name),
             alarm_description=description,
             metric=metric,
             threshold=threshold,
@@ -215,6 +233,17 @@ class Monitoring(Construct):
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
         return alarm
+
+    def _alarm_name(self, name: str) -> str:
+        return f"s3flow-{self._suffix}-{name}"
+
+    def _alarm_arn(self, name: str) -> str:
+        return Stack.of(self).format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=self._alarm_name(name),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _own_metric(
         self, name: str, statistic: str = "Sum", unit: cloudwatch.Unit | None = None
