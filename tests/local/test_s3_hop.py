@@ -12,6 +12,7 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -351,3 +352,55 @@ def test_a_part_typed_as_a_form_keeps_its_bytes_and_leaves_the_objects_type_alon
     kept = s3.get_object(Bucket="watched", Key="big.bin", VersionId=old["VersionId"])
     assert kept["ContentType"] == "text/plain"
     assert [event["Records"][0]["eventName"] for _, event in queued] == [EVENT_PUT, EVENT_MULTIPART]
+
+
+LONGEST_KEY = "é" * 512  # 1,024 bytes in UTF-8: S3's limit
+TOO_LONG_KEY = LONGEST_KEY + "a"  # 1,025 bytes, 513 characters
+
+
+def refused_as_too_long(call: Any) -> None:
+    with pytest.raises(ClientError) as refused:
+        call()
+    error = refused.value.response
+    assert error["Error"]["Code"] == "KeyTooLongError"
+    assert error["Error"]["Message"] == "Your key is too long"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_key_over_1024_bytes_is_refused_as_s3_refuses_it(hop):
+    s3, queued = hop
+    s3.put_object(Bucket="watched", Key="src.txt", Body=b"abc")
+    queued.clear()
+
+    refused_as_too_long(lambda: s3.put_object(Bucket="watched", Key=TOO_LONG_KEY, Body=b"x"))
+    refused_as_too_long(
+        lambda: s3.copy_object(
+            Bucket="watched", Key=TOO_LONG_KEY, CopySource={"Bucket": "watched", "Key": "src.txt"}
+        )
+    )
+    refused_as_too_long(lambda: s3.create_multipart_upload(Bucket="watched", Key=TOO_LONG_KEY))
+
+    names = [version["Key"] for version in s3.list_object_versions(Bucket="watched").get("Versions", [])]
+    assert names == ["src.txt"] and queued == []
+
+
+def test_a_form_post_of_a_key_over_1024_bytes_is_refused_in_s3s_xml(hop):
+    s3, queued = hop
+    form = s3.generate_presigned_post("watched", TOO_LONG_KEY)
+
+    answer = requests.post(form["url"], data=form["fields"], files={"file": ("a.txt", b"a")}, timeout=30)
+
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"].startswith("application/xml")
+    assert "<Code>KeyTooLongError</Code>" in answer.text
+    assert "<Message>Your key is too long</Message>" in answer.text
+    assert s3.list_object_versions(Bucket="watched").get("Versions", []) == [] and queued == []
+
+
+def test_a_key_of_exactly_1024_bytes_is_stored_and_announced(hop):
+    s3, queued = hop
+
+    s3.put_object(Bucket="watched", Key=LONGEST_KEY, Body=b"x")
+
+    assert s3.get_object(Bucket="watched", Key=LONGEST_KEY)["Body"].read() == b"x"
+    assert len(queued) == 1

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from werkzeug.wrappers import Request, Response
 
@@ -46,6 +47,9 @@ EVENT_POST = "ObjectCreated:Post"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 # Signature version 2: ``Authorization: AWS AccessKeyId:Signature`` (S3 still takes it).
 _CREDENTIAL_V2 = re.compile(r"^AWS ([^:\s]+):")
+# S3's limit on a key: 1,024 bytes of UTF-8, prefixes included.
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
+MAX_KEY_BYTES = 1024
 # Body types werkzeug (under moto) parses as a form, keeping none of the raw bytes.
 _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 # Query parameters that do not make a PUT a sub-resource call (?tagging, ?acl, ...). A
@@ -165,6 +169,22 @@ def form_upload(request: Request, body: bytes) -> tuple[str, str, str] | None:
     credential = _form_field(parsed.form, "X-Amz-Credential") or ""
     access_key = credential.split("/", 1)[0] or _form_field(parsed.form, "AWSAccessKeyId")
     return bucket, key, f"AWS:{access_key}" if access_key else "anonymous"
+
+
+def key_too_long(key: str, request_id: str | None = None) -> Response | None:
+    """S3's ``KeyTooLongError`` (400, "Your key is too long") for a key over the limit, in
+    S3's REST error shape: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"""
+    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+        return None
+    request_id = request_id or uuid.uuid4().hex[:16].upper()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        "<Error><Code>KeyTooLongError</Code><Message>Your key is too long</Message>"
+        f"<Resource>{xml_escape(key)}</Resource><RequestId>{request_id}</RequestId></Error>"
+    )
+    return Response(
+        body, status=400, content_type="application/xml", headers={"x-amz-request-id": request_id}
+    )
 
 
 def _is_s3(request: Request) -> bool:
@@ -343,6 +363,11 @@ class S3Hop:
 
     def route(self, request: Request) -> Response | None:
         """Answers the uploads moto stores but we cannot observe from its answer alone."""
+        if request.method in {"PUT", "POST"} and _is_s3(request):
+            target = _bucket_and_key(request)
+            refused = key_too_long(target[1]) if target is not None else None
+            if refused is not None:
+                return refused
         if request.method == "POST" and request.mimetype == "multipart/form-data":
             return self._form_post(request)
         if request.method == "PUT" and request.mimetype in _FORM_TYPES and _is_s3(request):
@@ -371,6 +396,9 @@ class S3Hop:
     def _form_post(self, request: Request) -> Response | None:
         body = request.get_data()
         upload = form_upload(request, body)
+        refused = key_too_long(upload[1]) if upload is not None else None
+        if refused is not None:
+            return refused
         response = self._forward(request, body)
         # S3 answers a form POST with 204 (default), 200 or 201, or 303 to the redirect.
         if upload is None or response.status_code not in {200, 201, 204, 303}:
