@@ -103,3 +103,52 @@ def test_local_up_synth_synthesizes_before_checking_the_port(runner, tmp_path: P
     assert (out / "TapStackdev.template.json").is_file(), result.output
     assert result.exit_code == 1
     assert f"port {port} is in use" in result.output
+
+
+def port_left_in_time_wait() -> int:
+    """A port whose only trace is a connection the server side closed first (TIME_WAIT),
+    as after Ctrl-C on a server that had answered clients."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            served, _ = listener.accept()
+            client.sendall(b"ping")
+            assert served.recv(4) == b"ping"
+            served.sendall(b"pong")
+            served.close()  # the server closes first: its end waits in TIME_WAIT
+            assert client.recv(4) == b"pong"
+    return port
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_is_free_to_restart_on():
+    from s3flow.cli.local_up import check_port_free
+    from s3flow.local.server import LocalServer
+
+    port = port_left_in_time_wait()
+
+    check_port_free(port)  # no CliError: TIME_WAIT does not hold a port for a new server
+    server = LocalServer(port=port)
+    server.start()
+    server.stop()
+
+
+def test_a_port_held_by_a_listening_process_is_refused_in_one_line():
+    import socket
+
+    from s3flow.cli.errors import CliError
+    from s3flow.cli.local_up import check_port_free
+
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # even a listener that allows reuse
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(CliError) as refused:
+            check_port_free(port)
+
+    assert str(refused.value) == f"port {port} is in use: stop what holds it or pick another with --port"

@@ -68,7 +68,11 @@ def synthesize(cdk_out: Path, stack: str, console: Console) -> None:
 
 
 def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    """Refuses a port another process listens on; a port whose last connections linger in
+    TIME_WAIT (a server stopped a moment ago) is free, as the server binds it with
+    SO_REUSEADDR too."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
