@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from s3flow import contract
+from s3flow.local.stream_mapping import parse_filters
 
 from .conftest import Synthesized
 
@@ -116,10 +117,17 @@ def test_stream_mapping_has_every_contract_setting(synthesized: Synthesized, tem
 
 
 def test_stream_mapping_passes_inserts_and_modifies_and_drops_removes(template: Template) -> None:
+    # DynamoDB event source mappings filter only on the `dynamodb` key
+    # (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html): a record with a
+    # new image is an INSERT or a MODIFY; a REMOVE has only the old one.
     (only_filter,) = _mapping(template)["FilterCriteria"]["Filters"]
     pattern = json.loads(only_filter["Pattern"])
-    assert pattern == {"eventName": ["INSERT", "MODIFY"]}
-    assert "REMOVE" not in pattern["eventName"]
+    assert list(pattern) == ["dynamodb"]
+    (filters,) = parse_filters([only_filter["Pattern"]])
+    image = {contract.TABLE_PARTITION_KEY: {"S": "k"}, contract.TABLE_SORT_KEY: {"S": "t"}}
+    assert filters.matches_event({"eventName": "INSERT", "dynamodb": {"NewImage": image}})
+    assert filters.matches_event({"eventName": "MODIFY", "dynamodb": {"NewImage": image, "OldImage": image}})
+    assert not filters.matches_event({"eventName": "REMOVE", "dynamodb": {"OldImage": image}})
 
 
 def test_stream_mapping_is_created_after_the_role_may_read_the_stream(synthesized: Synthesized) -> None:

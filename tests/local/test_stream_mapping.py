@@ -201,6 +201,8 @@ def keys(calls: list[dict[str, Any]]) -> list[list[str]]:
 # -- filtering (no emulator) -----------------------------------------------------------------
 
 
+# What the stack's mapping says: a record with a new image (INSERT and MODIFY; not REMOVE).
+NEW_IMAGE_FILTER = '{"dynamodb":{"NewImage":{"pk":{"S":[{"exists":true}]}}}}'
 RECORD = {
     "eventName": "MODIFY",
     "dynamodb": {"NewImage": {"status": {"S": "SUCCESS"}, "size": {"N": "42"}}, "Keys": {"pk": {"S": "a"}}},
@@ -210,17 +212,16 @@ RECORD = {
 @pytest.mark.parametrize(
     ("pattern", "expected"),
     [
-        ({"eventName": ["INSERT", "MODIFY"]}, True),
-        ({"eventName": ["REMOVE"]}, False),
         ({"dynamodb": {"NewImage": {"status": {"S": ["SUCCESS"]}}}}, True),
         ({"dynamodb": {"NewImage": {"status": {"S": [{"prefix": "SUC"}]}}}}, True),
         ({"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": ["SUCCESS"]}]}}}}, False),
-        ({"eventName": [{"anything-but": "REMOVE"}]}, True),
         ({"dynamodb": {"OldImage": [{"exists": False}]}}, True),
         ({"dynamodb": {"OldImage": [{"exists": True}]}}, False),
-        ({"eventName": [{"wildcard": "MOD*"}]}, True),
-        ({"eventName": [{"equals-ignore-case": "modify"}]}, True),
-        ({"$or": [{"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}]}, True),
+        ({"dynamodb": {"NewImage": {"pk": {"S": [{"exists": True}]}}}}, False),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"exists": True}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"wildcard": "SUC*"}]}}}}, True),
+        ({"dynamodb": {"NewImage": {"status": {"S": [{"equals-ignore-case": "success"}]}}}}, True),
+        ({"$or": [{"dynamodb": {"Keys": {"pk": {"S": [key]}}}} for key in "ba"]}, True),
         ({"dynamodb": {"NewImage": {"missing": {"S": ["x"]}}}}, False),
     ],
 )
@@ -230,9 +231,24 @@ def test_filter_patterns_follow_lambdas_event_filtering_syntax(pattern, expected
 
 def test_a_record_passes_when_any_filter_matches_or_there_is_none():
     assert passes([], RECORD)
-    either = parse_filters([json.dumps({"eventName": ["INSERT"]}), json.dumps({"eventName": ["MODIFY"]})])
-    assert passes(either, RECORD)
-    assert not passes(parse_filters([json.dumps({"eventName": ["INSERT"]})]), RECORD)
+    a, b = ({"dynamodb": {"Keys": {"pk": {"S": [key]}}}} for key in "ab")
+    assert passes(parse_filters([json.dumps(b), json.dumps(a)]), RECORD)
+    assert not passes(parse_filters([json.dumps(b)]), RECORD)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {"eventName": ["INSERT", "MODIFY"]},
+        {"dynamodb": {"NewImage": {"status": {"S": ["SUCCESS"]}}}, "eventName": ["MODIFY"]},
+        {"$or": [{"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}]},
+    ],
+)
+def test_a_filter_on_anything_but_the_dynamodb_key_is_refused_as_lambda_documents(pattern):
+    # https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html: DynamoDB event
+    # source mappings filter only on the `dynamodb` key.
+    with pytest.raises(ValueError, match="eventName.*only on the dynamodb key"):
+        parse_filters([json.dumps(pattern)])
 
 
 # -- provisioning ----------------------------------------------------------------------------
@@ -286,7 +302,7 @@ def test_a_mapping_on_a_table_stream_is_resolved_into_the_deployment(server: Loc
         BisectBatchOnFunctionError=True,
         MaximumRecordAgeInSeconds=120,
         FunctionResponseTypes=["ReportBatchItemFailures"],
-        FilterCriteria={"Filters": [{"Pattern": '{"eventName":["INSERT","MODIFY"]}'}]},
+        FilterCriteria={"Filters": [{"Pattern": NEW_IMAGE_FILTER}]},
         DestinationConfig={"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}},
     )
 
@@ -308,7 +324,7 @@ def test_a_mapping_on_a_table_stream_is_resolved_into_the_deployment(server: Loc
         bisect_batch_on_function_error=True,
         maximum_record_age_seconds=120,
         report_batch_item_failures=True,
-        filter_patterns=('{"eventName":["INSERT","MODIFY"]}',),
+        filter_patterns=(NEW_IMAGE_FILTER,),
         on_failure_arn=QUEUE_ARN,
         enabled=True,
     )
@@ -333,7 +349,8 @@ def test_a_mapping_on_another_source_is_refused_before_anything_is_created(serve
     ("properties", "named"),
     [
         ({"ParallelizationFactor": 2}, "ParallelizationFactor"),
-        ({"FilterCriteria": {"Filters": [{"Pattern": '{"eventName":[{"nope":"IN"}]}'}]}}, "nope"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": '{"dynamodb":{"Keys":[{"nope":"IN"}]}}'}]}}, "nope"),
+        ({"FilterCriteria": {"Filters": [{"Pattern": '{"eventName":["INSERT"]}'}]}}, "only on the dynamodb"),
         ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "Invalid JSON"),
     ],
 )
@@ -387,7 +404,7 @@ def test_records_the_filter_criteria_do_not_match_are_never_delivered(stream: St
     stream.put("a", "b")
     stream.dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "a"}})
     stream.put("b", status="DONE")  # MODIFY
-    poller = stream.poller(filter_patterns=('{"eventName":["INSERT","MODIFY"]}',), batch_size=10)
+    poller = stream.poller(filter_patterns=(NEW_IMAGE_FILTER,), batch_size=10)
 
     stream.wait(poller)
 

@@ -25,9 +25,14 @@ from s3flow.infra.functions import (
 )
 from s3flow.infra.queues import retention_queue
 
-# Stream record types that can carry an event to publish; REMOVE never does, so Lambda
-# drops those records before invoking (no invocation is paid for them).
-PUBLISHED_EVENT_NAMES = ("INSERT", "MODIFY")
+# Only records with a new image can carry an event to publish (INSERT and MODIFY; a REMOVE
+# has only the old image), so Lambda drops the others before invoking and no invocation is
+# paid for them. DynamoDB event source mappings filter only on the `dynamodb` key, not on
+# eventName: https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html
+# (`exists` matches leaves only, hence the key attribute's string inside the image).
+RECORDS_WITH_A_NEW_IMAGE = {
+    "dynamodb": {"NewImage": {contract.TABLE_PARTITION_KEY: {"S": lambda_.FilterRule.exists()}}}
+}
 
 
 def batching_window_value(value: object) -> int:
@@ -133,9 +138,7 @@ class Publishing(Construct):
             # The handler names the earliest record it could not publish; Lambda retries
             # from there instead of republishing the whole batch.
             report_batch_item_failures=True,
-            filters=[
-                lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.or_(*PUBLISHED_EVENT_NAMES)})
-            ],
+            filters=[lambda_.FilterCriteria.filter(RECORDS_WITH_A_NEW_IMAGE)],
             on_failure=event_sources.SqsDlq(self.failure_queue),
         )
         self.function.add_event_source(self.event_source)

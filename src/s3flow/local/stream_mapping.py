@@ -76,8 +76,28 @@ def parse_filters(patterns: Sequence[str]) -> list[EventPattern]:
         if unknown:
             # moto would evaluate them as never matching; Lambda refuses the mapping.
             raise ValueError(f"filter pattern {pattern!r} uses unknown operators: {', '.join(unknown)}")
+        other_keys = sorted(_top_level_keys(loaded.get_pattern()) - {"dynamodb"})
+        if other_keys:
+            # Lambda's guide: DynamoDB event source mappings filter only on the `dynamodb` key
+            # (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html); a
+            # pattern on eventName may match nothing there, so it is refused here, not guessed.
+            raise ValueError(
+                f"filter pattern {pattern!r} filters on {', '.join(other_keys)}: DynamoDB event "
+                "source mappings filter only on the dynamodb key"
+            )
         parsed.append(loaded)
     return parsed
+
+
+def _top_level_keys(pattern: Mapping[str, Any]) -> set[str]:
+    """The record keys a pattern filters on at its top level (``$or`` branches included)."""
+    keys: set[str] = set()
+    for key, value in pattern.items():
+        if key == "$or" and isinstance(value, list):
+            keys |= {name for branch in value if isinstance(branch, dict) for name in _top_level_keys(branch)}
+        else:
+            keys.add(key)
+    return keys
 
 
 _OPERATORS = {
