@@ -154,12 +154,12 @@ def plan(
     max_entry_bytes: int = MAX_REQUEST_BYTES,
     already_published: Container[str] = (),
 ) -> Plan:
-    """``already_published``: event ids of records this container has seen EventBridge accept."""
+    """``already_published``: event ids of records this container has published or kept."""
     result = Plan()
     for record in records:
         decision: Outgoing | Skipped | Unpublishable
         if record.event_id and record.event_id in already_published:
-            decision = Skipped(record, "already published by this container (a retried batch)")
+            decision = Skipped(record, "already published or kept by this container (a retried batch)")
         else:
             decision = select(record, event_bus_name=event_bus_name, max_entry_bytes=max_entry_bytes)
         if isinstance(decision, Outgoing):
@@ -223,14 +223,16 @@ def accepted_behind(outgoing: Sequence[Outgoing], delivery: Delivery, first_fail
     return any(outgoing[index].record.position > position for index in delivery.published)
 
 
-def unpublished_messages(outgoing: Sequence[Outgoing], failed: Mapping[int, str]) -> list[dict[str, Any]]:
-    """One failure-queue message per entry still not published, holding the entry itself.
+def unpublished_messages(
+    outgoing: Sequence[Outgoing], failed: Mapping[int, str]
+) -> dict[int, dict[str, Any]]:
+    """One failure-queue message per entry still not published (by index), holding the entry itself.
 
     Kept instead of the batch's position when a retry would duplicate the accepted entries
     around them: ``s3flow redrive`` sends exactly these entries, and nothing else.
     """
-    return [
-        {
+    return {
+        index: {
             contract.UNPUBLISHED_EVENT_MESSAGE: {
                 "eventID": outgoing[index].record.event_id,
                 "sequenceNumber": outgoing[index].record.sequence_number,
@@ -240,7 +242,7 @@ def unpublished_messages(outgoing: Sequence[Outgoing], failed: Mapping[int, str]
             }
         }
         for index, code in sorted(failed.items())
-    ]
+    }
 
 
 def batch_response(first_failed: Outgoing | None) -> dict[str, list[dict[str, str]]]:
@@ -251,12 +253,14 @@ def batch_response(first_failed: Outgoing | None) -> dict[str, list[dict[str, st
 
 
 class RecentlyPublished(Container[str]):
-    """The event ids of the last ``capacity`` records this container saw EventBridge accept.
+    """The event ids of the last ``capacity`` records this container has handled: seen
+    EventBridge accept, or seen the failure queue take as a kept entry.
 
-    A second line behind ``accepted_behind``: when the failure queue cannot take the entries
-    still failing, Lambda retries the batch from the earliest one, and the records EventBridge
-    accepted behind it come again. A retry usually reaches a warm container, which skips them
-    instead of publishing them twice. Memory only: a new container starts empty.
+    A second line behind ``accepted_behind``: when the failure queue cannot take an entry
+    still failing, Lambda retries the batch from the earliest such entry, and the records
+    behind it come again, published or kept. A retry usually reaches a warm container, which
+    skips them instead of publishing or keeping them twice. Memory only: a new container
+    starts empty.
     """
 
     def __init__(self, capacity: int = 10_000) -> None:

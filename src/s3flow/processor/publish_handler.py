@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from s3flow.processor import logs, outbox
-from s3flow.processor.aws_api import EVENTBRIDGE, SQS, ApiCallError, JsonApiClient
+from s3flow.processor import failure_queue, logs, outbox
+from s3flow.processor.aws_api import EVENTBRIDGE, SQS, JsonApiClient
 from s3flow.processor.backoff import Backoff
 from s3flow.processor.observability import observed
 from s3flow.processor.publisher import PublishReport, publish
@@ -25,7 +25,8 @@ from s3flow.processor.tracing import TRACE_HEADER_ENV, Trace, invocation_trace, 
 
 logs.configure()
 logger = logging.getLogger(__name__)
-# Records this container has published: a retried batch skips them (``outbox.RecentlyPublished``).
+# Records this container has published or kept in the failure queue: a retried batch skips
+# them (``outbox.RecentlyPublished``).
 _published = outbox.RecentlyPublished()
 
 
@@ -97,24 +98,29 @@ def _publish_records(
         send = _sender(deps, trace)
         delivery = outbox.deliver([sent.entry for sent in plan.outgoing], send)
         first_failed = outbox.earliest_failure(plan.outgoing, delivery.failed)
+        kept: set[int] = set()
         if first_failed is not None and _keep_instead_of_retrying(
             plan.outgoing, delivery, first_failed, deps
         ):
             # A retry from the failed record would send again what was accepted behind it:
             # finish the batch here, and keep what still fails in the failure queue.
             _deliver_held_back(plan.outgoing, delivery, send)
-            if _retain(outbox.unpublished_messages(plan.outgoing, delivery.failed), deps):
-                summary.retained = len(delivery.failed)
-                first_failed = None
+            kept = _keep(plan.outgoing, delivery.failed, deps)
+            summary.retained = len(kept)
+            # Lambda retries only from an entry the queue did not take, if any.
+            first_failed = outbox.earliest_failure(
+                plan.outgoing, {index: code for index, code in delivery.failed.items() if index not in kept}
+            )
         summary.published, summary.failed = len(delivery.published), len(delivery.failed)
-        for index in delivery.published:
+        # Published or kept: either way done, so a retry of this batch must not send it again.
+        for index in [*delivery.published, *kept]:
             _published.add(plan.outgoing[index].record.event_id)
         summary.calls = delivery.calls
         span.metadata("publish", {"entries": len(plan.outgoing), "calls": delivery.calls,
                                   "failed": len(delivery.failed)})  # fmt: skip
         if delivery.failed:
             span.fail(f"{len(delivery.failed)} event(s) not published")
-            _log_failures(plan.outgoing, delivery.failed, first_failed)
+            _log_failures(plan.outgoing, delivery.failed, kept, first_failed)
     return outbox.batch_response(first_failed)
 
 
@@ -146,22 +152,25 @@ def _keep_instead_of_retrying(
     return bool(deps.settings.failure_queue_url) and outbox.accepted_behind(outgoing, delivery, first_failed)
 
 
-def _retain(messages: list[dict[str, Any]], deps: PublisherDependencies) -> bool:
-    """Put the messages in the failure queue; False (nothing lost: Lambda retries) if it cannot."""
+def _keep(outgoing: list[outbox.Outgoing], failed: dict[int, str], deps: PublisherDependencies) -> set[int]:
+    """Put each failed entry in the failure queue; the indexes of those the queue took.
+
+    Only those are done: an entry it refused stays failing, so Lambda retries the batch from
+    it (nothing is lost), while the kept ones are remembered and not sent or kept again.
+    """
     url = deps.settings.failure_queue_url
     if not url:
-        return False
-    try:
-        sqs = deps.sqs()
-        for start in range(0, len(messages), 10):  # SendMessageBatch's limit
-            chunk = messages[start : start + 10]
-            entries = [{"Id": str(n), "MessageBody": json.dumps(m, default=str)} for n, m in enumerate(chunk)]
-            if sqs.call("SendMessageBatch", {"QueueUrl": url, "Entries": entries}).get("Failed"):
-                return False
-    except ApiCallError as error:
-        logger.error("could not keep the unpublished events in the failure queue: %s", error)
-        return False
-    return True
+        return set()
+    # ASCII JSON (json.dumps' default): every character is one SQS accepts, one byte each.
+    messages = [
+        failure_queue.Message(index, json.dumps(message, default=str))
+        for index, message in outbox.unpublished_messages(outgoing, failed).items()
+    ]
+    report = failure_queue.send(deps.sqs(), url, messages, backoff=deps.backoff)
+    if report.refused:
+        codes = ", ".join(sorted(set(report.refused.values())))
+        logger.error("the failure queue did not take %d unpublished event(s): %s", len(report.refused), codes)
+    return set(report.queued)
 
 
 def _sender(deps: PublisherDependencies, trace: Trace) -> Callable[[list[dict[str, Any]]], PublishReport]:
@@ -190,13 +199,16 @@ def _sender(deps: PublisherDependencies, trace: Trace) -> Callable[[list[dict[st
 
 
 def _log_failures(
-    outgoing: list[outbox.Outgoing], failed: dict[int, str], retry_from: outbox.Outgoing | None
+    outgoing: list[outbox.Outgoing],
+    failed: dict[int, str],
+    kept: set[int],
+    retry_from: outbox.Outgoing | None,
 ) -> None:
-    """One line per unpublished event: retried with its batch, or kept in the failure queue."""
+    """One line per unpublished event: kept in the failure queue, or retried with its batch."""
     for index in sorted(failed):
         with logs.object_context(outgoing[index].item):
             extra = {**_identity(outgoing[index].record), "errorCode": failed[index]}
-            if retry_from is None:
+            if index in kept or retry_from is None:  # without a retry, every failed entry was kept
                 logger.error("event not published; kept in the publisher's failure queue", extra=extra)
             else:
                 logger.error(
