@@ -3,19 +3,30 @@
 #   make test   set up, lint, and run every test tier
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+# Everything that decides what gets installed: the lock, the package, and the commands below.
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml Makefile | sha1sum | cut -c1-12)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup synth run test lint bench deploy clean
+.PHONY: setup lock synth run test lint bench deploy clean
 
 setup: $(STAMP) node_modules/.package-lock.json
 
 $(STAMP):
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# Both Python locks, with a sha256 for every file: the dev set from pyproject.toml, the Lambda
+# asset's from requirements-lambda.in (resolved for Lambda's Python and platform). uv keeps
+# every version already in a lock; to move one: make lock UPGRADE="--upgrade-package NAME".
+UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
+
+lock: setup
+	$(UV_COMPILE) $(UPGRADE) --python-version 3.11 --extra dev pyproject.toml -o requirements.txt
+	$(UV_COMPILE) $(UPGRADE) --python-version 3.13 --python-platform aarch64-manylinux2014 \
+		--only-binary :all: requirements-lambda.in -o requirements-lambda.txt
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

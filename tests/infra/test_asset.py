@@ -128,3 +128,16 @@ def test_every_module_ships_with_lambda_python_bytecode(synthesized: Synthesized
         if not (source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc").is_file()
     ]
     assert sources and missing == []
+
+
+@pytest.mark.parametrize(
+    ("architecture", "platform"),
+    [("ARM_64", "manylinux2014_aarch64"), ("X86_64", "manylinux2014_x86_64")],
+)
+def test_dependencies_are_installed_for_the_functions_architecture(architecture: str, platform: str) -> None:
+    # jsii hands out a new proxy for each Architecture read, so == between two reads is False.
+    from aws_cdk import aws_lambda as lambda_
+
+    from s3flow.infra.bundling import _pip_platform
+
+    assert _pip_platform(getattr(lambda_.Architecture, architecture)) == platform

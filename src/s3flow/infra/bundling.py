@@ -3,7 +3,8 @@
 The processor's dependencies are pure Python, so ``pip install --target`` with the
 Lambda platform and Python version gives the same files a build container would.
 Installed dependencies are cached by the hash of ``requirements-lambda.txt``; the
-processor source is copied fresh on every synth.
+processor source is copied fresh on every synth. pip installs them with ``--require-hashes``:
+a file whose sha256 the lock does not list is refused (``make lock`` writes the lock).
 
 Lambda's ``/var/task`` is read-only, so modules shipped without bytecode are compiled on
 every cold start (~50 ms for this asset, measured in docs/performance.md). When a CPython
@@ -38,7 +39,9 @@ RUNTIME_SOURCES = ("__init__.py", "contract.py", "processor")
 
 
 def _pip_platform(architecture: lambda_.Architecture) -> str:
-    return "manylinux2014_aarch64" if architecture == lambda_.Architecture.ARM_64 else "manylinux2014_x86_64"
+    # By name: jsii returns a new proxy on each read of Architecture.ARM_64, so == never holds.
+    arm = architecture.name == lambda_.Architecture.ARM_64.name
+    return "manylinux2014_aarch64" if arm else "manylinux2014_x86_64"
 
 
 def install_dependencies(architecture: lambda_.Architecture) -> Path:
@@ -51,7 +54,7 @@ def install_dependencies(architecture: lambda_.Architecture) -> Path:
     staging = Path(tempfile.mkdtemp(prefix="deps-", dir=CACHE_DIR))
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--no-deps",
-        "--only-binary=:all:", "--implementation", "cp",
+        "--require-hashes", "--only-binary=:all:", "--implementation", "cp",
         "--python-version", LAMBDA_PYTHON_VERSION,
         "--platform", _pip_platform(architecture),
         "--target", str(staging), "-r", str(REQUIREMENTS),
