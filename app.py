@@ -11,7 +11,11 @@ sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from s3flow.infra.app import create_app  # noqa: E402
+from s3flow.infra.errors import SettingError  # noqa: E402
 
 # The CDK CLI passes CDK_OUTDIR; run directly, synthesize where the CLI would.
-app, _stack = create_app(outdir=None if "CDK_OUTDIR" in os.environ else str(ROOT / "cdk.out"))
+try:
+    app, _stack = create_app(outdir=None if "CDK_OUTDIR" in os.environ else str(ROOT / "cdk.out"))
+except SettingError as error:  # a bad -c value: one line naming it, not a traceback
+    sys.exit(f"error: {error}")
 app.synth()

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
 from s3flow import contract
+from s3flow.infra.errors import SettingError
 from s3flow.infra.findings import accept, accept_checkov
 from s3flow.infra.functions import (
     XRAY_WILDCARD_REASON,
@@ -36,7 +37,9 @@ def processing_steps_value(steps: Sequence[str]) -> str:
     entries = [step.strip() for step in steps]
     for entry in entries:
         if not _STEP_ENTRY.match(entry):
-            raise ValueError(f"processing step {entry!r} is not 'module:function' or 'name=module:function'")
+            raise SettingError(
+                f"processing step {entry!r} is not 'module:function' or 'name=module:function'"
+            )
     return ",".join(entries)
 
 

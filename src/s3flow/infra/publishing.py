@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from s3flow import contract
+from s3flow.infra.errors import SettingError
 from s3flow.infra.findings import accept, accept_checkov
 from s3flow.infra.functions import (
     XRAY_WILDCARD_REASON,
@@ -36,7 +37,7 @@ RECORDS_WITH_A_NEW_IMAGE = {
 
 
 def batching_window_value(value: object) -> int:
-    """The publisher's batching window as whole seconds, 0 to 300; ValueError naming the setting.
+    """The publisher's batching window as whole seconds, 0 to 300; SettingError naming the setting.
 
     Takes the prop's int or the context's text (``-c publisherBatchingWindow=1``).
     """
@@ -48,7 +49,7 @@ def batching_window_value(value: object) -> int:
         or not isinstance(seconds, int)
         or not 0 <= seconds <= contract.MAX_BATCHING_WINDOW_SECONDS
     ):
-        raise ValueError(
+        raise SettingError(
             f"publisherBatchingWindow (publisher_batching_window_seconds) must be a whole number "
             f"of seconds from 0 to {contract.MAX_BATCHING_WINDOW_SECONDS}, got {value!r}"
         )

@@ -16,6 +16,7 @@ from s3flow.infra.events import Events
 from s3flow.infra.findings import accept, accept_checkov
 from s3flow.infra.functions import function_code
 from s3flow.infra.monitoring import Monitoring
+from s3flow.infra.naming import validated_environment_suffix
 from s3flow.infra.processing import Processing
 from s3flow.infra.publishing import Publishing, batching_window_value
 from s3flow.infra.storage import Storage
@@ -24,12 +25,12 @@ DEFAULT_ENVIRONMENT_SUFFIX = "dev"
 
 
 def resolve_environment_suffix(scope: Construct, environment_suffix: str | None) -> str:
-    """Prop first, then the `environmentSuffix` context value, then `dev`."""
-    return (
-        environment_suffix
-        or scope.node.try_get_context("environmentSuffix")
-        or DEFAULT_ENVIRONMENT_SUFFIX
-    )
+    """Prop first, then the `environmentSuffix` context value, then `dev`; checked against
+    every physical name built from it (SettingError naming the suffix and the rule)."""
+    suffix = environment_suffix
+    if suffix is None:
+        suffix = scope.node.try_get_context("environmentSuffix")
+    return validated_environment_suffix(DEFAULT_ENVIRONMENT_SUFFIX if suffix is None else suffix)
 
 
 def resolve_alarm_email(scope: Construct, alarm_email: str | None) -> str | None:
