@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import cfnlint
 import pytest
 from aws_cdk.assertions import Match, Template
 
@@ -124,6 +126,20 @@ def test_eventbridge_may_write_to_the_log_group_without_a_custom_resource(
     assert template.find_resources("Custom::CloudwatchLogResourcePolicy") == {}
     for rule in template.find_resources("AWS::Events::Rule").values():
         assert list(policies) == [dep for dep in rule.get("DependsOn", []) if dep in policies]
+
+
+def test_cloudformation_still_cannot_scope_a_logs_resource_policy_to_one_log_group() -> None:
+    """The stack's log-group policy is an account-level one (10 per account and region,
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html)
+    only because AWS::Logs::ResourcePolicy takes no ResourceArn in CloudFormation's schema
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-resourcepolicy.html),
+    which cfn-lint ships. When a cfn-lint update brings the property, this fails: then set
+    it to the log group's ARN in Events and drop the quota note from docs/operations.md."""
+    schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
+    providers = json.loads((schemas / "providers" / "us-east-1.json").read_text())
+    schema_file = schemas / "resources" / f"{providers['AWS::Logs::ResourcePolicy']}.json"
+    schema = json.loads(schema_file.read_text())
+    assert sorted(schema["properties"]) == ["PolicyDocument", "PolicyName"]
 
 
 def test_dead_letter_queue_is_encrypted_kept_14_days_and_only_the_rules_may_send(
