@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -428,3 +430,38 @@ def test_stopping_cuts_running_invocations_short_without_retry_or_destination(se
 
     assert [kind for kind, _ in recorder.seen] == ["queued"]
     assert failures(sqs) == []
+
+
+def test_workers_are_out_of_reach_of_the_terminals_ctrl_c(server, runtimes):
+    # Ctrl-C signals the terminal's foreground process group: only the runtime's process
+    # may get it (it stops the workers itself); a worker hit mid-invocation would fail it.
+    runtime = make_runtime(server, spec("echo"))
+    runtimes.append(runtime)
+
+    outcome = runtime.invoke("fn-echo", {})
+
+    assert outcome.ok
+    assert os.getpgid(outcome.payload["pid"]) != os.getpgrp()
+
+
+def test_a_worker_pipe_breaking_as_the_runtime_stops_is_not_reported_as_an_error(
+    server, runtimes, monkeypatch, caplog
+):
+    runtime = make_runtime(server, spec("sleep"))
+    queue = runtime._queues["fn-sleep"]
+    attempting = threading.Event()
+
+    def attempt_cut_short_by_stop(invocation: Invocation, sandbox: Any) -> Outcome:
+        attempting.set()
+        while not queue.stopping:
+            time.sleep(0.01)
+        raise ConnectionResetError("the worker's end of the pipe closed")  # as stop() kills it
+
+    monkeypatch.setattr(runtime, "attempt", attempt_cut_short_by_stop)
+    runtime.enqueue("fn-sleep", {"seconds": 0})
+    assert attempting.wait(60)
+
+    with caplog.at_level(logging.INFO, logger="s3flow.local"):
+        runtime.stop()
+
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []

@@ -170,7 +170,10 @@ class FunctionQueue:
                     sandbox = None
                 self.runtime.settle(invocation, outcome, self)
             except Exception:
-                log.exception("local Lambda runtime failed on %s", invocation.request_id)
+                if self._stopping:  # stop() killed the sandbox under it: a broken pipe, no fault
+                    log.debug("invocation %s cut short by stop", invocation.request_id, exc_info=True)
+                else:
+                    log.exception("local Lambda runtime failed on %s", invocation.request_id)
             finally:
                 with self._cond:
                     self._running -= 1

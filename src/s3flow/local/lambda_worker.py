@@ -96,14 +96,20 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
 
 
 def main(argv: list[str]) -> None:
-    """``python -m s3flow.local.lambda_worker FD``: FD is this sandbox's end of a socket pair."""
+    """``python -m s3flow.local.lambda_worker FD``: FD is this sandbox's end of a socket pair.
+
+    A pipe that breaks means the runtime dropped this sandbox (it stops, or gave up on the
+    invocation): the worker ends quietly, as there is no one left to report to."""
     conn = Connection(int(argv[1]))
-    hook = os.environ.get(WORKER_HOOK_ENV)
-    if hook:
-        module_name, _, function_name = hook.partition(":")
-        getattr(importlib.import_module(module_name), function_name)()
-    setup = conn.recv()
-    worker_main(conn, setup["handler"], setup["context"])
+    try:
+        hook = os.environ.get(WORKER_HOOK_ENV)
+        if hook:
+            module_name, _, function_name = hook.partition(":")
+            getattr(importlib.import_module(module_name), function_name)()
+        setup = conn.recv()
+        worker_main(conn, setup["handler"], setup["context"])
+    except (EOFError, OSError, KeyboardInterrupt):
+        sys.exit(1)
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,9 @@ class Sandbox:
             [sys.executable, "-m", __name__, str(theirs.fileno())],
             env=environment,
             pass_fds=(theirs.fileno(),),
+            # Its own process group: Ctrl-C at the terminal signals the foreground group, and
+            # only the runtime should get it (it stops its sandboxes itself).
+            process_group=0,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -143,6 +152,8 @@ class Sandbox:
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
         self._closed = False
+        self._killed = False
+        self._busy = False  # run() is using the connection: kill() must not close it under it
         self._conn.send({"handler": handler_path, "context": context_base})
         self._init: tuple[float, float] | None = None  # set once the child reports ready
         threading.Thread(target=self._forward_output, name=f"sandbox-{self.process.pid}", daemon=True).start()
@@ -169,6 +180,17 @@ class Sandbox:
         On the first invocation the sandbox's init (the handler's import) is waited for
         first, up to the same timeout, and reported in ``Outcome.init``, not in its duration.
         """
+        with self._lock:
+            self._busy = True
+        try:
+            return self._exchange(event, request_id, trace_header, timeout_seconds)
+        finally:
+            with self._lock:
+                self._busy = False
+                if self._killed:
+                    self._close_connection()
+
+    def _exchange(self, event: Any, request_id: str, trace_header: str, timeout_seconds: float) -> Outcome:
         started = time.time()
         cold: tuple[float, float] | None = None
         try:
@@ -222,15 +244,24 @@ class Sandbox:
         )
 
     def kill(self) -> None:
-        """Ends the process; safe to call from several threads (a descriptor is closed once)."""
+        """Ends the process; safe to call from several threads. The connection is closed once,
+        and never under a ``run()`` in progress (that run closes it as it returns): closing a
+        connection another thread is reading fails that read with whatever the half-closed
+        object raises, not with the end of file a dead process gives."""
         if self.process.poll() is None:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
+            self._killed = True
+            if not self._busy:
+                self._close_connection()
+
+    def _close_connection(self) -> None:
+        """Closes the parent's end once; the caller holds ``_lock``."""
+        if not self._closed:
+            self._closed = True
+            self._conn.close()
 
 
 if __name__ == "__main__":
