@@ -47,10 +47,11 @@ BLOCKS = {
     ),
     # The region and credentials come from the child's Lambda-like environment, as on Lambda.
     JSON_DYNAMODB: (
-        "", "from s3flow.processor.aws_api import DYNAMODB, JsonApiClient; JsonApiClient(DYNAMODB)"
+        "", "from s3flow.functions.shared.aws_api import DYNAMODB, JsonApiClient; JsonApiClient(DYNAMODB)"
     ),
     JSON_EVENTS: (
-        "", "from s3flow.processor.aws_api import EVENTBRIDGE, JsonApiClient; JsonApiClient(EVENTBRIDGE)"
+        "",
+        "from s3flow.functions.shared.aws_api import EVENTBRIDGE, JsonApiClient; JsonApiClient(EVENTBRIDGE)",
     ),
     TRACER_ALONE: ("", TRACER_PROVIDER),
     TRACER_AFTER_BOTO3: (BOTO3, TRACER_PROVIDER),

@@ -135,7 +135,7 @@ class CallCounter:
 
     def _count_json_api(self) -> None:
         try:
-            from s3flow.processor.aws_api import client as aws_api
+            from s3flow.functions.shared.aws_api import client as aws_api
         except ImportError:  # a tree from before the standard-library client
             return
         original = aws_api.JsonApiClient.call

@@ -91,7 +91,7 @@ def write(
         "- Ours is two functions from one asset (the transactional outbox): the processor turns each S3 "
         "event into records (one conditional `PutItem` per object, no EventBridge client) and the "
         "publisher, fed the table's stream, publishes their events; both call AWS through our "
-        "standard-library JSON client (`s3flow.processor.aws_api`), not botocore. Cold start compares "
+        "standard-library JSON client (`s3flow.functions.shared.aws_api`), not botocore. Cold start compares "
         "the processor, the function on the object's path, with the reference; warm cost, end to end "
         "and cost count both functions. The reference is one function that writes and publishes.",
         "- Tracing is on for both sides everywhere: `_X_AMZN_TRACE_ID` with `Sampled=1` per invocation "

@@ -10,8 +10,8 @@ STACK_NAME = "TapStackdev"
 PERFORMANCE_DOC = PROJECT_ROOT / "docs" / "performance.md"
 # CI and other machines lay shared/ beside the clone; the reference is loaded from there, never copied.
 REFERENCE_HANDLER = PROJECT_ROOT.parent / "shared" / "reference" / "reference_handler.py"
-OUR_HANDLER_MODULE = "s3flow.processor.handler"
-OUR_PUBLISHER_MODULE = "s3flow.processor.publish_handler"
+OUR_HANDLER_MODULE = "s3flow.functions.processor.handler"
+OUR_PUBLISHER_MODULE = "s3flow.functions.publisher.handler"
 
 
 class BenchSetupError(RuntimeError):

@@ -1,6 +1,6 @@
 """Names shared by the stack (synth time) and the processor (run time).
 
-Imported by both ``s3flow.infra`` and ``s3flow.processor``, so it must stay free of
+Imported by both ``s3flow.infra`` and ``s3flow.functions``, so it must stay free of
 CDK and boto3 imports: it is packaged into the Lambda asset.
 """
 
@@ -46,8 +46,8 @@ TIME_INDEX_PROJECTED_ATTRIBUTES = (
 )
 
 # Lambda entry points inside the asset (one asset, two functions).
-HANDLER = "s3flow.processor.handler.handler"
-PUBLISHER_HANDLER = "s3flow.processor.publish_handler.handler"
+HANDLER = "s3flow.functions.processor.handler.handler"
+PUBLISHER_HANDLER = "s3flow.functions.publisher.handler.handler"
 
 # Transactional outbox (issue 4): the processor only writes records; the publisher function
 # reads the table's stream and publishes the event of each record the stream shows as new

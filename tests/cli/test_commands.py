@@ -12,7 +12,7 @@ from pathlib import Path
 from s3flow import contract
 from s3flow.cli.demo import trace_root
 from s3flow.cli.main import app
-from s3flow.processor.time_index import format_timestamp, time_bucket
+from s3flow.functions.processor.time_index import format_timestamp, time_bucket
 
 
 def _records_for(local, key: str) -> list[dict]:

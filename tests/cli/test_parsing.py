@@ -13,7 +13,7 @@ from s3flow.cli.queries import parse_log_message
 from s3flow.cli.timeparse import parse_range, parse_when
 from s3flow.cli.traces import timeline_of
 from s3flow.cli.uploads import plan_uploads
-from s3flow.processor.records import parse_record
+from s3flow.functions.processor.records import parse_record
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 

@@ -64,9 +64,11 @@ def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_function_code_is_the_bundled_asset(synthesized: Synthesized, template: Template) -> None:
     asset = _asset_dir(synthesized)
-    assert (asset / "s3flow" / "processor" / "handler.py").is_file()
+    assert (asset / "s3flow" / "functions" / "processor" / "handler.py").is_file()
+    assert (asset / "s3flow" / "functions" / "publisher" / "handler.py").is_file()
     assert (asset / "opentelemetry").is_dir()  # third-party dependencies are bundled
-    assert not (asset / "s3flow" / "infra").exists()  # synth-time code stays out
+    for synth_or_local in ("infra", "local", "cli", "testing"):  # code that never runs in Lambda
+        assert not (asset / "s3flow" / synth_or_local).exists()
     assert not (asset / "boto3").exists()  # the runtime provides it
     template.has_resource_properties(
         "AWS::Lambda::Function", {"FunctionName": "s3-object-processor-dev", "Handler": contract.HANDLER}

@@ -16,10 +16,10 @@ import boto3
 import pytest
 import requests
 
+from s3flow.local.cloudformation import TemplateError, provision_template
 from s3flow.local.deployment import Deployment
 from s3flow.local.lambda_records import sandbox_environment
 from s3flow.local.lambda_runtime import LambdaRuntime
-from s3flow.local.provision import TemplateError, provision_template
 from s3flow.local.server import LocalServer
 
 REGION = "us-east-1"
@@ -27,7 +27,7 @@ LEVEL = "AWS_LAMBDA_LOG_LEVEL"
 
 
 def log_lines(event: dict[str, Any], context: Any) -> str:
-    from s3flow.processor import logs
+    from s3flow.functions.shared.observability import logs
 
     logger = logs.configure()
     logger.debug("debug line")

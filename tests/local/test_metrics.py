@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from s3flow import contract
+from s3flow.functions.shared.observability import metrics as processor_metrics
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec
 from s3flow.local.lambda_runtime import LambdaRuntime
 from s3flow.local.metrics import EmfExtractor, InvalidDocumentError, extract, parse_line
 from s3flow.local.server import LocalServer
-from s3flow.processor import metrics as processor_metrics
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -1,7 +1,7 @@
 """Processor test fixtures: a moto server as AWS, the handler, and recorders of API calls.
 
 A server, not moto's in-process mock: the functions call AWS over ``http.client``
-(``s3flow.processor.aws_api``), which only a real endpoint answers.
+(``s3flow.functions.shared.aws_api``), which only a real endpoint answers.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from processor_support import (
 )
 
 from s3flow import contract
-from s3flow.processor import dependencies as dependencies_module
-from s3flow.processor import extension
-from s3flow.processor.aws_api import JsonApiClient
-from s3flow.processor.backoff import Backoff
+from s3flow.functions.processor import dependencies as dependencies_module
+from s3flow.functions.processor.steps import registry as extension
+from s3flow.functions.shared.aws_api import JsonApiClient
+from s3flow.functions.shared.backoff import Backoff
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps, moto_endpoint: str) -> 
 
 @pytest.fixture
 def invoke(aws: Aws) -> Callable[..., dict[str, int]]:
-    from s3flow.processor.handler import handler
+    from s3flow.functions.processor.handler import handler
 
     def run(event: dict[str, Any] | str, context: FakeContext | None = None) -> dict[str, int]:
         payload = load_event(event) if isinstance(event, str) else event

@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from s3flow.functions.shared.aws_api import DYNAMODB, ApiCallError, JsonApiClient
+from s3flow.functions.shared.observability.xray import DAEMON_HEADER
 from s3flow.local.records_table import create_table_request
-from s3flow.processor.aws_api import DYNAMODB, ApiCallError, JsonApiClient
-from s3flow.processor.xray import DAEMON_HEADER
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 TABLE = "s3-processor-records-test"
@@ -80,11 +80,11 @@ class Aws:
 
     @property
     def table_writer(self) -> JsonApiClient:
-        """A client like the processor's, for calling ``s3flow.processor.store`` directly."""
+        """A client like the processor's, for calling ``s3flow.functions.processor.store`` directly."""
         return JsonApiClient(DYNAMODB)
 
     def items(self) -> list[dict[str, Any]]:
-        from s3flow.processor.store import from_dynamo
+        from s3flow.functions.shared.dynamodb_json import from_dynamo
 
         pages = self.dynamodb.get_paginator("scan").paginate(TableName=TABLE)
         return [from_dynamo(item) for page in pages for item in page["Items"]]

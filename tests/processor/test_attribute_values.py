@@ -10,7 +10,7 @@ from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3flow.processor.attribute_values import deserialize, serialize
+from s3flow.functions.shared.dynamodb_json import deserialize, serialize
 
 numbers = st.one_of(
     st.integers(min_value=-(10**37), max_value=10**37),

@@ -29,16 +29,17 @@ from aws_api_support import (
 )
 from botocore.config import Config
 
-from s3flow.processor.aws_api import client as client_module
-from s3flow.processor.aws_api.client import (
+from s3flow.functions.shared.aws_api import client as client_module
+from s3flow.functions.shared.aws_api.client import (
     CRC32_MISMATCH,
     TRANSPORT_ERROR,
     USER_AGENT,
     ApiCallError,
     JsonApiClient,
 )
-from s3flow.processor.aws_api.services import DYNAMODB, EVENTBRIDGE, SQS, ConfigurationError, Service
-from s3flow.processor.backoff import Backoff
+from s3flow.functions.shared.aws_api.services import DYNAMODB, EVENTBRIDGE, SQS, Service
+from s3flow.functions.shared.backoff import Backoff
+from s3flow.functions.shared.errors import ConfigurationError
 
 SIGNED = ["content-type", "host", "x-amz-date", "x-amz-target"]
 

@@ -10,8 +10,8 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from s3flow.processor.aws_api import JsonApiClient
-from s3flow.processor.aws_api.services import (
+from s3flow.functions.shared.aws_api import JsonApiClient
+from s3flow.functions.shared.aws_api.services import (
     DYNAMODB,
     EVENTBRIDGE,
     SQS,

@@ -11,8 +11,8 @@ from aws_api_support import ACCESS_KEY, SECRET_KEY, sign_with_botocore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3flow.processor.aws_api.services import DYNAMODB, endpoint_for
-from s3flow.processor.aws_api.signing import Credentials, signed_headers
+from s3flow.functions.shared.aws_api.services import DYNAMODB, endpoint_for
+from s3flow.functions.shared.aws_api.signing import Credentials, signed_headers
 
 # Headers botocore signs differently (it owns them) or never signs: the client never passes these.
 RESERVED = {

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from processor_support import BUS, TABLE, load_event
 
 from s3flow import contract
-from s3flow.processor.events import entry_for, fits
-from s3flow.processor.records import error_digest
+from s3flow.functions.processor.records import error_digest
+from s3flow.functions.shared.entries import entry_for, fits
 
 S3_KEY_BYTES = 1024
 BASE = load_event("s3_put_single")["Records"][0]

@@ -9,9 +9,9 @@ import pytest
 from processor_support import FakeContext, emf_problems, load_event, refuse_calls, stdout_documents
 
 from s3flow import contract
-from s3flow.processor import logs
-from s3flow.processor.exceptions import ConfigurationError, RetryableProcessingError
-from s3flow.processor.metrics import UNITS, emf_document, metric_values
+from s3flow.functions.shared.errors import ConfigurationError, RetryableProcessingError
+from s3flow.functions.shared.observability import logs
+from s3flow.functions.shared.observability.metrics import UNITS, emf_document, metric_values
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 METRIC_NAMES = {
@@ -103,7 +103,7 @@ def test_bad_records_count_as_errors(aws, invoke, capsys) -> None:
 def test_the_document_is_written_when_the_handler_raises_for_a_retry(
     aws, invoke, capsys, monkeypatch
 ) -> None:
-    from s3flow.processor.dependencies import dependencies
+    from s3flow.functions.processor.dependencies import dependencies
 
     refuse_calls(
         monkeypatch,
@@ -126,7 +126,7 @@ def test_the_document_is_written_when_the_handler_raises_for_a_retry(
 
 
 def test_the_document_is_written_when_settings_are_missing(aws, invoke, capsys, monkeypatch) -> None:
-    from s3flow.processor.dependencies import dependencies
+    from s3flow.functions.processor.dependencies import dependencies
 
     monkeypatch.delenv(contract.ENV_TABLE_NAME)
     monkeypatch.setenv(contract.ENV_ENVIRONMENT, "prod")
@@ -169,7 +169,7 @@ def test_the_validator_catches_what_cloudwatch_would_reject() -> None:
 
 
 def test_a_failed_step_counts_one_error_and_its_siblings_as_processed(aws, invoke, uploads, capsys) -> None:
-    from s3flow.processor.extension import register_step
+    from s3flow.functions.processor.steps.registry import register_step
 
     def refuse_big(obj):
         if obj.size > 3:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from s3flow import contract
-from s3flow.processor.events import (
+from s3flow.functions.shared.entries import (
     MAX_ENTRIES_PER_CALL,
     MAX_REQUEST_BYTES,
     chunk_entries,

@@ -9,11 +9,18 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from s3flow.processor import extension
-from s3flow.processor.exceptions import ConfigurationError, StepConfigurationError, StepOutputError
-from s3flow.processor.extension import ObjectRef, load_steps, parse_steps, register_step, storable
-from s3flow.processor.steps.checksum import sha256
-from s3flow.processor.steps.content_type import content_type, sniff
+from s3flow.functions.processor.exceptions import StepConfigurationError, StepOutputError
+from s3flow.functions.processor.steps import registry as extension
+from s3flow.functions.processor.steps.checksum import sha256
+from s3flow.functions.processor.steps.content_type import content_type, sniff
+from s3flow.functions.processor.steps.registry import (
+    ObjectRef,
+    load_steps,
+    parse_steps,
+    register_step,
+    storable,
+)
+from s3flow.functions.shared.errors import ConfigurationError
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +58,7 @@ def test_parse_steps_rejects_entries_without_module_and_function(spec: str) -> N
 def test_environment_steps_come_first_then_registered_ones() -> None:
     register_step(lambda obj: None, name="mine")
 
-    steps = load_steps("s3flow.processor.steps.checksum:sha256")
+    steps = load_steps("s3flow.functions.processor.steps.checksum:sha256")
 
     assert [step.name for step in steps] == ["sha256", "mine"]
     assert steps[0].function is sha256
@@ -67,14 +74,14 @@ def test_two_steps_with_one_name_are_refused() -> None:
     register_step(lambda obj: None, name="sha256")
 
     with pytest.raises(ConfigurationError, match="sha256"):
-        load_steps("s3flow.processor.steps.checksum:sha256")
+        load_steps("s3flow.functions.processor.steps.checksum:sha256")
     with pytest.raises(StepConfigurationError):
         register_step(lambda obj: None, name="sha256")
 
 
 def test_a_non_callable_target_is_a_configuration_error() -> None:
     with pytest.raises(StepConfigurationError, match="not callable"):
-        load_steps("s3flow.processor.steps.content_type:SNIFF_BYTES")
+        load_steps("s3flow.functions.processor.steps.content_type:SNIFF_BYTES")
 
 
 def test_storable_turns_floats_into_decimals_for_dynamodb() -> None:

@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3flow.processor import failure_queue
-from s3flow.processor.aws_api import ApiCallError
-from s3flow.processor.backoff import Backoff
-from s3flow.processor.failure_queue import MAX_BATCH_BYTES, Message, batches, send
+from s3flow.functions.publisher import failure_queue
+from s3flow.functions.publisher.failure_queue import MAX_BATCH_BYTES, Message, batches, send
+from s3flow.functions.shared.aws_api import ApiCallError
+from s3flow.functions.shared.backoff import Backoff
 
 URL = "https://sqs.us-east-1.amazonaws.com/123456789012/s3-event-publisher-failures-test"
 

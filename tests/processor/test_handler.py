@@ -15,9 +15,9 @@ import pytest
 from processor_support import FakeContext, load_event, refuse_calls
 
 from s3flow import contract
-from s3flow.processor.dependencies import dependencies
-from s3flow.processor.exceptions import ConfigurationError, RetryableProcessingError
-from s3flow.processor.store import from_dynamo
+from s3flow.functions.processor.dependencies import dependencies
+from s3flow.functions.shared.dynamodb_json import from_dynamo
+from s3flow.functions.shared.errors import ConfigurationError, RetryableProcessingError
 
 
 def record(key: str, version: str, **changes: Any) -> dict[str, Any]:

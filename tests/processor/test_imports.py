@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import s3flow.processor
+import s3flow.functions
 from s3flow import contract
 
 PROBE = """
@@ -42,8 +42,8 @@ def test_importing_a_handler_loads_no_cdk_no_botocore_and_no_tracing_sdk(handler
     }
 
 
-def test_no_processor_module_imports_aws_cdk() -> None:
-    sources = Path(s3flow.processor.__file__).parent.glob("*.py")
+def test_no_function_module_imports_aws_cdk() -> None:
+    sources = Path(s3flow.functions.__file__).parent.rglob("*.py")
     importing = re.compile(r"^\s*(from|import)\s+aws_cdk", re.MULTILINE)
 
     offenders = [path.name for path in sources if importing.search(path.read_text(encoding="utf-8"))]

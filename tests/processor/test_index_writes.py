@@ -12,8 +12,8 @@ from typing import Any
 from processor_support import TABLE
 
 from s3flow import contract
-from s3flow.processor.store import from_dynamo, put_new, replace_step_error
-from s3flow.processor.time_index import query_time_range
+from s3flow.cli.time_range import query_time_range
+from s3flow.functions.processor.store import from_dynamo, put_new, replace_step_error
 
 INDEX_HOLDS = {
     contract.TABLE_PARTITION_KEY,

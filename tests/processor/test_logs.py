@@ -12,10 +12,10 @@ import pytest
 from processor_support import FakeContext, load_event, refuse_calls, stdout_documents
 
 from s3flow import contract
-from s3flow.processor import logs
-from s3flow.processor.exceptions import RetryableProcessingError
-from s3flow.processor.extension import ObjectRef, register_step
-from s3flow.processor.pipeline import Summary
+from s3flow.functions.processor.pipeline import Summary
+from s3flow.functions.processor.steps.registry import ObjectRef, register_step
+from s3flow.functions.shared.errors import RetryableProcessingError
+from s3flow.functions.shared.observability import logs
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
@@ -44,7 +44,7 @@ def test_every_line_is_json_with_request_and_trace_id(
 ) -> None:
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
     log_level("DEBUG")
-    step_log = logging.getLogger("s3flow.processor.steps.custom")
+    step_log = logging.getLogger("s3flow.functions.processor.steps.custom")
 
     def noisy(obj: ObjectRef) -> dict[str, int]:
         step_log.info("looking at the object")
@@ -73,7 +73,7 @@ def test_every_line_is_json_with_request_and_trace_id(
         assert line["bucket"] == uploads.bucket
         assert line["versionId"] == versions[line["key"]]
         assert len(line["objectId"]) == 64
-    from_step = [line for line in lines if line["logger"] == "s3flow.processor.steps.custom"]
+    from_step = [line for line in lines if line["logger"] == "s3flow.functions.processor.steps.custom"]
     assert {line["key"] for line in from_step} == {"ok.txt", "boom.txt"}
     [failure] = [line for line in lines if line.get("step") == "noisy"]
     assert failure["level"] == "WARNING" and failure["key"] == "boom.txt"
@@ -89,7 +89,7 @@ def test_every_line_is_json_with_request_and_trace_id(
 def test_a_failing_invocation_logs_its_error_with_the_ids(
     aws, invoke, capsys, monkeypatch, log_level
 ) -> None:
-    from s3flow.processor.dependencies import dependencies
+    from s3flow.functions.processor.dependencies import dependencies
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
     log_level(None)
@@ -222,7 +222,7 @@ def test_ids_do_not_leak_out_of_the_invocation(aws, invoke, capsys) -> None:
     invoke("s3_put_single", CONTEXT)
     capsys.readouterr()
 
-    logging.getLogger("s3flow.processor.later").warning("after the invocation")
+    logging.getLogger("s3flow.functions.later").warning("after the invocation")
 
     [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert "requestId" not in line and "key" not in line
@@ -231,7 +231,7 @@ def test_ids_do_not_leak_out_of_the_invocation(aws, invoke, capsys) -> None:
 def test_the_formatter_keeps_one_line_and_encodes_anything() -> None:
     formatter = logs.JsonFormatter()
     record = logging.LogRecord(
-        "s3flow.processor.x", logging.INFO, __file__, 1, "two\nlines %s", ("arg",), None
+        "s3flow.functions.x", logging.INFO, __file__, 1, "two\nlines %s", ("arg",), None
     )
     record.custom = {"when": object()}
 

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s3flow import contract
-from s3flow.processor import items, outbox
-from s3flow.processor.events import entry_for, entry_size
-from s3flow.processor.publisher import PublishReport
-from s3flow.processor.records import InvalidRecord, ObjectRecord, error_digest
-from s3flow.processor.store import to_dynamo
+from s3flow.functions.processor import items
+from s3flow.functions.processor.records import InvalidRecord, ObjectRecord, error_digest
+from s3flow.functions.publisher import outbox
+from s3flow.functions.publisher.delivery import PublishReport
+from s3flow.functions.shared.dynamodb_json import to_dynamo
+from s3flow.functions.shared.entries import entry_for, entry_size
 
 BUS = "s3-processing-bus-test"
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"

@@ -17,13 +17,13 @@ import pytest
 from processor_support import BUS, TABLE, FakeContext, load_event, refuse_calls
 
 from s3flow import contract
-from s3flow.processor import pipeline
-from s3flow.processor.dependencies import dependencies
-from s3flow.processor.events import detail_type, entry_for, fits
-from s3flow.processor.exceptions import RetryableProcessingError
-from s3flow.processor.extension import ObjectRef, register_step
-from s3flow.processor.store import from_dynamo
-from s3flow.processor.time_index import query_time_range
+from s3flow.cli.time_range import query_time_range
+from s3flow.functions.processor import pipeline
+from s3flow.functions.processor.dependencies import dependencies
+from s3flow.functions.processor.steps.registry import ObjectRef, register_step
+from s3flow.functions.shared.dynamodb_json import from_dynamo
+from s3flow.functions.shared.entries import detail_type, entry_for, fits
+from s3flow.functions.shared.errors import RetryableProcessingError
 
 UNSAMPLED = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 

@@ -15,13 +15,14 @@ from processor_support import TABLE, Aws, FakeContext, Sleeps, emf_problems, std
 from test_outbox import TRACE, bad_item, inserts, object_item, sequence, step_error, stream_record
 
 from s3flow import contract
+from s3flow.functions.publisher import handler as publish_handler
+from s3flow.functions.publisher import outbox
+from s3flow.functions.shared.aws_api import ApiCallError, JsonApiClient
+from s3flow.functions.shared.backoff import Backoff
+from s3flow.functions.shared.dynamodb_json import to_dynamo
+from s3flow.functions.shared.errors import ConfigurationError
+from s3flow.functions.shared.settings import PublisherSettings
 from s3flow.local.records_table import create_table_request
-from s3flow.processor import outbox, publish_handler
-from s3flow.processor.aws_api import ApiCallError, JsonApiClient
-from s3flow.processor.backoff import Backoff
-from s3flow.processor.exceptions import ConfigurationError
-from s3flow.processor.settings import PublisherSettings
-from s3flow.processor.store import to_dynamo
 
 CONTEXT = FakeContext(function_name="s3-event-publisher-test")
 NO_FAILURES = {"batchItemFailures": []}

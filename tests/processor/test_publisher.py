@@ -7,10 +7,10 @@ from typing import Any
 
 from processor_support import Sleeps
 
-from s3flow.processor.aws_api import ApiCallError
-from s3flow.processor.backoff import Backoff
-from s3flow.processor.events import entry_size
-from s3flow.processor.publisher import publish
+from s3flow.functions.publisher.delivery import publish
+from s3flow.functions.shared.aws_api import ApiCallError
+from s3flow.functions.shared.backoff import Backoff
+from s3flow.functions.shared.entries import entry_size
 
 
 @dataclass

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from processor_support import load_event
 
-from s3flow.processor.records import (
+from s3flow.functions.processor.records import (
     IgnoredRecord,
     InvalidRecord,
     ObjectRecord,

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from s3flow import contract
-from s3flow.processor.exceptions import ConfigurationError
-from s3flow.processor.settings import Settings
+from s3flow.functions.shared.errors import ConfigurationError
+from s3flow.functions.shared.settings import Settings
 
 REQUIRED = {contract.ENV_TABLE_NAME: "table"}
 

@@ -16,11 +16,12 @@ import pytest
 from processor_support import BUS, load_event
 
 from s3flow import contract
-from s3flow.processor import extension, pipeline
-from s3flow.processor.events import entry_for
-from s3flow.processor.exceptions import ConfigurationError
-from s3flow.processor.extension import ObjectRef, register_step
-from s3flow.processor.store import PutOutcome, PutResult, from_dynamo
+from s3flow.functions.processor import pipeline
+from s3flow.functions.processor.steps import registry as extension
+from s3flow.functions.processor.steps.registry import ObjectRef, register_step
+from s3flow.functions.processor.store import PutOutcome, PutResult, from_dynamo
+from s3flow.functions.shared.entries import entry_for
+from s3flow.functions.shared.errors import ConfigurationError
 
 
 def by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -265,7 +266,8 @@ def test_a_delivery_that_lost_the_race_to_replace_a_step_error_writes_nothing(
 def test_steps_named_in_the_environment_run_the_shipped_examples(aws, invoke, uploads, monkeypatch) -> None:
     monkeypatch.setenv(
         contract.ENV_PROCESSING_STEPS,
-        "s3flow.processor.steps.checksum:sha256, kind=s3flow.processor.steps.content_type:content_type",
+        "s3flow.functions.processor.steps.checksum:sha256,"
+        " kind=s3flow.functions.processor.steps.content_type:content_type",
     )
     body = b"%PDF-1.7\n" + bytes(range(256)) * 40
     record = uploads.put("papers/report.pdf", body)
@@ -278,7 +280,7 @@ def test_steps_named_in_the_environment_run_the_shipped_examples(aws, invoke, up
 
 
 def test_a_step_reads_the_version_in_the_record_not_the_latest(aws, invoke, uploads, monkeypatch) -> None:
-    monkeypatch.setenv(contract.ENV_PROCESSING_STEPS, "s3flow.processor.steps.checksum:sha256")
+    monkeypatch.setenv(contract.ENV_PROCESSING_STEPS, "s3flow.functions.processor.steps.checksum:sha256")
     first = uploads.put("same-key.txt", b"first version")
     uploads.put("same-key.txt", b"second version, longer")
 
@@ -317,14 +319,15 @@ def test_bad_records_do_not_run_steps(aws, invoke) -> None:
 
 PROBE = """
 import json, sys
-import s3flow.processor.handler
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("s3flow.processor.steps")
-                        or m == "s3flow.processor.extension")))
+import s3flow.functions.processor.handler
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("s3flow.functions.processor.steps")
+                        or m == "s3flow.functions.processor.steps.registry")))
 """
 
 
 def test_importing_the_handler_does_not_import_the_steps(monkeypatch) -> None:
-    env = {"PATH": "/usr/bin:/bin", contract.ENV_PROCESSING_STEPS: "s3flow.processor.steps.checksum:sha256"}
+    checksum = "s3flow.functions.processor.steps.checksum:sha256"
+    env = {"PATH": "/usr/bin:/bin", contract.ENV_PROCESSING_STEPS: checksum}
     command = [sys.executable, "-c", PROBE]
     result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
 

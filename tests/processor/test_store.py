@@ -8,7 +8,7 @@ from typing import Any
 from processor_support import TABLE
 
 from s3flow import contract
-from s3flow.processor.store import PutOutcome, from_dynamo, put_new, replace_step_error, to_dynamo
+from s3flow.functions.processor.store import PutOutcome, from_dynamo, put_new, replace_step_error, to_dynamo
 
 
 def item(n: int, **changes: Any) -> dict[str, Any]:

@@ -8,13 +8,8 @@ import pytest
 from processor_support import TABLE, load_event
 
 from s3flow import contract
-from s3flow.processor.time_index import (
-    format_timestamp,
-    plan_range_queries,
-    query_time_range,
-    shard_of,
-    time_bucket,
-)
+from s3flow.cli.time_range import plan_range_queries, query_time_range
+from s3flow.functions.processor.time_index import format_timestamp, shard_of, time_bucket
 
 T0 = datetime(2026, 11, 24, 10, 15, 30, 123000, tzinfo=UTC)
 
@@ -100,7 +95,7 @@ def test_range_query_returns_exactly_the_items_in_range(aws, invoke) -> None:
 
 
 def test_range_query_follows_pagination(aws, api_calls) -> None:
-    from s3flow.processor.store import to_dynamo
+    from s3flow.functions.shared.dynamodb_json import to_dynamo
 
     for i in range(30):
         when = T0 + timedelta(seconds=i)

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from processor_support import TABLE, refuse_calls
 
-from s3flow.processor.exceptions import RetryableProcessingError
-from s3flow.processor.tracing import TraceHeader
-from s3flow.processor.xray import daemon_address, daemon_packet
+from s3flow.functions.shared.errors import RetryableProcessingError
+from s3flow.functions.shared.observability.tracing import TraceHeader
+from s3flow.functions.shared.observability.xray import daemon_address, daemon_packet
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
@@ -112,7 +112,7 @@ def test_bad_records_are_annotated_as_errors(aws, invoke, daemon, monkeypatch) -
 
 
 def test_failed_aws_call_is_a_fault_with_its_cause(aws, invoke, daemon, monkeypatch) -> None:
-    from s3flow.processor.dependencies import dependencies
+    from s3flow.functions.processor.dependencies import dependencies
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
 
@@ -174,7 +174,7 @@ def test_oversized_documents_drop_metadata_to_fit_one_datagram() -> None:
 
 
 def test_processing_steps_and_their_s3_reads_are_traced(aws, invoke, daemon, uploads, monkeypatch) -> None:
-    from s3flow.processor.extension import register_step
+    from s3flow.functions.processor.steps.registry import register_step
 
     def head(obj):
         return {"head": obj.read(0, 2).decode()}

@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 from s3flow import contract
 from s3flow.cli.s3events import s3_record
 from s3flow.cli.target import Target
-from s3flow.processor.records import object_id
-from s3flow.processor.time_index import format_timestamp
+from s3flow.functions.processor.records import object_id
+from s3flow.functions.processor.time_index import format_timestamp
 
 # Lambda's asynchronous invocation payload limit is 256 KB; stay well under it.
 MAX_PAYLOAD_BYTES = 200 * 1024

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from s3flow import contract
 from s3flow.cli.target import Target
-from s3flow.processor.time_index import query_time_range
+from s3flow.cli.time_range import query_time_range
 
 
 def time_index_shards(target: Target) -> int:
@@ -252,7 +252,7 @@ def _fully_recorded(target: Target, payload: Any) -> bool:
     Its event is then the publisher's business (published, or in the publisher's failure queue).
     """
     from s3flow.cli.backfill import has_record
-    from s3flow.processor.records import ObjectRecord, parse_record
+    from s3flow.functions.processor.records import ObjectRecord, parse_record
 
     records = payload.get("Records") if isinstance(payload, dict) else None
     if not records:

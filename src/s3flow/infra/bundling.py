@@ -35,7 +35,7 @@ REQUIREMENTS = PROJECT_ROOT / "requirements-lambda.txt"
 CACHE_DIR = PROJECT_ROOT / ".build" / "lambda-deps"
 LAMBDA_PYTHON_VERSION = "3.13"
 # Files of the s3flow package that run in Lambda; nothing from infra, local or cli.
-RUNTIME_SOURCES = ("__init__.py", "contract.py", "processor")
+RUNTIME_SOURCES = ("__init__.py", "contract.py", "functions")
 
 
 def _pip_platform(architecture: lambda_.Architecture) -> str:

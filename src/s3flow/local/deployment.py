@@ -1,6 +1,6 @@
 """What provisioning a synthesized template on the local emulator produced.
 
-The contract between the template resolver (``s3flow.local.provision``), which fills
+The contract between the template resolver (``s3flow.local.cloudformation``), which fills
 it in from ``cdk.out/``, and the local runtime (Lambda hop, event delivery, CLI),
 which acts on it. Values are resolved: names, ARNs and environments as deployed.
 """
@@ -28,7 +28,7 @@ class FunctionSpec:
     logical_id: str
     name: str
     arn: str
-    handler: str  # e.g. "s3flow.processor.handler.handler"
+    handler: str  # e.g. "s3flow.functions.processor.handler.handler"
     runtime: str
     timeout_seconds: int
     memory_mb: int

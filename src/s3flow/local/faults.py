@@ -409,7 +409,7 @@ def install_worker_hooks() -> None:
     """Runs in the worker (see ``WorkerDeaths``): wraps ``JsonApiClient.call`` so the worker
     dies at the chosen points, and in a publisher notes what each successful ``PutEvents`` of
     the invocation sent (the functions' code is not changed)."""
-    from s3flow.processor.aws_api import JsonApiClient
+    from s3flow.functions.shared.aws_api import JsonApiClient
 
     settings = json.loads(os.environ[WORKER_FAULTS_ENV])
     faults = WorkerDeaths(
@@ -774,7 +774,7 @@ def count(uploaded: Sequence[ObjectVersion], *, endpoint_url: str, outputs: Mapp
     """Scans the table, reads the event log group and peeks at both failure queues."""
     import boto3
 
-    from s3flow.processor.store import from_dynamo
+    from s3flow.functions.shared.dynamodb_json import from_dynamo
     from s3flow.streams import stream_records
 
     def client(service: str) -> Any:

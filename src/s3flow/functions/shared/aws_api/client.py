@@ -1,0 +1,275 @@
+"""One service's JSON API over a kept-alive connection: signed calls, AWS's errors, retries."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import ssl
+import threading
+import zlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from s3flow.functions.shared.aws_api.services import Endpoint, Service, endpoint_for, region_from
+from s3flow.functions.shared.aws_api.signing import Credentials, signed_headers
+from s3flow.functions.shared.backoff import Backoff
+from s3flow.functions.shared.errors import ConfigurationError
+
+USER_AGENT = "s3flow-aws-api/1"
+TIMEOUT_SECONDS = 10.0  # connect and each read; a call that long is better failed and retried
+
+# Error codes worth another attempt, as botocore's retry handlers list them.
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+TRANSPORT_ERROR = "TransportError"  # ``code`` of a call that got no HTTP response
+INVALID_RESPONSE = "InvalidResponse"  # a 2xx whose body is not a JSON object (a proxy's page, ...)
+CRC32_MISMATCH = "Crc32Mismatch"
+# A kept-alive connection the other end had closed: nothing of the request was read.
+_STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+# One TLS context for every HTTPS connection of the process, made on the first one: building
+# one loads the CA bundle (tens of ms; more on a small Lambda), which http.client would do again
+# for each new connection and reconnect. None until then, so HTTP-only (local) runs never pay.
+_shared_tls_context: ssl.SSLContext | None = None
+_shared_tls_lock = threading.Lock()
+
+
+class ApiCallError(Exception):
+    """A call AWS refused (``status`` set) or that never got an answer (``status`` None).
+
+    ``code`` is AWS's error code (``ConditionalCheckFailedException``, ...) and ``response``
+    the whole error body, which carries extras such as DynamoDB's ``Item`` (ALL_OLD).
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        code: str,
+        message: str,
+        status: int | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.operation = operation
+        self.code = code
+        self.message = message
+        self.status = status
+        self.response = response or {}
+
+    @property
+    def retryable(self) -> bool:
+        if self.status is None or self.code == CRC32_MISMATCH:  # no answer, or a damaged one
+            return True
+        return self.status >= 500 or self.status == 429 or self.code in RETRYABLE_CODES
+
+
+# Called after each call with (service signing name, operation, attempts, error or None).
+CallObserver = Callable[[str, str, int, "ApiCallError | None"], None]
+
+
+class JsonApiClient:
+    """``call("PutItem", {...})`` returns the parsed response or raises ``ApiCallError``.
+
+    Credentials and the region are read from the environment Lambda sets; the endpoint from
+    the same variables botocore reads, so a local emulator works the same way. Safe to share
+    between threads: calls take turns on the one connection.
+    """
+
+    def __init__(
+        self,
+        service: Service,
+        *,
+        environ: Mapping[str, str] = os.environ,
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.service = service
+        self.region = region_from(environ)
+        self.endpoint: Endpoint = endpoint_for(service, self.region, environ)
+        self._environ = environ
+        self._backoff = backoff or Backoff(attempts=max_attempts(service, environ))
+        self._clock = clock
+        self._connection: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self.observers: list[CallObserver] = []
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(params, separators=(",", ":")).encode()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(operation, body)
+            except ApiCallError as error:
+                if error.retryable and attempt < self._backoff.attempts:
+                    self._backoff.pause(attempt - 1)
+                    continue
+                self._tell(operation, attempt, error)
+                raise
+            self._tell(operation, attempt, None)
+            return response
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
+
+    def _send(self, operation: str, body: bytes) -> dict[str, Any]:
+        headers = signed_headers(
+            credentials=self._credentials(),
+            region=self.region,
+            signing_name=self.service.signing_name,
+            host=self.endpoint.host,
+            path=self.endpoint.path,
+            headers={
+                "Content-Type": f"application/x-amz-json-{self.service.json_version}",
+                "X-Amz-Target": f"{self.service.target_prefix}.{operation}",
+            },
+            body=body,
+            now=self._clock(),
+        )
+        headers["User-Agent"] = USER_AGENT
+        headers.update(_recursion_detection(self._environ))
+        with self._lock:
+            reused = self._connection is not None
+            try:
+                try:
+                    reply, payload = self._exchange(body, headers)
+                except _STALE_CONNECTION:
+                    if not reused:
+                        raise
+                    # The service closed the idle kept-alive connection before reading this
+                    # request: send it again once on a new one, as urllib3 does, not as a retry.
+                    self._drop_connection()
+                    reply, payload = self._exchange(body, headers)
+            except (OSError, http.client.HTTPException) as error:
+                self._drop_connection()  # a half-used connection is never reused
+                raise ApiCallError(operation, TRANSPORT_ERROR, f"{type(error).__name__}: {error}") from error
+            if reply.will_close:
+                self._drop_connection()
+        return _parse(
+            operation, reply.status, reply.getheader("x-amz-crc32"), payload, self.service.checks_crc32
+        )
+
+    def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:
+        connection = self._connect()
+        connection.request("POST", self.endpoint.path, body=body, headers=headers)
+        reply = connection.getresponse()
+        return reply, reply.read()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            if self.endpoint.scheme == "https":
+                self._connection = http.client.HTTPSConnection(
+                    self.endpoint.host, timeout=TIMEOUT_SECONDS, context=shared_tls_context()
+                )
+            else:
+                self._connection = http.client.HTTPConnection(self.endpoint.host, timeout=TIMEOUT_SECONDS)
+        return self._connection
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _credentials(self) -> Credentials:
+        # Read per call: cheap, and Lambda's variables are the only source this client knows.
+        access_key = self._environ.get("AWS_ACCESS_KEY_ID")
+        secret_key = self._environ.get("AWS_SECRET_ACCESS_KEY")
+        if not access_key or not secret_key:
+            raise ConfigurationError(
+                "no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are unset (Lambda sets them)"
+            )
+        return Credentials(access_key, secret_key, self._environ.get("AWS_SESSION_TOKEN") or None)
+
+    def _tell(self, operation: str, attempts: int, error: ApiCallError | None) -> None:
+        for observer in self.observers:
+            observer(self.service.signing_name, operation, attempts, error)
+
+
+def shared_tls_context() -> ssl.SSLContext:
+    """The process's TLS context, built on first use."""
+    global _shared_tls_context
+    with _shared_tls_lock:
+        if _shared_tls_context is None:
+            _shared_tls_context = _https_context()
+        return _shared_tls_context
+
+
+def _https_context() -> ssl.SSLContext:
+    """What ``HTTPSConnection`` builds when given no context, so verification is unchanged.
+
+    The default trust store, as ``ssl.create_default_context`` loads it (``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` honoured), certificate and host name checked; ALPN and post-handshake
+    authentication set as http.client sets them.
+    """
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    if context.post_handshake_auth is not None:
+        context.post_handshake_auth = True
+    return context
+
+
+def max_attempts(service: Service, environ: Mapping[str, str]) -> int:
+    """``AWS_MAX_ATTEMPTS`` (attempts in all, as botocore reads it), else the service's default."""
+    value = environ.get("AWS_MAX_ATTEMPTS")
+    if not value:
+        return service.max_attempts
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"AWS_MAX_ATTEMPTS must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def _parse(
+    operation: str, status: int, crc32: str | None, payload: bytes, check_crc32: bool
+) -> dict[str, Any]:
+    if check_crc32 and crc32 is not None and str(zlib.crc32(payload) & 0xFFFFFFFF) != crc32:
+        raise ApiCallError(
+            operation, CRC32_MISMATCH, f"response body does not match x-amz-crc32 {crc32}", status
+        )
+    try:
+        document = json.loads(payload) if payload else {}
+    except ValueError:
+        document = None
+    if status < 300:
+        if not isinstance(document, dict):  # never taken for a success
+            raise ApiCallError(operation, INVALID_RESPONSE, f"not a JSON object: {payload[:200]!r}", status)
+        return document
+    if not isinstance(document, dict):
+        document = {"message": payload[:200].decode(errors="replace")}
+    # "__type" is "namespace#Code", "Code", or either followed by ":<url>", as botocore reads it;
+    # the message key's case varies by service.
+    code = str(document.get("__type") or f"HTTP{status}").split(":", 1)[0].rsplit("#", 1)[-1]
+    message = str(document.get("message") or document.get("Message") or "")
+    raise ApiCallError(operation, code, message, status, document)
+
+
+def _recursion_detection(environ: Mapping[str, str]) -> dict[str, str]:
+    """botocore's header: inside Lambda, each call carries the invocation's trace id (unsigned)."""
+    trace_id = environ.get("_X_AMZN_TRACE_ID")
+    if "AWS_LAMBDA_FUNCTION_NAME" in environ and trace_id:
+        return {"X-Amzn-Trace-Id": quote(trace_id, safe="-=;:+&[]{}\"',")}
+    return {}

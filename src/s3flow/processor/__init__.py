@@ -1,1 +1,0 @@
-"""Code that runs inside AWS Lambda. Never imports aws_cdk."""
