@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from s3flow.local.provision import Resolver
+from s3flow.local.cloudformation import Resolver
 
 from .conftest import Synthesized
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from s3flow.local.provision import provision
+from s3flow.local.cloudformation import provision
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"

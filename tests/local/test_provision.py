@@ -12,8 +12,7 @@ import boto3
 import pytest
 
 from s3flow import contract
-from s3flow.local.deployment import Deployment
-from s3flow.local.provision import (
+from s3flow.local.cloudformation import (
     MOTO_ACCOUNT_ID,
     Resolver,
     StackExistsError,
@@ -25,6 +24,7 @@ from s3flow.local.provision import (
     provision,
     references,
 )
+from s3flow.local.deployment import Deployment
 
 REGION = "us-east-1"
 # moto warns that it has no model for the one-resource stand-in the stack is registered with.

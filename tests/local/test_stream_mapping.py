@@ -23,10 +23,10 @@ import boto3
 import pytest
 import requests
 
+from s3flow.local.cloudformation import TemplateError, UnsupportedResourceError, provision_template
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec, StreamMapping
 from s3flow.local.lambda_runtime import LambdaRuntime
 from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
-from s3flow.local.provision import TemplateError, UnsupportedResourceError, provision_template
 from s3flow.local.queue_sender import QueueSender
 from s3flow.local.server import LocalServer
 from s3flow.local.stream_mapping import (

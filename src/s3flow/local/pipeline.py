@@ -219,7 +219,7 @@ class LocalPipeline:
         return self._deployment
 
     def start(self) -> None:
-        from s3flow.local.provision import provision
+        from s3flow.local.cloudformation import provision
 
         if not (self.cloud_assembly / f"{self.stack_name}.template.json").is_file():
             raise CloudAssemblyMissingError(self.cloud_assembly, self.stack_name)
