@@ -40,6 +40,7 @@ run: synth
 lint: setup
 	$(VENV)/bin/ruff check src tests bench app.py
 	$(VENV)/bin/mypy src bench
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(VENV)/bin/pytest

@@ -11,14 +11,25 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
+from s3flow.local.deployment import FunctionSpec
 from s3flow.local.errors import FunctionNotFoundError
+from s3flow.local.lambda_records import Invocation
+from s3flow.local.lambda_worker import Outcome
 
-if TYPE_CHECKING:
-    from s3flow.local.lambda_runtime import LambdaRuntime
+
+class Invoker(Protocol):
+    """What the Invoke API needs of the Lambda runtime, which satisfies it (and imports this
+    module to route requests: a Protocol here, not the runtime's class, keeps that one-way)."""
+
+    def resolve(self, name_or_arn: str) -> FunctionSpec: ...
+
+    def enqueue(self, function_name_or_arn: str, event: Any) -> Invocation: ...
+
+    def invoke(self, function_name_or_arn: str, event: Any, timeout: float | None = None) -> Outcome: ...
 
 # Invoke's payload limits: asynchronous (Event) and synchronous (RequestResponse).
 MAX_EVENT_PAYLOAD = 1024 * 1024
@@ -26,7 +37,7 @@ MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 
 
-def route(runtime: LambdaRuntime, request: Request) -> Response | None:
+def route(runtime: Invoker, request: Request) -> Response | None:
     """Answers ``POST /2015-03-31/functions/{name}/invocations`` for our functions."""
     match = _INVOKE_PATH.match(request.path)
     if request.method != "POST" or match is None:
