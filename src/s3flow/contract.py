@@ -49,7 +49,7 @@ TIME_INDEX_PROJECTED_ATTRIBUTES = (
 HANDLER = "s3flow.functions.processor.handler.handler"
 PUBLISHER_HANDLER = "s3flow.functions.publisher.handler.handler"
 
-# Transactional outbox (issue 4): the processor only writes records; the publisher function
+# Transactional outbox: the processor only writes records; the publisher function
 # reads the table's stream and publishes the event of each record the stream shows as new
 # (INSERT), or whose status changed (MODIFY: a failed processing step retried to success).
 # A record therefore exists before its event, and no crash of the processor can publish an
@@ -74,7 +74,7 @@ MAX_BATCHING_WINDOW_SECONDS = 300
 # metric carries the dimension below with the environment suffix as its value.
 METRICS_NAMESPACE = "S3Flow"
 METRICS_DIMENSION_ENVIRONMENT = "Environment"
-# Metric names in that namespace (issue 6); the dashboard and alarms read these.
+# Metric names in that namespace; the dashboard and alarms read these.
 METRIC_OBJECTS_PROCESSED = "ObjectsProcessed"  # Count: records written for new object versions
 METRIC_PROCESSING_ERRORS = "ProcessingErrors"  # Count: records that became error records/events
 METRIC_DUPLICATES_SKIPPED = "DuplicatesSkipped"  # Count: redeliveries already fully processed
@@ -84,7 +84,7 @@ METRIC_EVENTS_PUBLISHED = "EventsPublished"  # Count: entries EventBridge accept
 # Count (publisher): stream records that can never become an event (no or undecodable image,
 # entry over the size limit); each is a bug in the pipeline, so the alarm fires on any.
 METRIC_UNPUBLISHABLE_RECORDS = "UnpublishableRecords"
-# User processing steps (issue 6): comma-separated "module:function" or
+# User processing steps: comma-separated "module:function" or
 # "name=module:function" entries; the stack sets it from a construct prop.
 ENV_PROCESSING_STEPS = "S3FLOW_PROCESSING_STEPS"
 # Item attribute / event detail member holding each step's fields, keyed by step name.

@@ -81,9 +81,9 @@ def pipeline_function(
 ) -> lambda_.Function:
     """A function of the shared asset: arm64, Python 3.13, 256 MB, 5 min, X-Ray active.
 
-    No Lambda Insights layer (the reference hard-codes its ARN and calls it "XRayLayer"):
-    the extension adds cold-start time and a per-invocation cost, and the functions publish
-    their own metrics in CloudWatch embedded metric format, which Monitoring alarms on.
+    No Lambda Insights layer: the extension adds cold-start time and a per-invocation cost,
+    and the functions publish their own metrics in CloudWatch embedded metric format, which
+    Monitoring alarms on.
     """
     function = lambda_.Function(
         scope,
@@ -107,7 +107,7 @@ def pipeline_function(
         accept(
             function,
             rule,
-            "Python 3.13 is the runtime the pipeline contract (issue 2) fixes; the code is "
+            "Python 3.13 is the runtime the pipeline is built and tested for; the code is "
             "tested on it. Moving to a newer runtime is a contract change, not a scan fix.",
         )
     accepted = {

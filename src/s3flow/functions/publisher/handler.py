@@ -73,7 +73,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
         finally:
             observation.summary = summary.as_dict()
         # A clean batch is fully told by the EMF line (EventsPublished): its summary only at
-        # DEBUG, which halves the publisher's log bytes (docs/performance.md, finding 1).
+        # DEBUG, which halves the publisher's log bytes (docs/performance.md).
         clean = not (summary.failed or summary.unpublishable)
         level = logging.DEBUG if clean else logging.INFO
         logger.log(level, "stream batch handled", extra={"summary": observation.summary, **response})
