@@ -74,6 +74,8 @@ def pyproject_pins() -> dict[str, str]:
     ]
     found = {}
     for spec in specs:
+        if spec.startswith("s3flow["):  # an extra naming other extras of this package
+            continue
         pin = PIN.match(spec)
         assert pin, f"pyproject.toml: {spec!r} is not pinned with =="
         found[normalized(pin.group("name"))] = pin.group("version")
@@ -97,6 +99,23 @@ def test_the_dev_lock_holds_every_pin_of_the_pyproject_at_the_same_version():
     assert {name: (v, locked.get(name)) for name, v in pinned.items() if locked.get(name) != v} == {}
     # make setup installs s3flow with --no-build-isolation: its build backend comes from the lock
     assert "setuptools" in locked
+
+
+def test_the_package_alone_installs_exactly_what_the_functions_asset_needs():
+    """`pip install s3flow` is the functions' runtime set; the CDK app, the emulator and the
+    CLI are extras (s3flow[cdk], s3flow[local]), and the dev extra takes both."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    asset_inputs = [
+        line.strip() for line in (ROOT / "requirements-lambda.in").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    assert sorted(project["dependencies"]) == sorted(asset_inputs)
+    extras = project["optional-dependencies"]
+    assert {"cdk", "local", "dev"} <= extras.keys()
+    assert any(name.startswith("aws-cdk-lib==") for name in extras["cdk"])
+    assert any(name.startswith("moto[server]==") for name in extras["local"])
+    assert "s3flow[cdk,local]" in extras["dev"]
 
 
 def test_the_asset_lock_runs_the_versions_the_tests_run():
