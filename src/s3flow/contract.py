@@ -87,5 +87,11 @@ METRIC_UNPUBLISHABLE_RECORDS = "UnpublishableRecords"
 # User processing steps: comma-separated "module:function" or
 # "name=module:function" entries; the stack sets it from a construct prop.
 ENV_PROCESSING_STEPS = "S3FLOW_PROCESSING_STEPS"
+# The one grammar of a step's name and of one entry: the stack checks entries at synth, the
+# processor again when it loads them (the variable can be set by hand).
+PROCESSING_STEP_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,63}"
+PROCESSING_STEP_ENTRY = (
+    rf"(?:{PROCESSING_STEP_NAME}=)?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*"
+)
 # Item attribute / event detail member holding each step's fields, keyed by step name.
 STEPS_ATTRIBUTE = "steps"

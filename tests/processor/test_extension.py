@@ -21,6 +21,8 @@ from s3flow.functions.processor.steps.registry import (
     storable,
 )
 from s3flow.functions.shared.errors import ConfigurationError
+from s3flow.infra.errors import SettingError
+from s3flow.infra.processing import processing_steps_value
 
 
 @pytest.fixture(autouse=True)
@@ -194,3 +196,35 @@ def test_content_type_reads_only_the_first_bytes(aws, uploads, api_calls) -> Non
 )
 def test_sniff(head: bytes, expected: str) -> None:
     assert sniff(head) == expected
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "a.b:f",
+        "n=a.b:f",
+        "n-1=a_b.c2:f_3",
+        "a.b",
+        "=a.b:f",
+        "1n=a.b:f",
+        "a..b:f",
+        "a.b:f:g",
+        "a-b.c:f",
+        "n=a.b:",
+        "x" * 65 + "=a:f",
+    ],
+)
+def test_the_processor_refuses_exactly_the_step_entries_the_stack_refuses(entry: str) -> None:
+    # One grammar (contract.PROCESSING_STEP_ENTRY): an entry the stack let through at synth
+    # never fails to parse in the function, and one it refuses is refused there too.
+    try:
+        processing_steps_value([entry])
+        stack_accepts = True
+    except SettingError:
+        stack_accepts = False
+    try:
+        parse_steps(entry)
+        processor_accepts = True
+    except StepConfigurationError:
+        processor_accepts = False
+    assert stack_accepts == processor_accepts

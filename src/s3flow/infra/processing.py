@@ -27,16 +27,14 @@ ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 # Checked at synth so that a malformed entry fails here, not in every invocation; whether
 # the module imports is only known in the function (a configuration error: the invocation
 # fails and, after Lambda's retries, waits in the failure queue).
-_STEP_ENTRY = re.compile(
-    r"^(?:[A-Za-z][A-Za-z0-9_-]{0,63}=)?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
-)
+_STEP_ENTRY = re.compile(contract.PROCESSING_STEP_ENTRY)
 
 
 def processing_steps_value(steps: Sequence[str]) -> str:
     """The environment value for the steps, each entry checked."""
     entries = [step.strip() for step in steps]
     for entry in entries:
-        if not _STEP_ENTRY.match(entry):
+        if not _STEP_ENTRY.fullmatch(entry):
             raise SettingError(
                 f"processing step {entry!r} is not 'module:function' or 'name=module:function'"
             )

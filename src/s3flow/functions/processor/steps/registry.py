@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from s3flow import contract
 from s3flow.functions.processor.exceptions import StepConfigurationError, StepOutputError
 
 MAX_STEP_FIELDS_BYTES = 8 * 1024
 MAX_STEP_FIELDS_DEPTH = 16  # DynamoDB allows 32 levels; the item adds two (steps, name)
 ERROR_MESSAGE_LIMIT = 1000
-STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+STEP_NAME = re.compile(contract.PROCESSING_STEP_NAME)
+STEP_ENTRY = re.compile(contract.PROCESSING_STEP_ENTRY)
 DEFAULT_CHUNK_BYTES = 1024 * 1024
 
 Step = Callable[["ObjectRef"], "Mapping[str, Any] | None"]
@@ -104,7 +106,7 @@ _imported: dict[str, tuple[RegisteredStep, ...]] = {}
 
 
 def _check_name(name: str) -> str:
-    if not STEP_NAME.match(name):
+    if not STEP_NAME.fullmatch(name):
         raise StepConfigurationError(
             f"step name {name!r} must start with a letter and use at most 64 letters, digits, '_' or '-'"
         )
@@ -132,11 +134,11 @@ def parse_steps(spec: str) -> list[tuple[str | None, str, str]]:
         entry = raw.strip()
         if not entry:
             continue
+        if not STEP_ENTRY.fullmatch(entry):
+            raise StepConfigurationError(f"step {entry!r} is not 'module:function' or 'name=module:function'")
         name, _, target = entry.rpartition("=")
         module, _, attribute = target.partition(":")
-        if not module.strip() or not attribute.strip():
-            raise StepConfigurationError(f"step {entry!r} is not 'module:function' or 'name=module:function'")
-        entries.append((name.strip() or None, module.strip(), attribute.strip()))
+        entries.append((name or None, module, attribute))
     return entries
 
 
