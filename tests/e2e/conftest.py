@@ -45,8 +45,7 @@ def start_pipeline(synthesized: Path) -> Iterator[Callable[..., Running]]:
             port=0,
             concurrency=2,
             on_flow=flows.append,
-            retry_delays=FAST_RETRIES,
-            **kwargs,
+            **{"retry_delays": FAST_RETRIES, **kwargs},
         )
         pipeline.start()
         started.append(pipeline)

@@ -177,3 +177,36 @@ def test_a_browser_form_upload_is_recorded_with_the_version_it_stored(start_pipe
     assert record["versionId"]["S"] == stored["VersionId"]
     assert record["size"]["N"] == "8"
     assert record["status"]["S"] == "SUCCESS"
+
+
+def wait_for_flow(running: Any, key: str, kind: str) -> None:
+    """Until the pipeline reported ``kind`` for ``key`` (bounded by the pipeline's idle wait)."""
+    deadline = time.monotonic() + IDLE
+    while kind not in running.kinds(key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert kind in running.kinds(key), running.kinds(key)
+
+
+def test_a_stop_names_the_uploads_and_records_it_leaves_unfinished(start_pipeline):
+    # GIVEN a processor that fails one object and waits long before retrying it, and a
+    # publisher that cannot publish (no such bus) and waits long before retrying its batch
+    processor, publisher = "s3-object-processor-dev", "s3-event-publisher-dev"
+    running = start_pipeline(
+        retry_delays=(600.0,),
+        stream_retry_delays=(600.0,),
+        environment_overrides={publisher: {"EVENT_BUS_NAME": "no-such-bus"}},
+    )
+    s3, bucket = running.client("s3"), running.outputs["S3BucketName"]
+    recorded = s3.put_object(Bucket=bucket, Key="done/recorded.txt", Body=b"a")
+    wait_for_flow(running, "done/recorded.txt", "recorded")
+    running.pipeline.override_environment(processor, {"DYNAMODB_TABLE_NAME": "no-such-table"})
+    retrying = s3.put_object(Bucket=bucket, Key="waits/for a retry.txt", Body=b"b")
+    wait_for_flow(running, "waits/for a retry.txt", "retrying")
+
+    # WHEN the pipeline stops
+    running.pipeline.stop()
+
+    # THEN it names the upload whose processing had not finished, and the record not published
+    left = running.pipeline.unfinished
+    assert left.objects == ((bucket, "waits/for a retry.txt", retrying["VersionId"]),)
+    assert left.unpublished == ((bucket, "done/recorded.txt", recorded["VersionId"]),)

@@ -465,3 +465,19 @@ def test_a_worker_pipe_breaking_as_the_runtime_stops_is_not_reported_as_an_error
         runtime.stop()
 
     assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+def test_the_runtime_knows_which_accepted_events_it_had_not_finished_when_stopped(server, runtimes, sqs):
+    recorder = Recorder()
+    runtime = make_runtime(server, spec("echo"), spec("sleep"), listener=recorder)
+    runtimes.append(runtime)
+    done = runtime.enqueue("fn-echo", {"n": 1})
+    assert runtime.wait_idle(60)
+    running = runtime.enqueue("fn-sleep", {"seconds": 60})  # cut short by stop
+    waiting = runtime.enqueue("fn-sleep", {"seconds": 60})  # still queued behind it
+
+    runtime.stop()
+
+    unfinished = {invocation.request_id for invocation in runtime.unfinished()}
+    assert unfinished == {running.request_id, waiting.request_id}
+    assert done.request_id not in unfinished

@@ -112,6 +112,37 @@ def flow_printer(console: Console) -> Any:
     return on_flow
 
 
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def unfinished_report(unfinished: Any, limit: int = 20) -> list[str]:
+    """What a stop lost (after the line saying the state is gone): one line that says so, then
+    at most ``limit`` objects, one a line.
+
+    ``unfinished`` is the pipeline's ``Unfinished``: uploads whose S3 event was accepted and
+    whose processing had not finished, and records written but not yet published."""
+    entries = [("not processed", obj) for obj in unfinished.objects]
+    entries += [("not published", obj) for obj in unfinished.unpublished]
+    if not entries:
+        return []
+    parts = []
+    if unfinished.objects:
+        parts.append(_plural(len(unfinished.objects), "upload", "uploads") + " not yet processed")
+    if unfinished.unpublished:
+        parts.append(_plural(len(unfinished.unpublished), "record", "records") + " not yet published")
+    distinct = len({obj for _, obj in entries})  # a record written by a cut-short invocation is both
+    lines = [
+        f"{_plural(distinct, 'object was', 'objects were')} in flight and "
+        f"{'is' if distinct == 1 else 'are'} lost with it: {', '.join(parts)}"
+    ]
+    for what, (bucket, key, version) in entries[:limit]:
+        lines.append(f"  {what}  {bucket}/{key}" + (f" ({version})" if version else ""))
+    if len(entries) > limit:
+        lines.append(f"  … and {len(entries) - limit} more")
+    return lines
+
+
 def run_local_up(
     *, cdk_out: Path, stack: str, port: int, concurrency: int, synth: bool, console: Console
 ) -> None:
@@ -136,6 +167,8 @@ def run_local_up(
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         console.print("stopped; the emulator's state is gone")
+        for line in unfinished_report(pipeline.unfinished):
+            console.print(line, markup=False, highlight=False)
 
 
 def banner(pipeline: Any, stack: str, concurrency: int) -> str:

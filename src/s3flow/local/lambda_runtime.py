@@ -217,6 +217,10 @@ class LambdaRuntime:
             k: dict(v) for k, v in (environment_overrides or {}).items()
         }
         self._queues: dict[str, FunctionQueue] = {}
+        # Async invocations accepted and not yet done (succeeded, or given up on): what a stop
+        # loses, since the emulator keeps them in memory only.
+        self._unfinished: dict[str, Invocation] = {}
+        self._unfinished_lock = threading.Lock()
         self._queue_sender = QueueSender(endpoint_url)
         self.metrics = EmfExtractor(self._cloudwatch)
 
@@ -239,6 +243,16 @@ class LambdaRuntime:
 
     def idle(self) -> bool:
         return all(queue.idle() for queue in self._queues.values())
+
+    def unfinished(self) -> list[Invocation]:
+        """Async invocations accepted and neither succeeded nor given up on, oldest first
+        (after ``stop()``: those it dropped or cut short)."""
+        with self._unfinished_lock:
+            return sorted(self._unfinished.values(), key=lambda invocation: invocation.received_at)
+
+    def _finished(self, invocation: Invocation) -> None:
+        with self._unfinished_lock:
+            self._unfinished.pop(invocation.request_id, None)
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -275,6 +289,8 @@ class LambdaRuntime:
         """An asynchronous invocation (what S3 and ``InvocationType=Event`` do)."""
         spec = self.resolve(function_name_or_arn)
         invocation = Invocation(function=spec, event=event)
+        with self._unfinished_lock:
+            self._unfinished[invocation.request_id] = invocation
         self.listener.queued(invocation)
         self._queues[spec.name].put(invocation)
         return invocation
@@ -366,6 +382,7 @@ class LambdaRuntime:
             self._fail(invocation, CONDITION_EVENT_AGE_EXCEEDED)
             return
         if outcome.ok:
+            self._finished(invocation)
             self.listener.succeeded(invocation, outcome)
             return
         retries_done = invocation.attempts - 1
@@ -377,6 +394,7 @@ class LambdaRuntime:
         self._fail(invocation, CONDITION_RETRIES_EXHAUSTED)
 
     def _fail(self, invocation: Invocation, condition: str) -> None:
+        self._finished(invocation)  # given up on: kept in the failure destination, if any
         self.listener.failed(invocation, condition)
         destination = invocation.function.async_config.on_failure_arn
         if not destination:

@@ -18,12 +18,15 @@ State lives in memory only, and moto's is global to the process: one pipeline ru
 process at a time, and starting one empties the emulator. moto 5.2.5's server has no
 persistence of its own (no snapshot/restore API or state directory in ``moto/moto_server``;
 only ``/moto-api/reset`` and the recorder, which replays raw requests): stopping the
-pipeline discards everything.
+pipeline discards everything. ``stop()`` leaves in ``unfinished`` what it cut short: the
+objects whose S3 event was accepted and whose processing had not finished, and the stream
+records not yet taken by their mapping's function.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -49,6 +52,9 @@ from s3flow.local.stream_mapping import (
     MappingListener,
     MotoStreamReader,
     StreamPollers,
+    StreamReader,
+    parse_filters,
+    passes,
 )
 from s3flow.local.traces import TraceStore
 
@@ -93,6 +99,22 @@ def objects_in(event: Any) -> list[tuple[str, str, str | None]]:
             )
         )
     return found
+
+
+# (bucket, key, version id) of one object version.
+ObjectVersion = tuple[str, str, "str | None"]
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """What a stop left undone, lost with the emulator's in-memory state.
+
+    ``objects``: S3 events accepted for a function whose invocation had not finished
+    (queued, running, or waiting for a retry). ``unpublished``: stream records a mapping
+    would deliver that no invocation of its function had taken yet (nor given up on)."""
+
+    objects: tuple[ObjectVersion, ...] = ()
+    unpublished: tuple[ObjectVersion, ...] = ()
 
 
 def _error_text(outcome: Outcome | None) -> str:
@@ -145,12 +167,28 @@ def object_of_record(record: Any) -> tuple[str, str, str | None]:
     )
 
 
+def _sequence_number(record: Any) -> str:
+    dynamodb = record.get("dynamodb") if isinstance(record, dict) else None
+    return str((dynamodb or {}).get("SequenceNumber", ""))
+
+
 class _StreamReporter(MappingListener):
     def __init__(self, emit: Callable[[FlowEvent], None], function_name: Callable[[str], str]) -> None:
         self.emit = emit
         self.function_name = function_name
+        self._settled: set[tuple[str, str]] = set()  # (mapping, sequence number) taken or given up
+        self._lock = threading.Lock()
+
+    def _settle(self, mapping: StreamMapping, records: Sequence[dict[str, Any]]) -> None:
+        with self._lock:
+            self._settled.update((mapping.logical_id, _sequence_number(record)) for record in records)
+
+    def settled(self, mapping: StreamMapping, sequence_number: str) -> bool:
+        with self._lock:
+            return (mapping.logical_id, sequence_number) in self._settled
 
     def delivered(self, mapping: StreamMapping, records: Sequence[dict[str, Any]]) -> None:
+        self._settle(mapping, records)
         via = self.function_name(mapping.function_arn)
         for record in records:
             bucket, key, version = object_of_record(record)
@@ -161,9 +199,21 @@ class _StreamReporter(MappingListener):
     def discarded(
         self, mapping: StreamMapping, records: Sequence[dict[str, Any]], condition: str, detail: str
     ) -> None:
+        self._settle(mapping, records)
         for record in records:
             bucket, key, version = object_of_record(record)
             self.emit(FlowEvent(FlowKind.PUBLISH_FAILED, bucket, key, version, detail, record))
+
+
+def _all_records(reader: StreamReader, stream_arn: str, page: int = 1000) -> list[dict[str, Any]]:
+    """Every record still in the stream, oldest first."""
+    records: list[dict[str, Any]] = []
+    for shard in reader.shards(stream_arn):
+        after: int | None = None
+        while batch := reader.read(stream_arn, shard, after, page):
+            records.extend(record.body for record in batch)
+            after = batch[-1].sequence
+    return records
 
 
 class LocalPipeline:
@@ -205,6 +255,10 @@ class LocalPipeline:
         self.runtime: LambdaRuntime | None = None
         self.traces: TraceStore | None = None
         self.streams: StreamPollers | None = None
+        self._stream_reporter: _StreamReporter | None = None
+        self._stream_reader: StreamReader | None = None
+        # What the last stop() left undone (see ``Unfinished``).
+        self.unfinished = Unfinished()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -250,14 +304,16 @@ class LocalPipeline:
             self.server.middleware.routes.extend([self.runtime.route, router.route])
             S3Hop(self._deployment, self.runtime.enqueue).install(self.server.middleware)
             runtime = self.runtime
+            self._stream_reader = MotoStreamReader(self._deployment.account, self.region)
+            self._stream_reporter = _StreamReporter(self._emit, lambda arn: runtime.resolve(arn).name)
             self.streams = StreamPollers.for_mappings(
                 self._deployment.stream_mappings,
                 invoke=runtime.invoke,
-                reader=MotoStreamReader(self._deployment.account, self.region),
+                reader=self._stream_reader,
                 send_to_queue=QueueSender(self.endpoint_url),
                 retry_delays=self.stream_retry_delays,
                 poll_interval=self.stream_poll_interval,
-                listener=_StreamReporter(self._emit, lambda arn: runtime.resolve(arn).name),
+                listener=self._stream_reporter,
             )
             self.streams.start()
         except BaseException:
@@ -269,16 +325,42 @@ class LocalPipeline:
         self.server.middleware.observers.clear()
         if self.streams is not None:
             self.streams.request_stop()  # before the runtime: no batch is retried as it goes
+        unfinished_invocations = []
         if self.runtime is not None:
             self.runtime.stop()
+            unfinished_invocations = self.runtime.unfinished()
             self.runtime = None
         if self.streams is not None:
             self.streams.stop()
             self.streams = None
+        self.unfinished = Unfinished(
+            objects=tuple(
+                obj for invocation in unfinished_invocations for obj in objects_in(invocation.event)
+            ),
+            unpublished=tuple(self._unpublished()),
+        )
         if self.traces is not None:
             self.traces.stop()
             self.traces = None
         self.server.stop()
+
+    def _unpublished(self) -> list[ObjectVersion]:
+        """The objects of stream records each mapping would deliver and had not taken."""
+        reader, reporter = self._stream_reader, self._stream_reporter
+        if reader is None or reporter is None or self._deployment is None:
+            return []
+        found: list[ObjectVersion] = []
+        for mapping in self._deployment.stream_mappings:
+            if not mapping.enabled:
+                continue
+            filters = parse_filters(mapping.filter_patterns)
+            try:
+                for record in _all_records(reader, mapping.event_source_arn):
+                    if passes(filters, record) and not reporter.settled(mapping, _sequence_number(record)):
+                        found.append(object_of_record(record))
+            except Exception:  # a stream that cannot be read: nothing more can be said about it
+                log.debug("stream %s unreadable at stop", mapping.event_source_arn, exc_info=True)
+        return found
 
     def __enter__(self) -> LocalPipeline:
         self.start()
