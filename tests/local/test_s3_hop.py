@@ -404,3 +404,30 @@ def test_a_key_of_exactly_1024_bytes_is_stored_and_announced(hop):
 
     assert s3.get_object(Bucket="watched", Key=LONGEST_KEY)["Body"].read() == b"x"
     assert len(queued) == 1
+
+
+def test_an_upload_the_hop_cannot_announce_is_still_answered_as_stored():
+    server = LocalServer(port=0)
+    server.start()
+    try:
+        requests.post(f"{server.endpoint_url}/moto-api/reset", timeout=60).raise_for_status()
+        deployment = Deployment(stack_name="T", region="us-east-1", account="123456789012")
+        deployment.notifications = [BucketNotification("watched", FUNCTION_ARN, ("s3:ObjectCreated:*",))]
+
+        def broken_lookup(bucket: str, key: str, version_id: str | None) -> StoredObject:
+            raise KeyError(key)
+
+        S3Hop(deployment, lambda arn, event: None, lookup=broken_lookup).install(server.middleware)
+        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
+        s3.create_bucket(Bucket="watched")
+        form = s3.generate_presigned_post("watched", "a.txt")
+
+        posted = requests.post(form["url"], data=form["fields"], files={"file": ("a.txt", b"a")}, timeout=30)
+        put = urllib.request.Request(f"{server.endpoint_url}/watched/b.txt", data=b"b=1", method="PUT")
+        with urllib.request.urlopen(put, timeout=30) as answer:
+            put_status = answer.status
+
+        assert (posted.status_code, put_status) == (204, 200)
+        assert s3.get_object(Bucket="watched", Key="b.txt")["Body"].read() == b"b=1"
+    finally:
+        server.stop()

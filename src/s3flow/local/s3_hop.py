@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import logging
 import os
 import re
 import threading
@@ -39,6 +40,8 @@ from werkzeug.wrappers import Request, Response
 
 from s3flow.local.deployment import BucketNotification, Deployment
 from s3flow.local.server import Middleware, ObservedResponse
+
+log = logging.getLogger(__name__)
 
 EVENT_PUT = "ObjectCreated:Put"
 EVENT_COPY = "ObjectCreated:Copy"
@@ -368,7 +371,7 @@ class S3Hop:
             refused = key_too_long(target[1]) if target is not None else None
             if refused is not None:
                 return refused
-        if request.method == "POST" and request.mimetype == "multipart/form-data":
+        if request.method == "POST" and request.mimetype == "multipart/form-data" and _is_s3(request):
             return self._form_post(request)
         if request.method == "PUT" and request.mimetype in _FORM_TYPES and _is_s3(request):
             return self._form_typed_put(request)
@@ -388,12 +391,24 @@ class S3Hop:
         write = classify(request, observed)
         if write is None:
             return response  # a part, a sub-resource or a failure: no object took the type
+        self._after_write(lambda: self._retype_and_announce(write, content_type))
+        return response
+
+    def _retype_and_announce(self, write: ObjectWrite, content_type: str) -> None:
         if write.event_name == EVENT_PUT:
             self.retype(write.bucket, write.key, write.version_id, content_type)
         self.announce(write)
-        return response
 
-    def _form_post(self, request: Request) -> Response | None:
+    @staticmethod
+    def _after_write(step: Callable[[], None]) -> None:
+        """Runs what follows a stored write; as for observers, it never breaks the client's
+        request (the object is stored by then)."""
+        try:
+            step()
+        except Exception:
+            log.exception("could not announce an object write")
+
+    def _form_post(self, request: Request) -> Response:
         body = request.get_data()
         upload = form_upload(request, body)
         refused = key_too_long(upload[1]) if upload is not None else None
@@ -404,17 +419,16 @@ class S3Hop:
         if upload is None or response.status_code not in {200, 201, 204, 303}:
             return response
         bucket, key, principal = upload
-        self.announce(
-            ObjectWrite(
-                bucket=bucket,
-                key=key,
-                event_name=EVENT_POST,
-                version_id=None,  # moto's answer has none: read back from the stored object
-                request_id=response.headers.get("x-amz-request-id") or uuid.uuid4().hex[:16].upper(),
-                source_ip=request.remote_addr or "127.0.0.1",
-                principal=principal,
-            )
+        write = ObjectWrite(
+            bucket=bucket,
+            key=key,
+            event_name=EVENT_POST,
+            version_id=None,  # moto's answer has none: read back from the stored object
+            request_id=response.headers.get("x-amz-request-id") or uuid.uuid4().hex[:16].upper(),
+            source_ip=request.remote_addr or "127.0.0.1",
+            principal=principal,
         )
+        self._after_write(lambda: self.announce(write))
         return response
 
     def _forward(self, request: Request, body: bytes) -> Response:
