@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from s3flow.cli.s3events import cli_record
 from s3flow.local.deployment import BucketNotification, Deployment
 from s3flow.local.s3_hop import (
     EVENT_COPY,
@@ -27,9 +28,9 @@ from s3flow.local.s3_hop import (
     StoredObject,
     build_event,
     classify,
-    encode_key,
     event_matches,
 )
+from s3flow.local.s3_notifications import encode_key
 from s3flow.local.server import LocalServer, ObservedResponse
 
 AUTH = (
@@ -431,3 +432,10 @@ def test_an_upload_the_hop_cannot_announce_is_still_answered_as_stored():
         assert s3.get_object(Bucket="watched", Key="b.txt")["Body"].read() == b"b=1"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("key", ["a b", "x+y", "tilde~star*", "ünï/cödé", "100%"])
+def test_the_cli_hands_the_processor_keys_encoded_as_the_hop_announces_them(key: str) -> None:
+    # backfill and the demo's redelivery must key an object exactly as its upload was keyed.
+    record = cli_record(bucket="b", region="us-east-1", key=key, size=1, event_time="2026-01-01T00:00:00Z")
+    assert record["s3"]["object"]["key"] == encode_key(key)

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from s3flow import contract
-from s3flow.cli.s3events import s3_record
+from s3flow.cli.s3events import cli_record
 from s3flow.cli.target import Target
 from s3flow.functions.processor.records import object_id
 from s3flow.functions.processor.time_index import format_timestamp
@@ -77,7 +77,7 @@ def has_record(dynamodb: Any, table: str, request_id: str) -> bool:
 
 
 def event_record(version: ObjectVersion, bucket: str, region: str) -> dict[str, Any]:
-    return s3_record(
+    return cli_record(
         bucket=bucket,
         region=region,
         key=version.key,

@@ -25,7 +25,7 @@ from rich.table import Table
 from s3flow import contract
 from s3flow.cli import publish_failures, queries, render, traces, uploads
 from s3flow.cli.local_up import ensure_template, flow_printer, free_port
-from s3flow.cli.s3events import s3_record
+from s3flow.cli.s3events import cli_record
 from s3flow.cli.target import Target, local_target
 
 LARGE_SIZE = 12 * uploads.MIB
@@ -59,7 +59,7 @@ def sample_files(root: Path) -> list[uploads.Upload]:
 
 def s3_event_for(item: dict[str, Any], region: str, bucket: str) -> dict[str, Any]:
     """The S3 notification for a recorded object version, as S3 sent it."""
-    record = s3_record(
+    record = cli_record(
         bucket=bucket,
         region=region,
         key=item["objectKey"],

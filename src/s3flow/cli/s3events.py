@@ -1,53 +1,23 @@
-"""S3 ``ObjectCreated`` notifications built by hand, shaped exactly as S3 sends them.
-
-Used to hand the function an object version again (the demo's redelivery, backfill):
-the key is URL-encoded the way S3 encodes it (space as ``+``, ``+`` as ``%2B``, UTF-8
-percent-escapes, ``/`` kept).
-"""
+"""S3 notifications the CLI sends itself: an object version handed to the processor again
+(the demo's redelivery, ``backfill``), built by the emulator's one builder with the CLI as
+the sender."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote_plus
+
+from s3flow.local.s3_notifications import s3_record
+
+_CLI_SENDER: dict[str, Any] = {
+    "principal": "AWS:s3flow-cli",
+    "source_ip": "127.0.0.1",
+    "request_id": "s3flowcli",
+    "host_id": "s3flowcli",
+    "owner": "s3flow",
+}
 
 
-def s3_record(
-    *,
-    bucket: str,
-    region: str,
-    key: str,
-    size: int,
-    event_time: str,
-    version_id: str | None = None,
-    etag: str | None = None,
-    sequencer: str | None = None,
-    event_name: str = "ObjectCreated:Put",
-    configuration_id: str = "s3flow-cli",
-) -> dict[str, Any]:
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": int(size)}
-    if etag:
-        obj["eTag"] = etag.strip('"')
-    if version_id:
-        obj["versionId"] = version_id
-    if sequencer:
-        obj["sequencer"] = sequencer
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": region,
-        "eventTime": event_time,
-        "eventName": event_name,
-        "userIdentity": {"principalId": "AWS:s3flow-cli"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": "s3flowcli", "x-amz-id-2": "s3flowcli"},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": configuration_id,
-            "bucket": {
-                "name": bucket,
-                "ownerIdentity": {"principalId": "s3flow"},
-                "arn": f"arn:aws:s3:::{bucket}",
-            },
-            "object": obj,
-        },
-    }
+def cli_record(*, configuration_id: str = "s3flow-cli", **facts: Any) -> dict[str, Any]:
+    """One S3 record of an existing object version (``bucket``, ``region``, ``key``, ``size``,
+    ``event_time`` and optionally ``version_id``, ``etag``, ``sequencer``, ``event_name``)."""
+    return s3_record(configuration_id=configuration_id, **_CLI_SENDER, **facts)

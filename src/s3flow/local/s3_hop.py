@@ -28,7 +28,6 @@ import os
 import re
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from xml.sax.saxutils import escape as xml_escape
 from werkzeug.wrappers import Request, Response
 
 from s3flow.local.deployment import BucketNotification, Deployment
+from s3flow.local.s3_notifications import s3_record
 from s3flow.local.server import Middleware, ObservedResponse
 
 log = logging.getLogger(__name__)
@@ -87,11 +87,6 @@ ObjectLookup = Callable[[str, str, "str | None"], StoredObject]
 Retype = Callable[[str, str, "str | None", str], None]
 # Hands one S3 event to the async invoker of the function with this ARN.
 Enqueue = Callable[[str, dict[str, Any]], object]
-
-
-def encode_key(key: str) -> str:
-    """The key as S3 event notifications carry it: form-encoded, ``/`` kept."""
-    return urllib.parse.quote_plus(key, safe="/*").replace("~", "%7E")
 
 
 def _credential(request: Request) -> tuple[str, str] | None:
@@ -270,38 +265,25 @@ def build_event(
     event_time: datetime,
 ) -> dict[str, Any]:
     """The S3 event Lambda receives: one record, exactly AWS's field names."""
-    obj: dict[str, Any] = {"key": encode_key(write.key), "size": stored.size, "eTag": stored.etag}
-    if write.version_id is not None and write.version_id != "null":
-        obj["versionId"] = write.version_id
-    obj["sequencer"] = sequencer
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": region,
-                "eventTime": event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-                + f"{event_time.microsecond // 1000:03d}Z",
-                "eventName": write.event_name,
-                "userIdentity": {"principalId": write.principal},
-                "requestParameters": {"sourceIPAddress": write.source_ip},
-                "responseElements": {
-                    "x-amz-request-id": write.request_id,
-                    "x-amz-id-2": hashlib.sha256(write.request_id.encode()).hexdigest(),
-                },
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": config_id,
-                    "bucket": {
-                        "name": write.bucket,
-                        "ownerIdentity": {"principalId": f"A{account}"},
-                        "arn": f"arn:aws:s3:::{write.bucket}",
-                    },
-                    "object": obj,
-                },
-            }
-        ]
-    }
+    record = s3_record(
+        bucket=write.bucket,
+        region=region,
+        key=write.key,
+        size=stored.size,
+        event_time=event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{event_time.microsecond // 1000:03d}Z",
+        event_name=write.event_name,
+        version_id=write.version_id,
+        etag=stored.etag,
+        sequencer=sequencer,
+        configuration_id=config_id,
+        principal=write.principal,
+        source_ip=write.source_ip,
+        request_id=write.request_id,
+        host_id=hashlib.sha256(write.request_id.encode()).hexdigest(),
+        owner=f"A{account}",
+    )
+    return {"Records": [record]}
 
 
 def moto_lookup(account: str) -> ObjectLookup:
