@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from s3flow import contract
-from s3flow.cli.demo import trace_root
 from s3flow.cli.main import app
 from s3flow.functions.processor.time_index import format_timestamp, time_bucket
+from s3flow.functions.shared.observability.trace_header import trace_root
 
 
 def _records_for(local, key: str) -> list[dict]:

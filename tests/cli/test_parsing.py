@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from s3flow.cli.demo import s3_event_for, trace_root
+from s3flow.cli.demo import s3_event_for
 from s3flow.cli.errors import CliError
 from s3flow.cli.queries import parse_log_message
 from s3flow.cli.timeparse import parse_range, parse_when
@@ -75,13 +75,6 @@ def test_timeline_nests_spans_by_parent_id_across_segments():
         ("DynamoDB", 3, "dynamodb"),
     ]
     assert timeline.annotations() == {"requestId": "r"}
-
-
-def test_trace_root_reads_the_lambda_trace_header():
-    assert trace_root("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1") == (
-        "1-5759e988-bd862e3fe1be46a994272793"
-    )
-    assert trace_root(None) is None
 
 
 def test_log_messages_yield_the_event_detail_wrapped_or_not():

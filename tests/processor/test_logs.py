@@ -16,6 +16,7 @@ from s3flow.functions.processor.pipeline import Summary
 from s3flow.functions.processor.steps.registry import ObjectRef, register_step
 from s3flow.functions.shared.errors import RetryableProcessingError
 from s3flow.functions.shared.observability import logs
+from s3flow.functions.shared.observability.trace_header import trace_root
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
@@ -282,7 +283,9 @@ def test_configure_is_idempotent_and_does_not_propagate() -> None:
         ("Sampled=1", None),
         (None, None),
         ("", None),
+        (ROOT, ROOT),  # a bare id, as some records keep it
+        ("Root=", None),
     ],
 )
 def test_trace_root(header, root) -> None:
-    assert logs.trace_root(header) == root
+    assert trace_root(header) == root

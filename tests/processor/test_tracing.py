@@ -11,7 +11,7 @@ import pytest
 from processor_support import TABLE, refuse_calls
 
 from s3flow.functions.shared.errors import RetryableProcessingError
-from s3flow.functions.shared.observability.tracing import TraceHeader
+from s3flow.functions.shared.observability.trace_header import TraceHeader
 from s3flow.functions.shared.observability.xray import daemon_address, daemon_packet
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"

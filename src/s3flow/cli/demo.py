@@ -27,6 +27,7 @@ from s3flow.cli import publish_failures, queries, render, traces, uploads
 from s3flow.cli.local_up import ensure_template, flow_printer, free_port
 from s3flow.cli.s3events import cli_record
 from s3flow.cli.target import Target, local_target
+from s3flow.functions.shared.observability.trace_header import trace_root
 
 LARGE_SIZE = 12 * uploads.MIB
 IDLE_TIMEOUT = 120.0
@@ -146,17 +147,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
-
-
-def trace_root(header: str | None) -> str | None:
-    """``1-abc-def`` from ``Root=1-abc-def;Parent=...;Sampled=1`` (or a bare id)."""
-    if not header:
-        return None
-    for part in header.split(";"):
-        name, _, value = part.partition("=")
-        if name.strip() == "Root":
-            return value.strip()
-    return header.strip() if header.startswith("1-") else None
 
 
 def find_timeline(target: Target, record: dict[str, Any], start: datetime) -> traces.Timeline | None:

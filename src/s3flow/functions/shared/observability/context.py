@@ -13,6 +13,7 @@ from typing import Any
 from s3flow import contract
 from s3flow.functions.shared.errors import RetryableProcessingError
 from s3flow.functions.shared.observability import logs, metrics
+from s3flow.functions.shared.observability.trace_header import trace_root
 
 logger = logging.getLogger(__name__)
 _warm = False
@@ -77,7 +78,7 @@ def observed(
             metric_values = values(observation.summary, latency_ms)
             properties = {
                 "requestId": request_id,
-                "traceId": logs.trace_root(trace_header),
+                "traceId": trace_root(trace_header),
                 "functionName": function_name,
                 "coldStart": cold_start,
             }

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from s3flow import contract
+from s3flow.functions.shared.observability.trace_header import trace_root
 
 ROOT_LOGGER = "s3flow.functions"
 # Lambda sets this when the function's application log level is configured.
@@ -35,15 +36,6 @@ _NONE: Mapping[str, Any] = MappingProxyType({})
 _invocation: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("invocation", default=_NONE)
 _object: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("object", default=_NONE)
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-
-
-def trace_root(header: str | None) -> str | None:
-    """``Root=1-...;Parent=...;Sampled=1`` -> ``1-...``; the X-Ray trace id."""
-    for part in (header or "").split(";"):
-        name, _, value = part.partition("=")
-        if name.strip() == "Root" and value:
-            return value.strip()
-    return None
 
 
 def _timestamp(created: float) -> str:

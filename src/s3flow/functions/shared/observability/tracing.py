@@ -16,46 +16,15 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+from s3flow.functions.shared.observability.trace_header import TraceHeader
 
 TRACE_HEADER_ENV = "_X_AMZN_TRACE_ID"
 TRACER_NAME = "s3flow.functions"
 ANNOTATIONS_ATTRIBUTE = "aws.xray.annotations"
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TraceHeader:
-    root: str
-    parent: str | None
-    sampled: bool
-
-    @classmethod
-    def parse(cls, value: str | None) -> TraceHeader | None:
-        if not value:
-            return None
-        fields = dict(part.split("=", 1) for part in value.split(";") if "=" in part)
-        root = fields.get("Root", "")
-        pieces = root.split("-")
-        if len(pieces) != 3 or pieces[0] != "1" or len(pieces[1]) != 8 or len(pieces[2]) != 24:
-            return None
-        try:
-            int(pieces[1] + pieces[2], 16)
-            parent = fields.get("Parent")
-            if parent is not None:
-                int(parent, 16)
-        except ValueError:
-            return None
-        if parent is not None and len(parent) != 16:
-            return None
-        return cls(root=root, parent=parent, sampled=fields.get("Sampled") == "1")
-
-    @property
-    def trace_id(self) -> int:
-        _, epoch, unique = self.root.split("-")
-        return int(epoch + unique, 16)
 
 
 class Span:
