@@ -25,6 +25,10 @@ What follows an invocation is what AWS documents for stream sources:
   attempt: Lambda's on-failure record (``DDBStreamBatchInfo``: batch metadata, not the
   records) goes to the SQS destination, and the poller moves on.
 
+A shard's checkpoint moves past a record as soon as it and every record before it are
+taken (by an invocation that succeeded) or given up on, not when the whole read is settled:
+a read after an error (an invocation never answered) starts at the first record not taken.
+
 moto keeps every stream record (it trims nothing) and numbers a shard's records with
 consecutive integers; the poller reads moto's in-process model directly, as the S3 hop
 does: moto's ``GetRecords`` API would keep a new shard iterator in memory on every poll.
@@ -289,6 +293,26 @@ SendToQueue = Callable[[str, Mapping[str, Any]], None]
 
 
 @dataclass
+class _ReadProgress:
+    """The records of one read not yet settled (taken or given up on), in shard order."""
+
+    unsettled: deque[int]  # sequence numbers, ascending
+    settled: set[int]
+
+    @classmethod
+    def of(cls, records: Sequence[StreamRecord]) -> _ReadProgress:
+        return cls(deque(record.sequence for record in records), set())
+
+    def settle(self, records: Sequence[StreamRecord]) -> int | None:
+        """The last record of the settled head of the read, None if the head is not settled."""
+        self.settled.update(record.sequence for record in records)
+        last = None
+        while self.unsettled and self.unsettled[0] in self.settled:
+            last = self.unsettled.popleft()
+        return last
+
+
+@dataclass
 class _Batch:
     records: list[StreamRecord]
     invokes: int = 0  # invocations that held these records
@@ -444,9 +468,10 @@ class StreamPoller:
     def _deliver(self, shard: str, records: list[StreamRecord]) -> None:
         """Invokes until every record is delivered or discarded (or the poller stops)."""
         mapping = self.mapping
+        progress = _ReadProgress.of(records)
         pending: deque[_Batch] = deque([_Batch(records)])
         while pending and not self._stop.is_set():
-            fresh = self._without_expired(shard, pending.popleft())
+            fresh = self._without_expired(shard, progress, pending.popleft())
             if fresh is None:
                 continue
             batch = fresh
@@ -466,9 +491,9 @@ class StreamPoller:
                     else None
                 )
                 if failed_from is None:
-                    self._delivered(batch.records)
+                    self._delivered(shard, progress, batch.records)
                     continue
-                self._delivered(batch.records[:failed_from])
+                self._delivered(shard, progress, batch.records[:failed_from])
                 batch.records = batch.records[failed_from:]
             elif mapping.bisect_batch_on_function_error and len(batch.records) > 1:
                 middle = len(batch.records) // 2
@@ -476,14 +501,14 @@ class StreamPoller:
                     pending.appendleft(_Batch(half, batch.invokes, batch.retries, outcome))
                 continue
             if 0 <= mapping.maximum_retry_attempts <= batch.retries:
-                self._discard(shard, batch, CONDITION_RETRIES_EXHAUSTED)
+                self._discard(shard, progress, batch, CONDITION_RETRIES_EXHAUSTED)
                 continue
             delay = self.retry_delays[min(batch.retries, len(self.retry_delays) - 1)]
             batch.retries += 1
             pending.appendleft(batch)
             self._stop.wait(delay)
 
-    def _without_expired(self, shard: str, batch: _Batch) -> _Batch | None:
+    def _without_expired(self, shard: str, progress: _ReadProgress, batch: _Batch) -> _Batch | None:
         """Discards the records too old to be tried; the rest, or None if none is left."""
         limit = self.mapping.maximum_record_age_seconds
         if limit < 0:
@@ -494,6 +519,7 @@ class StreamPoller:
         if expired:
             self._discard(
                 shard,
+                progress,
                 _Batch(expired, batch.invokes, batch.retries, batch.last),
                 CONDITION_RECORD_AGE_EXCEEDED,
             )
@@ -502,15 +528,27 @@ class StreamPoller:
         batch.records = fresh
         return batch
 
-    def _delivered(self, records: Sequence[StreamRecord]) -> None:
+    def _settle(self, shard: str, progress: _ReadProgress, records: Sequence[StreamRecord]) -> None:
+        """Checkpoints each record as soon as it and those before it are taken or given up on:
+        Lambda never hands a record again once an invocation took it, and a retry starts at
+        the first record not taken (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html),
+        even if the poller's next step fails (an invocation never answered) and it reads again."""
+        last = progress.settle(records)
+        if last is not None:
+            with self._lock:
+                self._checkpoints[shard] = last
+
+    def _delivered(self, shard: str, progress: _ReadProgress, records: Sequence[StreamRecord]) -> None:
         if not records:
             return
+        self._settle(shard, progress, records)
         try:
             self.listener.delivered(self.mapping, [record.body for record in records])
         except Exception:
             log.exception("stream listener failed")
 
-    def _discard(self, shard: str, batch: _Batch, condition: str) -> None:
+    def _discard(self, shard: str, progress: _ReadProgress, batch: _Batch, condition: str) -> None:
+        self._settle(shard, progress, batch.records)
         detail = f"{condition} after {batch.invokes} invocation(s)"
         if batch.last is not None:
             detail += f": {_error_text(batch.last)}"
