@@ -12,7 +12,7 @@ from bench.report import ms, x
 from bench.sides import PROCESSOR, PUBLISHER
 from bench.stats import median, ratio
 from s3flow import contract
-from s3flow.local.stream_mapping import POLL_INTERVAL
+from s3flow.local.event_sources.dynamodb_stream import POLL_INTERVAL
 
 
 def cold_text(results: list[cold_start.ColdResult], summary: list[str], history: dict[str, str]) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from s3flow import contract
-from s3flow.local.stream_mapping import parse_filters
+from s3flow.local.event_sources.dynamodb_stream import parse_filters
 
 from .conftest import Synthesized
 

@@ -39,14 +39,7 @@ from typing import Any
 
 from s3flow.local.deployment import Deployment, StreamMapping
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError
-from s3flow.local.eventbridge import Delivery, EventRouter
-from s3flow.local.lambda_records import Invocation
-from s3flow.local.lambda_runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
-from s3flow.local.lambda_worker import Outcome
-from s3flow.local.queue_sender import QueueSender
-from s3flow.local.s3_hop import S3Hop
-from s3flow.local.server import DEFAULT_PORT, LocalServer
-from s3flow.local.stream_mapping import (
+from s3flow.local.event_sources.dynamodb_stream import (
     POLL_INTERVAL,
     STREAM_RETRY_DELAYS,
     MappingListener,
@@ -56,6 +49,13 @@ from s3flow.local.stream_mapping import (
     parse_filters,
     passes,
 )
+from s3flow.local.eventbridge import Delivery, EventRouter
+from s3flow.local.lambda_records import Invocation
+from s3flow.local.lambda_runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
+from s3flow.local.lambda_worker import Outcome
+from s3flow.local.queue_sender import QueueSender
+from s3flow.local.s3_hop import S3Hop
+from s3flow.local.server import DEFAULT_PORT, LocalServer
 from s3flow.local.traces import TraceStore
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ only in Docker).
 - ``AWS::Lambda::EventInvokeConfig``: the spec's ``async_config``.
 - ``AWS::Lambda::Permission``: physical id only.
 - ``AWS::Lambda::EventSourceMapping`` on a DynamoDB stream: ``Deployment.stream_mappings``,
-  polled by ``s3flow.local.stream_mapping``; a mapping on any other source is refused.
+  polled by ``s3flow.local.event_sources.dynamodb_stream``; a mapping on any other source is refused.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from s3flow.local.cloudformation.errors import TemplateError, UnsupportedResourc
 from s3flow.local.cloudformation.resources.base import Context, Created, ResourceType, flag, sdk_value
 from s3flow.local.cloudformation.template import physical_name, references
 from s3flow.local.deployment import AsyncInvokeConfig, FunctionSpec, StreamMapping
-from s3flow.local.stream_mapping import parse_filters
+from s3flow.local.event_sources.dynamodb_stream import parse_filters
 
 _DYNAMODB_STREAM_ARN = re.compile(r"^arn:aws[\w-]*:dynamodb:[^:]+:\d+:table/[^/]+/stream/.+$")
 # Keys Lambda refuses in a function's Environment because its runtime sets them

@@ -1,277 +1,35 @@
-"""Lambda's event source mapping on a DynamoDB stream, locally: poll, filter, batch, invoke.
-
-One ``StreamPoller`` per enabled ``StreamMapping`` of the deployment (a thread). It reads
-every shard of the table's stream in moto, drops the records its ``FilterCriteria`` does
-not match (they are skipped, never delivered), and invokes the function synchronously with
-``{"Records": [...]}``: at most ``batch_size`` records, in shard order, one batch in flight
-per shard. Records are shaped as Lambda delivers them (``eventSourceARN``, the table's
-region, ``ApproximateCreationDateTime`` in epoch seconds). With a batching window
-(``maximum_batching_window_seconds``), a read short of ``batch_size`` records is not invoked
-at once: the poller reads on until the batch is full or the window, counted from the arrival
-of the batch's first record, has passed (0: at once). Retries never wait for a window.
-
-What follows an invocation is what AWS documents for stream sources:
-
-- the function fails (exception, crash, timeout): the batch is retried after a short
-  backoff (``retry_delays``: Lambda backs off exponentially; tests pass fractions of a
-  second) up to ``maximum_retry_attempts`` times (-1: without end). With
-  ``bisect_batch_on_function_error`` a failed batch of two or more records is split in two
-  halves, each tried in turn; splitting does not use up retries.
-- with ``report_batch_item_failures``, ``{"batchItemFailures": [{"itemIdentifier": seq}]}``
-  checkpoints before the lowest reported sequence number and retries the rest of the batch
-  from there (a retry like any other). An empty or missing list is success; an identifier
-  that is empty or not in the batch fails the whole batch.
-- retries exhausted, or a record older than ``maximum_record_age_seconds`` before an
-  attempt: Lambda's on-failure record (``DDBStreamBatchInfo``: batch metadata, not the
-  records) goes to the SQS destination, and the poller moves on.
-
-A shard's checkpoint moves past a record as soon as it and every record before it are
-taken (by an invocation that succeeded) or given up on, not when the whole read is settled:
-a read after an error (an invocation never answered) starts at the first record not taken.
-
-moto keeps every stream record (it trims nothing) and numbers a shard's records with
-consecutive integers; the poller reads moto's in-process model directly, as the S3 hop
-does: moto's ``GetRecords`` API would keep a new shard iterator in memory on every poll.
+"""Polling one mapping's stream: batching (and its window), invoking, retries, bisection,
+partial batch responses, checkpoints and the failure destination (see the package doc).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
-
-from moto.events.exceptions import InvalidEventPatternException
-from moto.events.models import EventPattern
+from typing import Any
 
 from s3flow.local.deployment import StreamMapping
+from s3flow.local.event_sources.dynamodb_stream.failures import (
+    CONDITION_RECORD_AGE_EXCEEDED,
+    CONDITION_RETRIES_EXHAUSTED,
+    failure_record,
+    first_failure,
+)
+from s3flow.local.event_sources.dynamodb_stream.filters import parse_filters, passes
+from s3flow.local.event_sources.dynamodb_stream.reader import StreamReader, StreamRecord
 from s3flow.local.lambda_worker import Outcome
 
 log = logging.getLogger(__name__)
 
-CONDITION_RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
-CONDITION_RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 # Seconds before each retry of a failed batch (the last one repeats).
 STREAM_RETRY_DELAYS: tuple[float, ...] = (0.1, 0.2, 0.5)
 # Seconds between two reads of a shard that had nothing new (Lambda: about 4 reads a second).
 POLL_INTERVAL = 0.05
-
-
-# --------------------------------------------------------------------------- filtering
-
-
-def parse_filters(patterns: Sequence[str]) -> list[EventPattern]:
-    """Each ``FilterCriteria`` pattern, parsed by moto's EventBridge pattern matcher (Lambda's
-    event filtering uses EventBridge's syntax); ValueError naming a pattern it refuses."""
-    parsed = []
-    for pattern in patterns:
-        try:
-            loaded = EventPattern.load(pattern)
-        except (InvalidEventPatternException, ValueError) as error:
-            raise ValueError(f"filter pattern {pattern!r} is refused: {error}") from error
-        unknown = sorted(_operators(loaded.get_pattern()) - _OPERATORS)
-        if unknown:
-            # moto would evaluate them as never matching; Lambda refuses the mapping.
-            raise ValueError(f"filter pattern {pattern!r} uses unknown operators: {', '.join(unknown)}")
-        other_keys = sorted(_top_level_keys(loaded.get_pattern()) - {"dynamodb"})
-        if other_keys:
-            # Lambda's guide: DynamoDB event source mappings filter only on the `dynamodb` key
-            # (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html); a
-            # pattern on eventName may match nothing there, so it is refused here, not guessed.
-            raise ValueError(
-                f"filter pattern {pattern!r} filters on {', '.join(other_keys)}: DynamoDB event "
-                "source mappings filter only on the dynamodb key"
-            )
-        parsed.append(loaded)
-    return parsed
-
-
-def _top_level_keys(pattern: Mapping[str, Any]) -> set[str]:
-    """The record keys a pattern filters on at its top level (``$or`` branches included)."""
-    keys: set[str] = set()
-    for key, value in pattern.items():
-        if key == "$or" and isinstance(value, list):
-            keys |= {name for branch in value if isinstance(branch, dict) for name in _top_level_keys(branch)}
-        else:
-            keys.add(key)
-    return keys
-
-
-_OPERATORS = {
-    "prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists", "cidr", "wildcard",
-}  # fmt: skip
-
-
-def _operators(node: Any) -> set[str]:
-    """The names of the matching operators used anywhere in a pattern (``$or`` branches included)."""
-    if isinstance(node, list):
-        return {name for member in node for name in _operators(member)}
-    if not isinstance(node, dict):
-        return set()
-    found: set[str] = set()
-    for key, value in node.items():
-        if key == "$or":
-            found |= _operators(value)
-        elif isinstance(value, list):
-            found |= {name for rule in value if isinstance(rule, dict) for name in rule}
-        else:
-            found |= _operators(value)
-    return found
-
-
-def passes(filters: Sequence[EventPattern], record: Mapping[str, Any]) -> bool:
-    """No filters: every record; else a record matching any one of them."""
-    return not filters or any(pattern.matches_event(dict(record)) for pattern in filters)  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------- reading
-
-
-@dataclass(frozen=True)
-class StreamRecord:
-    """One stream record as Lambda delivers it, with what the poller needs to order and age it."""
-
-    sequence: int
-    arrived: float  # epoch seconds, exact (the record's ApproximateCreationDateTime is rounded)
-    body: dict[str, Any]
-
-    @property
-    def sequence_number(self) -> str:
-        return str(self.body["dynamodb"]["SequenceNumber"])
-
-
-class StreamReader(Protocol):
-    def shards(self, stream_arn: str) -> list[str]: ...
-
-    def last(self, stream_arn: str, shard_id: str) -> int | None:
-        """The sequence number of the shard's newest record, None while it has none."""
-
-    def read(self, stream_arn: str, shard_id: str, after: int | None, limit: int) -> list[StreamRecord]:
-        """Up to ``limit`` records following sequence number ``after`` (None: the oldest)."""
-
-
-def _epoch(moment: Any) -> float:
-    if isinstance(moment, datetime):
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-    return float(moment)
-
-
-def shape(raw: Mapping[str, Any], *, stream_arn: str, region: str) -> StreamRecord:
-    """moto's stream record as Lambda delivers it (a copy: moto's stays untouched)."""
-    arrived = _epoch(raw["dynamodb"]["ApproximateCreationDateTime"])
-    body = json.loads(json.dumps(raw, default=str))
-    body["awsRegion"] = region  # moto writes us-east-1 whatever the table's region
-    body["dynamodb"]["ApproximateCreationDateTime"] = int(arrived)
-    body["eventSourceARN"] = stream_arn
-    return StreamRecord(int(body["dynamodb"]["SequenceNumber"]), arrived, body)
-
-
-class MotoStreamReader:
-    """Reads the streams of this process's moto (the emulator behind the local server)."""
-
-    def __init__(self, account: str, region: str) -> None:
-        self.account = account
-        self.region = region
-
-    def _shard(self, stream_arn: str) -> Any:
-        from moto.dynamodb.models import dynamodb_backends
-
-        table_name = stream_arn.split(":", 5)[5].split("/")[1]
-        table = dynamodb_backends[self.account][self.region].get_table(table_name)
-        if table.stream_shard is None:
-            raise LookupError(f"table {table_name} has no stream")
-        return table.stream_shard
-
-    def shards(self, stream_arn: str) -> list[str]:
-        return [self._shard(stream_arn).id]
-
-    def last(self, stream_arn: str, shard_id: str) -> int | None:
-        shard = self._shard(stream_arn)
-        count = len(shard.items)
-        return shard.starting_sequence_number + count - 1 if count else None
-
-    def read(self, stream_arn: str, shard_id: str, after: int | None, limit: int) -> list[StreamRecord]:
-        shard = self._shard(stream_arn)
-        start = shard.starting_sequence_number if after is None else after + 1
-        return [
-            shape(raw, stream_arn=stream_arn, region=self.region)
-            for raw in shard.get(start, limit)  # moto's StreamShard.get: from a sequence number
-        ]
-
-
-# --------------------------------------------------------------------------- failures
-
-
-def _timestamp(moment: float, *, millis: bool) -> str:
-    when = datetime.fromtimestamp(moment, UTC)
-    if millis:
-        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def failure_record(
-    mapping: StreamMapping,
-    shard_id: str,
-    records: Sequence[StreamRecord],
-    *,
-    condition: str,
-    invoke_count: int,
-    last: Outcome | None,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """The on-failure record Lambda sends for discarded stream records (metadata only)."""
-    payload = last.payload if last is not None and isinstance(last.payload, dict) else {}
-    record: dict[str, Any] = {
-        "requestContext": {
-            "requestId": str(payload.get("requestId") or uuid.uuid4()),
-            "functionArn": mapping.function_arn,
-            "condition": condition,
-            "approximateInvokeCount": invoke_count,
-        },
-    }
-    if last is not None:
-        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if not last.ok:
-            response["functionError"] = "Unhandled"
-        record["responseContext"] = response
-    record["version"] = "1.0"
-    record["timestamp"] = _timestamp(time.time() if now is None else now, millis=True)
-    record["DDBStreamBatchInfo"] = {
-        "shardId": shard_id,
-        "startSequenceNumber": records[0].sequence_number,
-        "endSequenceNumber": records[-1].sequence_number,
-        "approximateArrivalOfFirstRecord": _timestamp(records[0].arrived, millis=False),
-        "approximateArrivalOfLastRecord": _timestamp(records[-1].arrived, millis=False),
-        "batchSize": len(records),
-        "streamArn": mapping.event_source_arn,
-    }
-    return record
-
-
-def first_failure(payload: Any, records: Sequence[StreamRecord]) -> int | None:
-    """Index of the first record to retry per a partial batch response (0: the whole batch);
-    None if the response reports no failure."""
-    failures = payload.get("batchItemFailures") if isinstance(payload, dict) else None
-    if not failures:
-        return None
-    positions = {record.sequence_number: index for index, record in enumerate(records)}
-    found = []
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        if not isinstance(identifier, str) or identifier not in positions:
-            return 0  # Lambda takes a malformed or unknown identifier as the whole batch failing
-        found.append(positions[identifier])
-    return min(found)
-
-
-# --------------------------------------------------------------------------- polling
 
 
 class MappingListener:

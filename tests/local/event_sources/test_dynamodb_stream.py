@@ -1,4 +1,4 @@
-"""DynamoDB stream -> Lambda event source mapping, locally: provisioning, filtering,
+"""DynamoDB stream -> Lambda event source mapping, locally: provisioning, filters applied,
 batching, retries, partial batch responses, bisection, the failure destination, and the
 pipeline waiting for a stream's backlog.
 
@@ -26,12 +26,7 @@ import requests
 
 from s3flow.local.cloudformation import TemplateError, UnsupportedResourceError, provision_template
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec, StreamMapping
-from s3flow.local.lambda_runtime import LambdaRuntime
-from s3flow.local.lambda_worker import Outcome
-from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
-from s3flow.local.queue_sender import QueueSender
-from s3flow.local.server import LocalServer
-from s3flow.local.stream_mapping import (
+from s3flow.local.event_sources.dynamodb_stream import (
     CONDITION_RECORD_AGE_EXCEEDED,
     CONDITION_RETRIES_EXHAUSTED,
     MappingListener,
@@ -39,9 +34,12 @@ from s3flow.local.stream_mapping import (
     StreamPoller,
     StreamPollers,
     StreamRecord,
-    parse_filters,
-    passes,
 )
+from s3flow.local.lambda_runtime import LambdaRuntime
+from s3flow.local.lambda_worker import Outcome
+from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
+from s3flow.local.queue_sender import QueueSender
+from s3flow.local.server import LocalServer
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -201,57 +199,8 @@ def keys(calls: list[dict[str, Any]]) -> list[list[str]]:
     return [call["keys"] for call in calls]
 
 
-# -- filtering (no emulator) -----------------------------------------------------------------
-
-
 # What the stack's mapping says: a record with a new image (INSERT and MODIFY; not REMOVE).
 NEW_IMAGE_FILTER = '{"dynamodb":{"NewImage":{"pk":{"S":[{"exists":true}]}}}}'
-RECORD = {
-    "eventName": "MODIFY",
-    "dynamodb": {"NewImage": {"status": {"S": "SUCCESS"}, "size": {"N": "42"}}, "Keys": {"pk": {"S": "a"}}},
-}
-
-
-@pytest.mark.parametrize(
-    ("pattern", "expected"),
-    [
-        ({"dynamodb": {"NewImage": {"status": {"S": ["SUCCESS"]}}}}, True),
-        ({"dynamodb": {"NewImage": {"status": {"S": [{"prefix": "SUC"}]}}}}, True),
-        ({"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": ["SUCCESS"]}]}}}}, False),
-        ({"dynamodb": {"OldImage": [{"exists": False}]}}, True),
-        ({"dynamodb": {"OldImage": [{"exists": True}]}}, False),
-        ({"dynamodb": {"NewImage": {"pk": {"S": [{"exists": True}]}}}}, False),
-        ({"dynamodb": {"NewImage": {"status": {"S": [{"exists": True}]}}}}, True),
-        ({"dynamodb": {"NewImage": {"status": {"S": [{"wildcard": "SUC*"}]}}}}, True),
-        ({"dynamodb": {"NewImage": {"status": {"S": [{"equals-ignore-case": "success"}]}}}}, True),
-        ({"$or": [{"dynamodb": {"Keys": {"pk": {"S": [key]}}}} for key in "ba"]}, True),
-        ({"dynamodb": {"NewImage": {"missing": {"S": ["x"]}}}}, False),
-    ],
-)
-def test_filter_patterns_follow_lambdas_event_filtering_syntax(pattern, expected):
-    assert passes(parse_filters([json.dumps(pattern)]), RECORD) is expected
-
-
-def test_a_record_passes_when_any_filter_matches_or_there_is_none():
-    assert passes([], RECORD)
-    a, b = ({"dynamodb": {"Keys": {"pk": {"S": [key]}}}} for key in "ab")
-    assert passes(parse_filters([json.dumps(b), json.dumps(a)]), RECORD)
-    assert not passes(parse_filters([json.dumps(b)]), RECORD)
-
-
-@pytest.mark.parametrize(
-    "pattern",
-    [
-        {"eventName": ["INSERT", "MODIFY"]},
-        {"dynamodb": {"NewImage": {"status": {"S": ["SUCCESS"]}}}, "eventName": ["MODIFY"]},
-        {"$or": [{"eventName": ["INSERT"]}, {"dynamodb": {"Keys": {"pk": {"S": ["a"]}}}}]},
-    ],
-)
-def test_a_filter_on_anything_but_the_dynamodb_key_is_refused_as_lambda_documents(pattern):
-    # https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html: DynamoDB event
-    # source mappings filter only on the `dynamodb` key.
-    with pytest.raises(ValueError, match="eventName.*only on the dynamodb key"):
-        parse_filters([json.dumps(pattern)])
 
 
 # -- provisioning ----------------------------------------------------------------------------
