@@ -16,7 +16,7 @@ from moto.server import ThreadedMotoServer
 
 from bench import paths
 from bench.events import REGION
-from s3flow.local.records_table import create_table_request
+from s3flow.testing.records_table import create_table_request
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 BENCH_BUCKET = "s3flow-bench-objects"

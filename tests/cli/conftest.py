@@ -24,7 +24,7 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from s3flow.local.pipeline import FlowEvent, LocalPipeline
-from s3flow.local.records_table import create_table_request
+from s3flow.testing.records_table import create_table_request
 
 STACK = "TapStackcli"
 REGION = "us-east-1"

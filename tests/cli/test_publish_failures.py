@@ -10,7 +10,7 @@ from s3flow import contract
 from s3flow.cli import publish_failures, queries
 from s3flow.cli.main import app
 from s3flow.cli.target import Target
-from s3flow.local.faults import EventBridgeOutage
+from s3flow.testing.faults.proxy import EventBridgeOutage
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:

@@ -21,8 +21,8 @@ import pytest
 from s3flow.cli.publish_failures import redrive_batches
 from s3flow.cli.queries import redrive
 from s3flow.cli.target import Target
-from s3flow.local.faults import Ledger, ObjectVersion, count
 from s3flow.local.pipeline import FlowEvent, LocalPipeline
+from s3flow.testing.ledger import Ledger, ObjectVersion, count
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "TapStackdev"

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import json
 
-from s3flow.local.faults import (
-    BEFORE_PUBLISH,
-    PROCESSOR_POINTS,
-    EventAgeExpiry,
-    EventBridgeOutage,
-    Ledger,
-    PutEventsPartialFailures,
-    WorkerDeaths,
-    seed_from_env,
-    throttling,
-)
+from s3flow.testing.faults.event_age import EventAgeExpiry
+from s3flow.testing.faults.proxy import EventBridgeOutage, PutEventsPartialFailures, throttling
+from s3flow.testing.faults.seeds import seed_from_env
+from s3flow.testing.faults.workers import BEFORE_PUBLISH, PROCESSOR_POINTS, WorkerDeaths
+from s3flow.testing.ledger import Ledger
 
 # Every PutEvents refused for this many requests: the first batches the publisher takes
 # spend the mapping's 10 retries (4 tries an invocation) and go to its failure queue.
@@ -35,7 +29,6 @@ def test_throttling_partial_publishes_outage_worker_kills_and_expiry_together(st
         state_dir=tmp_path / "publisher-deaths",
         function_name=run.publisher,
         points=(BEFORE_PUBLISH,),
-        environment=run.publisher_environment,
         name="publisher-deaths",
     )
     faults = [
@@ -48,7 +41,6 @@ def test_throttling_partial_publishes_outage_worker_kills_and_expiry_together(st
             state_dir=tmp_path / "processor-deaths",
             function_name=run.function,
             points=PROCESSOR_POINTS,
-            environment=run.worker_environment,
         ),
         publisher_deaths,
         EventAgeExpiry(seed=run.seed, rate=0.1),

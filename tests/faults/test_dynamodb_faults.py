@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from s3flow.local.faults import seed_from_env, server_errors, throttling
+from s3flow.testing.faults.proxy import server_errors, throttling
+from s3flow.testing.faults.seeds import seed_from_env
 
 # Per object hit: its PutItem fails 1 time (the client's own retry absorbs it), 3 times (a
 # Lambda retry finishes it) or until the fault clears (the processor's failure queue).

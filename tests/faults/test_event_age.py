@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from s3flow.local.faults import EventAgeExpiry, seed_from_env
+from s3flow.testing.faults.event_age import EventAgeExpiry
+from s3flow.testing.faults.seeds import seed_from_env
 
 
 def test_expired_events_are_retained_untried_and_redrive_records_them(start_run):

@@ -11,7 +11,9 @@ import json
 import pytest
 
 from s3flow import contract
-from s3flow.local.faults import EventBridgeOutage, PutEventsPartialFailures, count, seed_from_env
+from s3flow.testing.faults.proxy import EventBridgeOutage, PutEventsPartialFailures
+from s3flow.testing.faults.seeds import seed_from_env
+from s3flow.testing.ledger import count
 
 
 def test_entries_failing_within_the_publishers_own_retries_are_published_once(start_run):

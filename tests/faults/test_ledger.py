@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from s3flow.local.faults import Ledger, draw, pick
+from s3flow.testing.faults.seeds import draw, pick
+from s3flow.testing.ledger import Ledger
 
 RECORD = {"status": "SUCCESS", "requestId": "r"}
 EVENT = {"status": "SUCCESS", "requestId": "r"}

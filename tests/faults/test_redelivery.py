@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import random
 
-from s3flow.local.faults import Redelivery, seed_from_env
+from s3flow.testing.faults.redelivery import Redelivery
+from s3flow.testing.faults.seeds import seed_from_env
 
 
 def test_duplicated_reordered_and_regrouped_records_make_one_record_and_one_event_each(start_run):

@@ -1,8 +1,9 @@
 """Worker processes dying mid-invocation, of both functions.
 
-``WorkerDeaths``: a wrapper around the functions' AWS client, loaded into a worker by the local runtime end
-it at a chosen point, once per chosen object. A dead processor attempt is retried by Lambda's
-async retries; a dead publisher attempt by the stream mapping (the whole batch, bisected).
+``WorkerDeaths``: a call interceptor on the functions' AWS client, installed in each new worker by
+the runtime's sandbox start hook, ends it at a chosen point, once per chosen object. A dead
+processor attempt is retried by Lambda's async retries; a dead publisher attempt by the stream
+mapping (the whole batch, bisected).
 ``WorkerKiller``: SIGKILL from outside to any worker of either function, at any moment.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from s3flow.local.faults import (
+from s3flow.testing.faults.seeds import seed_from_env
+from s3flow.testing.faults.workers import (
     AFTER_PUBLISH,
     AFTER_WRITE,
     BEFORE_PUBLISH,
@@ -18,7 +20,6 @@ from s3flow.local.faults import (
     PROCESSOR_POINTS,
     WorkerDeaths,
     WorkerKiller,
-    seed_from_env,
 )
 
 
@@ -27,7 +28,6 @@ def processor_deaths(run, tmp_path, **kwargs) -> WorkerDeaths:
         seed=run.seed,
         state_dir=tmp_path / "processor-deaths",
         function_name=run.function,
-        environment=run.worker_environment,
         **kwargs,
     )
     fault.install(run.pipeline)
@@ -39,7 +39,6 @@ def publisher_deaths(run, tmp_path, **kwargs) -> WorkerDeaths:
         seed=run.seed,
         state_dir=tmp_path / "publisher-deaths",
         function_name=run.publisher,
-        environment=run.publisher_environment,
         name="publisher-deaths",
         **kwargs,
     )

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import boto3
 
-from s3flow.local.faults import Ledger, ObjectVersion, count
 from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline
+from s3flow.testing.ledger import Ledger, ObjectVersion, count
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "TapStackdev"

@@ -29,7 +29,7 @@ from s3flow.local.lambda_records import (
     destination_record,
 )
 from s3flow.local.lambda_runtime import LambdaRuntime, Listener
-from s3flow.local.lambda_worker import Outcome
+from s3flow.local.lambda_worker import Outcome, StartHook
 from s3flow.local.server import LocalServer
 
 ACCOUNT = "123456789012"
@@ -481,3 +481,41 @@ def test_the_runtime_knows_which_accepted_events_it_had_not_finished_when_stoppe
     unfinished = {invocation.request_id for invocation in runtime.unfinished()}
     assert unfinished == {running.request_id, waiting.request_id}
     assert done.request_id not in unfinished
+
+
+def mark_sandbox(argument: str) -> None:
+    """A sandbox start hook: runs in the worker before the handler is imported."""
+    os.environ["STARTED_WITH"] = argument
+
+
+def test_a_sandbox_start_hook_runs_in_new_sandboxes_without_changing_the_function_environment(
+    server, runtimes
+):
+    runtime = make_runtime(server, spec("echo"))
+    runtimes.append(runtime)
+    before = runtime.invoke("fn-echo", {}).payload
+
+    runtime.set_sandbox_start_hook("fn-echo", StartHook(f"{__name__}:mark_sandbox", "hooked"))
+    hooked = runtime.invoke("fn-echo", {}).payload
+    runtime.set_sandbox_start_hook("fn-echo", None)
+    after = runtime.invoke("fn-echo", {}).payload
+
+    assert hooked["environ"]["STARTED_WITH"] == "hooked"
+    assert "STARTED_WITH" not in before["environ"] and "STARTED_WITH" not in after["environ"]
+    assert len({before["pid"], hooked["pid"], after["pid"]}) == 3  # each change: new sandboxes
+
+
+def test_added_listeners_hear_of_every_invocation_until_removed(server, runtimes):
+    first, added = Recorder(), Recorder()
+    runtime = make_runtime(server, spec("echo"), listener=first)
+    runtimes.append(runtime)
+
+    runtime.add_listener(added)
+    heard = runtime.enqueue("fn-echo", {}).request_id
+    assert runtime.wait_idle(30)
+    runtime.remove_listener(added)
+    unheard = runtime.enqueue("fn-echo", {}).request_id
+    assert runtime.wait_idle(30)
+
+    assert added.seen == [("queued", heard), ("succeeded", heard)]
+    assert first.seen == added.seen + [("queued", unheard), ("succeeded", unheard)]

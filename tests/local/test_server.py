@@ -80,3 +80,42 @@ def test_an_observer_that_fails_does_not_break_the_request():
         assert s3.head_bucket(Bucket="still-works")["ResponseMetadata"]["HTTPStatusCode"] == 200
     finally:
         server.stop()
+
+
+def test_interceptors_see_requests_before_routes_and_can_forward_them_onward():
+    # GIVEN a route, an interceptor that changes its answer, and a later one in front of both
+    server = LocalServer(port=0)
+    order: list[str] = []
+
+    def teapot(request: Request) -> Response | None:
+        order.append("route")
+        return Response("short and stout", status=418) if request.path == "/teapot" else None
+
+    def louder(request: Request) -> Response | None:
+        order.append("louder")
+        answer = server.middleware.forward(request, after=louder)
+        return Response(answer.get_data(as_text=True).upper(), status=answer.status_code)
+
+    def first(request: Request) -> Response | None:
+        order.append("first")
+        return None
+
+    server.middleware.add_route(teapot)
+    server.middleware.add_interceptor(louder)
+    server.middleware.add_interceptor(first)
+    server.start()
+    try:
+        import requests
+
+        # WHEN a request comes, and again once the interceptors are removed
+        intercepted = requests.get(f"{server.endpoint_url}/teapot", timeout=10)
+        server.middleware.remove_interceptor(louder)
+        server.middleware.remove_interceptor(first)
+        plain = requests.get(f"{server.endpoint_url}/teapot", timeout=10)
+    finally:
+        server.stop()
+
+    # THEN the latest interceptor saw it first, the other forwarded it to the route
+    assert (intercepted.status_code, intercepted.text) == (418, "SHORT AND STOUT")
+    assert (plain.status_code, plain.text) == (418, "short and stout")
+    assert order == ["first", "louder", "route", "route"]

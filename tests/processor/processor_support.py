@@ -14,7 +14,7 @@ from botocore.config import Config
 
 from s3flow.functions.shared.aws_api import DYNAMODB, ApiCallError, JsonApiClient
 from s3flow.functions.shared.observability.xray import DAEMON_HEADER
-from s3flow.local.records_table import create_table_request
+from s3flow.testing.records_table import create_table_request
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 TABLE = "s3-processor-records-test"

@@ -738,3 +738,38 @@ def test_a_certificate_the_trust_store_or_the_host_does_not_match_is_refused(
     assert (raised.value.code, raised.value.status) == (TRANSPORT_ERROR, None)
     assert "CERTIFICATE_VERIFY_FAILED" in raised.value.message and refusal in raised.value.message
     assert scripted.received == []
+
+
+def test_call_interceptors_wrap_every_call_of_every_client_until_removed(
+    server: ScriptedServer, clients, observed
+) -> None:
+    # GIVEN two interceptors, the later one outermost, on the process's clients
+    server.then(Reply(body=b'{"n": 1}'), Reply(body=b'{"n": 2}'))
+    seen: list[str] = []
+
+    def inner(client: JsonApiClient, operation: str, params: dict[str, Any], proceed: Any) -> dict[str, Any]:
+        seen.append(f"inner {client.service.signing_name}:{operation} {params}")
+        return {**proceed(), "inner": True}
+
+    def outer(client: JsonApiClient, operation: str, params: dict[str, Any], proceed: Any) -> dict[str, Any]:
+        seen.append(f"outer {operation}")
+        answer = proceed()
+        seen.append(f"outer saw {answer}")
+        return answer
+
+    client = clients(DYNAMODB, server.url)
+    client_module.add_call_interceptor(inner)
+    client_module.add_call_interceptor(outer)
+    try:
+        # WHEN a call is made
+        answer = client.call("PutItem", {"k": 1})
+    finally:
+        client_module.remove_call_interceptor(outer)
+        client_module.remove_call_interceptor(inner)
+    # THEN each saw it around the real call; once removed, a call goes straight through
+    after = client.call("PutItem", {})
+
+    assert answer == {"n": 1, "inner": True}
+    assert seen == ["outer PutItem", "inner dynamodb:PutItem {'k': 1}", "outer saw {'n': 1, 'inner': True}"]
+    assert after == {"n": 2}
+    assert observed.calls == [("dynamodb", "PutItem", 1, None), ("dynamodb", "PutItem", 1, None)]

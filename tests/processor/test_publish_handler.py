@@ -22,7 +22,7 @@ from s3flow.functions.shared.backoff import Backoff
 from s3flow.functions.shared.dynamodb_json import to_dynamo
 from s3flow.functions.shared.errors import ConfigurationError
 from s3flow.functions.shared.settings import PublisherSettings
-from s3flow.local.records_table import create_table_request
+from s3flow.testing.records_table import create_table_request
 
 CONTEXT = FakeContext(function_name="s3-event-publisher-test")
 NO_FAILURES = {"batchItemFailures": []}

@@ -19,6 +19,10 @@ The function's output, with Lambda's START / END / REPORT lines, goes to its log
 metrics in the emulator, as CloudWatch Logs extracts them on AWS (``metrics``). The
 runtime also answers Lambda's ``Invoke`` API for our functions (``lambda_api``), so that
 the same boto3 ``lambda.invoke`` call redrives a failure locally and on AWS.
+
+Two seams for tests, neither of them AWS's: ``add_listener`` (more listeners of the
+invocations' progress) and ``set_sandbox_start_hook`` (a function's new sandboxes run a hook
+before importing its handler: ``lambda_worker.StartHook``).
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from s3flow.local.lambda_records import (
     report_lines,
     sandbox_environment,
 )
-from s3flow.local.lambda_worker import Outcome, Sandbox
+from s3flow.local.lambda_worker import Outcome, Sandbox, StartHook
 from s3flow.local.metrics import EmfExtractor
 from s3flow.local.queue_sender import QueueSender
 
@@ -72,6 +76,29 @@ class Listener:
     def failed(self, invocation: Invocation, condition: str) -> None: ...
 
 
+class Listeners(Listener):
+    """Tells each of its listeners, in the order they were added."""
+
+    def __init__(self, *listeners: Listener) -> None:
+        self.listeners = list(listeners)
+
+    def queued(self, invocation: Invocation) -> None:
+        for listener in list(self.listeners):
+            listener.queued(invocation)
+
+    def succeeded(self, invocation: Invocation, outcome: Outcome) -> None:
+        for listener in list(self.listeners):
+            listener.succeeded(invocation, outcome)
+
+    def retrying(self, invocation: Invocation, outcome: Outcome, delay: float) -> None:
+        for listener in list(self.listeners):
+            listener.retrying(invocation, outcome, delay)
+
+    def failed(self, invocation: Invocation, condition: str) -> None:
+        for listener in list(self.listeners):
+            listener.failed(invocation, condition)
+
+
 class FunctionQueue:
     """One function's queue of invocations and its sandboxes."""
 
@@ -83,7 +110,7 @@ class FunctionQueue:
         self._running = 0
         self._cond = threading.Condition()
         self._stopping = False
-        self._generation = 0  # bumped when the environment override changes
+        self._generation = 0  # bumped when the environment override or start hook changes
         self._sandboxes: set[Sandbox] = set()
         self._threads = [
             threading.Thread(target=self._slot, name=f"lambda-{spec.name}-{i}", daemon=True)
@@ -212,7 +239,8 @@ class LambdaRuntime:
         self.retry_delays = tuple(retry_delays)
         self.xray_daemon_address = xray_daemon_address
         self.on_segment = on_segment
-        self.listener = listener or Listener()
+        self.listener = Listeners(listener or Listener())
+        self._start_hooks: dict[str, StartHook] = {}
         self._overrides: dict[str, dict[str, str]] = {
             k: dict(v) for k, v in (environment_overrides or {}).items()
         }
@@ -272,6 +300,26 @@ class LambdaRuntime:
         if spec.name in self._queues:
             self._queues[spec.name].renew_sandboxes()
 
+    def add_listener(self, listener: Listener) -> None:
+        """``listener`` is told of every invocation's progress from now on, after the others
+        (``queued`` before the invocation enters its function's queue)."""
+        self.listener.listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self.listener.listeners:
+            self.listener.listeners.remove(listener)
+
+    def set_sandbox_start_hook(self, function_name: str, hook: StartHook | None) -> None:
+        """Test seam: the function's sandboxes run ``hook`` before importing its handler (None
+        removes it), from its next attempt on (running sandboxes are replaced)."""
+        spec = self.resolve(function_name)
+        if hook is None:
+            self._start_hooks.pop(spec.name, None)
+        else:
+            self._start_hooks[spec.name] = hook
+        if spec.name in self._queues:
+            self._queues[spec.name].renew_sandboxes()
+
     # -- invoking ----------------------------------------------------------------------
 
     def resolve(self, name_or_arn: str) -> FunctionSpec:
@@ -325,7 +373,13 @@ class LambdaRuntime:
         log = FunctionLog(
             account=self.deployment.account, region=self.deployment.region, group=group, stream=stream
         )
-        return Sandbox(spec.handler, environment, context_base, on_output=self._output_to(log))
+        return Sandbox(
+            spec.handler,
+            environment,
+            context_base,
+            on_output=self._output_to(log),
+            start_hook=self._start_hooks.get(spec.name),
+        )
 
     def _output_to(self, function_log: FunctionLog) -> Callable[[str], None]:
         """Each output line goes to the log group, then (if it is EMF) becomes metrics."""

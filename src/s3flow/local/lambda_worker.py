@@ -7,6 +7,11 @@ is ``{"event", "request_id", "trace_header", "deadline"}``; the answer is
 ``("ok", result)`` or ``("error", payload)`` with Lambda's error payload
 (``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``). The parent enforces
 the timeout (it kills the process) and treats a process that dies as a failed attempt.
+
+A sandbox may be given a start hook (``StartHook``): a ``module:function`` the worker calls
+with its argument once, before it imports the handler. It is the seam through which tests
+observe or disturb a function from inside its sandbox (``s3flow.testing``) without changing
+the function's environment or code; Lambda has no such thing, and none is set by default.
 """
 
 from __future__ import annotations
@@ -28,9 +33,19 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 function_log = logging.getLogger("s3flow.local.function")
-# ``module:function`` called in the worker before the handler is imported (a test hook,
-# e.g. botocore event handlers that inject faults: ``s3flow.local.faults``).
-WORKER_HOOK_ENV = "S3FLOW_WORKER_HOOK"
+
+
+@dataclass(frozen=True)
+class StartHook:
+    """``function`` (``module:function``) called in the worker as ``function(argument)``
+    before the handler is imported; ``argument`` must survive pickling (JSON-like data)."""
+
+    function: str
+    argument: Any = None
+
+    def run(self) -> None:
+        module_name, _, function_name = self.function.partition(":")
+        getattr(importlib.import_module(module_name), function_name)(self.argument)
 
 
 @dataclass
@@ -102,11 +117,10 @@ def main(argv: list[str]) -> None:
     invocation): the worker ends quietly, as there is no one left to report to."""
     conn = Connection(int(argv[1]))
     try:
-        hook = os.environ.get(WORKER_HOOK_ENV)
-        if hook:
-            module_name, _, function_name = hook.partition(":")
-            getattr(importlib.import_module(module_name), function_name)()
         setup = conn.recv()
+        hook = setup.get("start_hook")
+        if hook is not None:
+            StartHook(*hook).run()
         worker_main(conn, setup["handler"], setup["context"])
     except (EOFError, OSError, KeyboardInterrupt):
         sys.exit(1)
@@ -132,6 +146,7 @@ class Sandbox:
         environment: dict[str, str],
         context_base: dict[str, Any],
         on_output: Callable[[str], None] | None = None,
+        start_hook: StartHook | None = None,
     ) -> None:
         self.on_output = on_output  # where the function's output lines go, besides our logging
         ours, theirs = socket.socketpair()
@@ -154,7 +169,8 @@ class Sandbox:
         self._closed = False
         self._killed = False
         self._busy = False  # run() is using the connection: kill() must not close it under it
-        self._conn.send({"handler": handler_path, "context": context_base})
+        hook = None if start_hook is None else (start_hook.function, start_hook.argument)
+        self._conn.send({"handler": handler_path, "context": context_base, "start_hook": hook})
         self._init: tuple[float, float] | None = None  # set once the child reports ready
         threading.Thread(target=self._forward_output, name=f"sandbox-{self.process.pid}", daemon=True).start()
 

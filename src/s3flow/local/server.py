@@ -3,6 +3,8 @@
 Any client reaches it with ``--endpoint-url http://127.0.0.1:<port>``. The middleware lets
 the local runtime answer some requests itself (``Route``: Lambda ``Invoke``, EventBridge
 ``PutEvents``) and watch moto's answers to others (``Observer``: S3 object writes).
+Interceptors (``Middleware.add_interceptor``) see every request before the routes: the seam
+through which tests inject faults into the emulator's answers (``s3flow.testing``).
 
 moto keeps all state in memory, in this process: stopping the server loses it.
 """
@@ -30,6 +32,10 @@ DEFAULT_PORT = 4566
 
 # Answers a request instead of moto, or returns None to let moto answer.
 Route = Callable[[Request], Response | None]
+# A route in front of all the others: answers a request itself, or returns None to let it
+# pass, or passes it on with ``Middleware.forward(request, after=itself)`` and changes the
+# answer. The request's body may be read if it is put back (``forward`` takes a new one).
+Interceptor = Route
 # Sees a request and moto's response after moto answered it (body not included).
 Observer = Callable[[Request, "ObservedResponse"], None]
 
@@ -43,34 +49,41 @@ class ObservedResponse:
 
 
 class Middleware:
-    """WSGI app: our routes first, then moto, then our observers."""
+    """WSGI app: interceptors first, then our routes, then moto, then our observers."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
+        self.interceptors: list[Interceptor] = []
         self.routes: list[Route] = []
         self.observers: list[Observer] = []
 
-    def add_route(self, route: Route, *, first: bool = False) -> None:
-        """Adds ``route``; ``first`` puts it before the others (a proxy in front of them all)."""
-        if first:
-            self.routes.insert(0, route)
-        else:
-            self.routes.append(route)
+    def add_interceptor(self, interceptor: Interceptor) -> None:
+        """Puts ``interceptor`` in front of every route and earlier interceptor: the latest
+        added sees a request first."""
+        self.interceptors.insert(0, interceptor)
+
+    def remove_interceptor(self, interceptor: Interceptor) -> None:
+        if interceptor in self.interceptors:
+            self.interceptors.remove(interceptor)
+
+    def add_route(self, route: Route) -> None:
+        """Adds ``route`` after the others: it answers what no earlier route answered."""
+        self.routes.append(route)
 
     def remove_route(self, route: Route) -> None:
         if route in self.routes:
             self.routes.remove(route)
 
     def forward(self, request: Request, *, after: Route | None = None, body: bytes | None = None) -> Response:
-        """The answer of the routes after ``after`` (all routes if None), else moto's, as a
-        Response a proxying route can inspect or change. ``body`` replaces the request's body.
-        Observers do not see forwarded requests."""
+        """The answer of the interceptors and routes after ``after`` (all of them if None),
+        else moto's, as a Response an interceptor can inspect or change. ``body`` replaces the
+        request's body. Observers do not see forwarded requests."""
         environ = dict(request.environ)
         data = request.get_data() if body is None else body
         environ["wsgi.input"] = io.BytesIO(data)
         environ["CONTENT_LENGTH"] = str(len(data))
         forwarded = Request(environ)
-        routes = list(self.routes)
+        routes = [*self.interceptors, *self.routes]
         start = routes.index(after) + 1 if after is not None and after in routes else 0
         for route in routes[start:]:
             response = route(forwarded)
@@ -95,7 +108,7 @@ class Middleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        for route in self.routes:
+        for route in [*self.interceptors, *self.routes]:
             response = route(request)
             if response is not None:
                 return response(environ, start_response)

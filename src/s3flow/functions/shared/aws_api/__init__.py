@@ -14,9 +14,28 @@ service (botocore's legacy mode: 10 attempts for DynamoDB, 5 for the others;
 ``AWS_MAX_ATTEMPTS`` overrides it), DynamoDB's CRC32 response check, and the
 recursion-detection trace header. Everything else a function needs (S3 reads by processing
 steps) still goes through botocore, created on first use.
+
+``add_call_interceptor`` wraps every call of the process's clients: the seam through which
+tests disturb the functions' calls (``s3flow.testing``) without replacing their code.
 """
 
-from s3flow.functions.shared.aws_api.client import ApiCallError, JsonApiClient
+from s3flow.functions.shared.aws_api.client import (
+    ApiCallError,
+    CallInterceptor,
+    JsonApiClient,
+    add_call_interceptor,
+    remove_call_interceptor,
+)
 from s3flow.functions.shared.aws_api.services import DYNAMODB, EVENTBRIDGE, SQS, Service
 
-__all__ = ["DYNAMODB", "EVENTBRIDGE", "SQS", "ApiCallError", "JsonApiClient", "Service"]
+__all__ = [
+    "DYNAMODB",
+    "EVENTBRIDGE",
+    "SQS",
+    "ApiCallError",
+    "CallInterceptor",
+    "JsonApiClient",
+    "Service",
+    "add_call_interceptor",
+    "remove_call_interceptor",
+]

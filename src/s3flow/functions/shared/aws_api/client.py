@@ -89,6 +89,24 @@ class ApiCallError(Exception):
 
 # Called after each call with (service signing name, operation, attempts, error or None).
 CallObserver = Callable[[str, str, int, "ApiCallError | None"], None]
+# Wraps every call of every client of the process: given (client, operation, params, proceed),
+# returns the response, normally ``proceed()``'s (the call itself, retries included). A seam
+# for observing or disturbing the functions' calls from outside their code (fault injection
+# in tests); none is installed in Lambda, where ``call`` pays one empty-list check.
+CallInterceptor = Callable[
+    ["JsonApiClient", str, dict[str, Any], Callable[[], dict[str, Any]]], dict[str, Any]
+]
+_call_interceptors: list[CallInterceptor] = []
+
+
+def add_call_interceptor(interceptor: CallInterceptor) -> None:
+    """Wraps every later call of this process's clients; the latest added is the outermost."""
+    _call_interceptors.insert(0, interceptor)
+
+
+def remove_call_interceptor(interceptor: CallInterceptor) -> None:
+    if interceptor in _call_interceptors:
+        _call_interceptors.remove(interceptor)
 
 
 class JsonApiClient:
@@ -118,6 +136,20 @@ class JsonApiClient:
         self.observers: list[CallObserver] = []
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if _call_interceptors:
+            return self._call_intercepted(list(_call_interceptors), operation, params)
+        return self._call(operation, params)
+
+    def _call_intercepted(
+        self, interceptors: list[CallInterceptor], operation: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The first interceptor around the rest of them, the innermost around the call."""
+        if not interceptors:
+            return self._call(operation, params)
+        outer, inner = interceptors[0], interceptors[1:]
+        return outer(self, operation, params, lambda: self._call_intercepted(inner, operation, params))
+
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(params, separators=(",", ":")).encode()
         attempt = 0
         while True:
