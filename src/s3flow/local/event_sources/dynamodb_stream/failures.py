@@ -70,6 +70,8 @@ def first_failure(payload: Any, records: Sequence[StreamRecord]) -> int | None:
     failures = payload.get("batchItemFailures") if isinstance(payload, dict) else None
     if not failures:
         return None
+    if not isinstance(failures, list):
+        return 0  # not a list of failures: a malformed response fails the whole batch
     positions = {record.sequence_number: index for index, record in enumerate(records)}
     found = []
     for failure in failures:
