@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack
@@ -30,6 +31,17 @@ OLDEST_FAILURE_AGE_ALARM = Duration.days(1)
 PUBLISHER_ITERATOR_AGE_ALARM = Duration.minutes(5)
 # Half the stream's 24-hour retention: time left to redrive before the records are gone.
 PUBLISHER_FAILURE_AGE_ALARM = Duration.hours(12)
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: construct id, name (deployed as s3flow-<env>-<name>), what it watches, when."""
+
+    construct_id: str
+    name: str
+    metric: cloudwatch.IMetric
+    threshold: float
+    description: str
 
 
 class Monitoring(Construct):
@@ -94,117 +106,107 @@ class Monitoring(Construct):
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 
-        self.function_errors = self._alarm(
-            "FunctionErrorsAlarm",
-            name="processor-errors",
-            metric=function.metric_errors(period=PERIOD),
-            threshold=1,
-            description="The processor raised: its invocations are retried, then sent to the failure queue.",
-        )
-        self.function_throttles = self._alarm(
-            "FunctionThrottlesAlarm",
-            name="processor-throttles",
-            metric=function.metric_throttles(period=PERIOD),
-            threshold=1,
-            description="Lambda throttled the processor: the account's concurrency is exhausted; "
-            "uploads are delayed and may age out into the failure queue.",
-        )
-        # Bad records do not fail the invocation (the others in it must go through), so
-        # Lambda's Errors metric misses them; the processor counts them itself (EMF).
-        self.record_errors = self._alarm(
-            "RecordErrorsAlarm",
-            name="record-errors",
-            metric=self._own_metric(contract.METRIC_PROCESSING_ERRORS),
-            threshold=1,
-            description="Objects became error records and error events (see the error rule's log "
-            "group for which and why); the invocation itself succeeded.",
-        )
-        self.failure_queue_depth = self._alarm(
-            "FailureQueueDepthAlarm",
-            name="failure-queue-depth",
-            metric=_queue_depth(failure_queue, statistic="Maximum"),
-            threshold=1,
-            description="Invocations failed after every retry and wait in the failure queue: "
-            "fix the cause, then run `s3flow redrive`.",
-        )
-        self.failure_queue_age = self._alarm(
-            "FailureQueueAgeAlarm",
-            name="failure-queue-oldest-age",
-            metric=_oldest_message_age(failure_queue),
-            threshold=OLDEST_FAILURE_AGE_ALARM.to_seconds(),
-            description="A failed invocation has waited over a day; SQS drops it after 14 days. Redrive it.",
-        )
-        self.publisher_errors = self._alarm(
-            "PublisherErrorsAlarm",
-            name="publisher-errors",
-            metric=publisher.metric_errors(period=PERIOD),
-            threshold=1,
-            description="The publisher raised: Lambda retries the stream batch (bisecting it) and "
-            "holds the shard's later records back until it succeeds or gives up.",
-        )
-        self.publisher_iterator_age = self._alarm(
-            "PublisherIteratorAgeAlarm",
-            name="publisher-iterator-age",
-            metric=publisher.metric("IteratorAge", period=PERIOD, statistic="Maximum"),
-            threshold=PUBLISHER_ITERATOR_AGE_ALARM.to_milliseconds(),
-            description="Events lag their records by over 5 minutes: the publisher is failing, "
-            "throttled or behind on the table's stream.",
-        )
-        self.publisher_failure_queue_depth = self._alarm(
-            "PublisherFailureQueueDepthAlarm",
-            name="publisher-failure-queue-depth",
-            metric=_queue_depth(publisher_failure_queue, statistic="Maximum"),
-            threshold=1,
-            description="Stream batches were given up on: their records are in the table but their "
-            "events were not published. The message names the shard and sequence range.",
-        )
-        self.publisher_failure_queue_age = self._alarm(
-            "PublisherFailureQueueAgeAlarm",
-            name="publisher-failure-queue-oldest-age",
-            metric=_oldest_message_age(publisher_failure_queue),
-            threshold=PUBLISHER_FAILURE_AGE_ALARM.to_seconds(),
-            description="A failed event batch has waited 12 hours: `s3flow redrive` can replay it only "
-            "while its records are still in the table's stream (24 hours). Redrive it now.",
-        )
-        self.unpublishable_records = self._alarm(
-            "UnpublishableRecordsAlarm",
-            name="unpublishable-records",
-            metric=self._own_metric(contract.METRIC_UNPUBLISHABLE_RECORDS),
-            threshold=1,
-            description="The publisher skipped stream records that can never become an event (no or "
-            "undecodable image, entry over the size limit): a bug. Its log names their keys.",
-        )
-        self.event_dead_letters = self._alarm(
-            "EventDeadLetterDepthAlarm",
-            name="event-dlq-depth",
-            metric=_queue_depth(event_dead_letter_queue, statistic="Maximum"),
-            threshold=1,
-            description="EventBridge could not deliver events to the log group after its retries.",
-        )
-        self.rule_failures = [
-            self._alarm(
-                f"{rule.node.id}FailedInvocationsAlarm",
-                name=f"{rule.node.id}-failed-invocations",
-                metric=_rule_metric("FailedInvocations", rule, event_bus),
-                threshold=1,
-                description="An EventBridge rule failed to deliver to its log-group target.",
-            )
-            for rule in rules
+        specs = [
+            AlarmSpec(
+                "FunctionErrorsAlarm",
+                "processor-errors",
+                function.metric_errors(period=PERIOD),
+                1,
+                "The processor raised: its invocations are retried, then sent to the failure queue.",
+            ),
+            AlarmSpec(
+                "FunctionThrottlesAlarm",
+                "processor-throttles",
+                function.metric_throttles(period=PERIOD),
+                1,
+                "Lambda throttled the processor: the account's concurrency is exhausted; "
+                "uploads are delayed and may age out into the failure queue.",
+            ),
+            # Bad records do not fail the invocation (the others in it must go through), so
+            # Lambda's Errors metric misses them; the processor counts them itself (EMF).
+            AlarmSpec(
+                "RecordErrorsAlarm",
+                "record-errors",
+                self._own_metric(contract.METRIC_PROCESSING_ERRORS),
+                1,
+                "Objects became error records and error events (see the error rule's log "
+                "group for which and why); the invocation itself succeeded.",
+            ),
+            AlarmSpec(
+                "FailureQueueDepthAlarm",
+                "failure-queue-depth",
+                _queue_depth(failure_queue, statistic="Maximum"),
+                1,
+                "Invocations failed after every retry and wait in the failure queue: "
+                "fix the cause, then run `s3flow redrive`.",
+            ),
+            AlarmSpec(
+                "FailureQueueAgeAlarm",
+                "failure-queue-oldest-age",
+                _oldest_message_age(failure_queue),
+                OLDEST_FAILURE_AGE_ALARM.to_seconds(),
+                "A failed invocation has waited over a day; SQS drops it after 14 days. Redrive it.",
+            ),
+            AlarmSpec(
+                "PublisherErrorsAlarm",
+                "publisher-errors",
+                publisher.metric_errors(period=PERIOD),
+                1,
+                "The publisher raised: Lambda retries the stream batch (bisecting it) and "
+                "holds the shard's later records back until it succeeds or gives up.",
+            ),
+            AlarmSpec(
+                "PublisherIteratorAgeAlarm",
+                "publisher-iterator-age",
+                publisher.metric("IteratorAge", period=PERIOD, statistic="Maximum"),
+                PUBLISHER_ITERATOR_AGE_ALARM.to_milliseconds(),
+                "Events lag their records by over 5 minutes: the publisher is failing, "
+                "throttled or behind on the table's stream.",
+            ),
+            AlarmSpec(
+                "PublisherFailureQueueDepthAlarm",
+                "publisher-failure-queue-depth",
+                _queue_depth(publisher_failure_queue, statistic="Maximum"),
+                1,
+                "Stream batches were given up on: their records are in the table but their "
+                "events were not published. The message names the shard and sequence range.",
+            ),
+            AlarmSpec(
+                "PublisherFailureQueueAgeAlarm",
+                "publisher-failure-queue-oldest-age",
+                _oldest_message_age(publisher_failure_queue),
+                PUBLISHER_FAILURE_AGE_ALARM.to_seconds(),
+                "A failed event batch has waited 12 hours: `s3flow redrive` can replay it only "
+                "while its records are still in the table's stream (24 hours). Redrive it now.",
+            ),
+            AlarmSpec(
+                "UnpublishableRecordsAlarm",
+                "unpublishable-records",
+                self._own_metric(contract.METRIC_UNPUBLISHABLE_RECORDS),
+                1,
+                "The publisher skipped stream records that can never become an event (no or "
+                "undecodable image, entry over the size limit): a bug. Its log names their keys.",
+            ),
+            AlarmSpec(
+                "EventDeadLetterDepthAlarm",
+                "event-dlq-depth",
+                _queue_depth(event_dead_letter_queue, statistic="Maximum"),
+                1,
+                "EventBridge could not deliver events to the log group after its retries.",
+            ),
+            *(
+                AlarmSpec(
+                    f"{rule.node.id}FailedInvocationsAlarm",
+                    f"{rule.node.id}-failed-invocations",
+                    _rule_metric("FailedInvocations", rule, event_bus),
+                    1,
+                    "An EventBridge rule failed to deliver to its log-group target.",
+                )
+                for rule in rules
+            ),
         ]
-        self.alarms = [
-            self.function_errors,
-            self.function_throttles,
-            self.record_errors,
-            self.failure_queue_depth,
-            self.failure_queue_age,
-            self.publisher_errors,
-            self.publisher_iterator_age,
-            self.publisher_failure_queue_depth,
-            self.publisher_failure_queue_age,
-            self.unpublishable_records,
-            self.event_dead_letters,
-            *self.rule_failures,
-        ]
+        # Every alarm, by its name (s3flow-<env>-<name> deployed), in the dashboard's order.
+        self.alarms = {spec.name: self._alarm(spec) for spec in specs}
         self.dashboard = self._dashboard(
             function,
             failure_queue,
@@ -215,16 +217,16 @@ class Monitoring(Construct):
             rules,
         )
 
-    def _alarm(
-        self, construct_id: str, *, name: str, metric: cloudwatch.IMetric, threshold: float, description: str
-    ) -> cloudwatch.Alarm:
+    def _alarm(self, spec: AlarmSpec) -> cloudwatch.Alarm:
+        """Every alarm alike: one 5-minute period at or over the threshold, missing data is
+        not a breach, and both ALARM and the way back to OK notify the topic."""
         alarm = cloudwatch.Alarm(
             self,
-            construct_id,
-            alarm_name=self._alarm_name(name),
-            alarm_description=description,
-            metric=metric,
-            threshold=threshold,
+            spec.construct_id,
+            alarm_name=self._alarm_name(spec.name),
+            alarm_description=spec.description,
+            metric=spec.metric,
+            threshold=spec.threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -336,7 +338,7 @@ class Monitoring(Construct):
                 ],
                 width=8,
             ),
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=8),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=8),
         ]
         return cloudwatch.Dashboard(
             self,
