@@ -209,7 +209,7 @@ def function_name() -> str:
 def run_level(
     side: str, assembly: Path, concurrency: int, objects: int, idle_samples: int, pycache: Path
 ) -> Level:
-    from s3flow.local.pipeline import LocalPipeline
+    from s3flow.local import LocalPipeline
 
     reset_emulator_state()
 

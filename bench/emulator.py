@@ -65,7 +65,7 @@ class Emulator:
     def _provision(self, endpoint: str) -> tuple[str, str, str]:
         provision: Callable[..., Any] | None
         try:
-            from s3flow.local.cloudformation import provision
+            from s3flow.local import provision
         except ImportError:
             provision = None
         template = paths.CLOUD_ASSEMBLY / f"{paths.STACK_NAME}.template.json"

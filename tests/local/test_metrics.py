@@ -20,8 +20,9 @@ import requests
 from s3flow import contract
 from s3flow.functions.shared.observability import metrics as processor_metrics
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec
-from s3flow.local.lambda_runtime import LambdaRuntime
-from s3flow.local.metrics import EmfExtractor, InvalidDocumentError, extract, parse_line
+from s3flow.local.errors import InvalidDocumentError
+from s3flow.local.lambda_.runtime import LambdaRuntime
+from s3flow.local.metrics import EmfExtractor, extract, parse_line
 from s3flow.local.server import LocalServer
 
 ACCOUNT = "123456789012"

@@ -12,8 +12,8 @@ import pytest
 
 from s3flow.local.deployment import FunctionSpec
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError, PortInUseError
-from s3flow.local.lambda_records import Invocation
-from s3flow.local.lambda_worker import Outcome
+from s3flow.local.lambda_.invocation import Invocation
+from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.pipeline import (
     FlowEvent,
     FlowKind,

@@ -167,7 +167,7 @@ def find_timeline(target: Target, record: dict[str, Any], start: datetime) -> tr
 
 
 def run_demo(*, cdk_out: Path, stack: str, port: int, concurrency: int, console: Console) -> bool:
-    from s3flow.local.pipeline import LocalPipeline
+    from s3flow.local import LocalPipeline
 
     ensure_template(cdk_out, stack, synth=not (cdk_out / f"{stack}.template.json").is_file(), console=console)
     port = port or free_port()

@@ -44,7 +44,7 @@ class StackNotFoundError(CliError):
 
 def _local_error_types() -> tuple[type[BaseException], ...]:
     try:
-        from s3flow.local.errors import LocalError
+        from s3flow.local import LocalError
     except ImportError:  # the local runtime is optional for commands that target AWS
         return ()
     return (LocalError,)

@@ -148,7 +148,7 @@ def run_local_up(
 ) -> None:
     ensure_template(cdk_out, stack, synth=synth, console=console)
     check_port_free(port)
-    from s3flow.local.pipeline import LocalPipeline
+    from s3flow.local import LocalPipeline
 
     pipeline = LocalPipeline(
         cdk_out, stack, port=port, concurrency=concurrency, on_flow=flow_printer(console)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from s3flow.local.s3_notifications import s3_record
+from s3flow.local import s3_record
 
 _CLI_SENDER: dict[str, Any] = {
     "principal": "AWS:s3flow-cli",

@@ -21,13 +21,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from s3flow.cli.errors import CliError, EmulatorUnreachableError, StackNotFoundError
+from s3flow.local import emulator_session
 
 DEFAULT_PORT = 4566
 DEFAULT_ENDPOINT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_STACK = "TapStackdev"
 LOCAL_REGION = "us-east-1"
-# moto accepts any credentials; these can never reach a real account.
-LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 ENDPOINT_ENV = "S3FLOW_ENDPOINT_URL"
 STACK_ENV = "S3FLOW_STACK"
 
@@ -50,7 +49,7 @@ class Target:
     @cached_property
     def session(self) -> boto3.Session:
         if self.endpoint_url and not _has_user_credentials():
-            return boto3.Session(region_name=self.region or LOCAL_REGION, **LOCAL_CREDENTIALS)
+            return emulator_session(self.region or LOCAL_REGION)
         return boto3.Session(region_name=self.region or (LOCAL_REGION if self.endpoint_url else None))
 
     def client(self, service: str) -> Any:

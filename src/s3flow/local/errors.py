@@ -30,3 +30,17 @@ class FunctionNotFoundError(LocalError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no local function named {name!r}")
         self.name = name
+
+
+class RequestRejected(LocalError):
+    """The whole call fails, as AWS fails it (EventBridge ``PutEvents`` over its limits)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class InvalidDocumentError(LocalError, ValueError):
+    """A line's embedded-metric-format directive (or the document) does not follow the EMF
+    specification: the line stays a log line, with no metrics."""

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from numbers import Real
 from typing import Any
 
+from s3flow.local.errors import InvalidDocumentError
+
 log = logging.getLogger(__name__)
 
 # EMF limits (CloudWatch rejects more) and PutMetricData's per-request metric limit.
@@ -33,10 +35,6 @@ MAX_DIMENSIONS_PER_SET = 30
 MAX_METRICS_PER_DIRECTIVE = 100
 MAX_VALUES_PER_METRIC = 100
 MAX_DATUMS_PER_REQUEST = 1000
-
-
-class InvalidDocumentError(ValueError):
-    """A directive (or the document) does not follow the EMF specification."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 the synthesized template onto it, and wires the local runtime in: S3 object writes become
 S3 events for the function's async invoker, the processor runs in worker processes,
 ``PutEvents`` is routed by the stack's rules, and spans reach the local trace store. Each
-event source mapping on a DynamoDB stream gets a poller (``stream_mapping``) that invokes
+event source mapping on a DynamoDB stream gets a poller (``event_sources.dynamodb_stream``) that invokes
 its function with the table's stream records, as Lambda does.
 
 Callers follow objects through ``on_flow``: one ``FlowEvent`` per object and step. The
@@ -49,14 +49,14 @@ from s3flow.local.event_sources.dynamodb_stream import (
     parse_filters,
     passes,
 )
-from s3flow.local.eventbridge import Delivery, EventRouter
-from s3flow.local.lambda_records import Invocation
-from s3flow.local.lambda_runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
-from s3flow.local.lambda_worker import Outcome
-from s3flow.local.queue_sender import QueueSender
-from s3flow.local.s3_hop import S3Hop
+from s3flow.local.event_sources.s3_notifications import S3Hop
+from s3flow.local.eventbridge.delivery import Delivery, EventRouter
+from s3flow.local.lambda_.destinations import QueueSender
+from s3flow.local.lambda_.invocation import Invocation
+from s3flow.local.lambda_.runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
+from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.server import DEFAULT_PORT, LocalServer
-from s3flow.local.traces import TraceStore
+from s3flow.local.xray import TraceStore
 
 log = logging.getLogger(__name__)
 

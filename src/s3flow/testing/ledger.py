@@ -15,7 +15,7 @@ import boto3
 
 from s3flow import contract
 from s3flow.functions.shared.dynamodb_json import from_dynamo
-from s3flow.local.pipeline import objects_in
+from s3flow.local import objects_in
 from s3flow.streams import stream_records
 
 ObjectVersion = tuple[str, str | None]  # (key, version id)

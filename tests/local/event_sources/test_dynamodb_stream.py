@@ -35,10 +35,10 @@ from s3flow.local.event_sources.dynamodb_stream import (
     StreamPollers,
     StreamRecord,
 )
-from s3flow.local.lambda_runtime import LambdaRuntime
-from s3flow.local.lambda_worker import Outcome
+from s3flow.local.lambda_.destinations import QueueSender
+from s3flow.local.lambda_.runtime import LambdaRuntime
+from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, _StreamReporter
-from s3flow.local.queue_sender import QueueSender
 from s3flow.local.server import LocalServer
 
 ACCOUNT = "123456789012"

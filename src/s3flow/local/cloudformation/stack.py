@@ -29,7 +29,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from s3flow.local.cloudformation.errors import (
@@ -40,6 +39,7 @@ from s3flow.local.cloudformation.errors import (
 from s3flow.local.cloudformation.resources import RESOURCE_TYPES, Context
 from s3flow.local.cloudformation.resources.base import sdk_value
 from s3flow.local.cloudformation.template import Resolver, creation_order
+from s3flow.local.credentials import emulator_session
 from s3flow.local.deployment import Deployment
 
 PLACEHOLDER_TYPE = "AWS::CloudFormation::WaitConditionHandle"
@@ -82,7 +82,7 @@ def provision_template(
     order = creation_order(resources)  # template errors surface before anything is created
     _check_supported(resources)
 
-    session = _session(region)
+    session = emulator_session(region)
     # moto's account (123456789012 unless moto was configured otherwise), as the endpoint says.
     sts = session.client("sts", endpoint_url=endpoint_url)
     account = sts.get_caller_identity()["Account"]
@@ -180,8 +180,3 @@ def _stack_exists(cloudformation: Any, stack_name: str) -> bool:
     return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in stacks)
 
 
-def _session(region: str) -> boto3.session.Session:
-    """A session for the emulator: moto accepts any credentials, and real ones never go to it."""
-    return boto3.session.Session(
-        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )

@@ -6,13 +6,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from s3flow.local.lambda_records import Invocation
-from s3flow.local.lambda_runtime import Listener
-from s3flow.local.pipeline import objects_in
+from s3flow.local import Invocation, Listener, objects_in
 from s3flow.testing.faults.seeds import draw
 
 if TYPE_CHECKING:
-    from s3flow.local.pipeline import LocalPipeline
+    from s3flow.local import LocalPipeline
 
 
 class _AgingListener(Listener):

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from s3flow.testing.faults.seeds import Budget, dynamodb_subjects, entry_subject, pick
 
 if TYPE_CHECKING:
-    from s3flow.local.pipeline import LocalPipeline
+    from s3flow.local import LocalPipeline
 
 _DYNAMODB_TARGET = "DynamoDB_20120810."
 _PUT_EVENTS_TARGET = "AWSEvents.PutEvents"

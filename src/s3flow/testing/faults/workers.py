@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from s3flow.local.lambda_worker import StartHook
+from s3flow.local import StartHook
 from s3flow.testing.faults.seeds import draw, dynamodb_subjects, entry_subject, pick
 
 if TYPE_CHECKING:
     from s3flow.functions.shared.aws_api import JsonApiClient
-    from s3flow.local.pipeline import LocalPipeline
+    from s3flow.local import LocalPipeline
 
 # Points of an invocation where a worker can die, around the functions' calls: the
 # processor's (its one write) and the publisher's (its PutEvents). A publisher that dies once
@@ -209,7 +209,7 @@ def worker_processes(parent: int | None = None) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"s3flow.local.lambda_worker" in cmdline:
+        if ppid == parent and b"s3flow.local.lambda_.sandbox" in cmdline:
             found.append(int(entry.name))
     return sorted(found)
 

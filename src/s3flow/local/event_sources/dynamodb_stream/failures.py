@@ -12,7 +12,7 @@ from typing import Any
 
 from s3flow.local.deployment import StreamMapping
 from s3flow.local.event_sources.dynamodb_stream.reader import StreamRecord
-from s3flow.local.lambda_worker import Outcome
+from s3flow.local.lambda_.sandbox import Outcome
 
 CONDITION_RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
 CONDITION_RECORD_AGE_EXCEEDED = "RecordAgeExceeded"

@@ -22,7 +22,7 @@ from s3flow.local.event_sources.dynamodb_stream.failures import (
 )
 from s3flow.local.event_sources.dynamodb_stream.filters import parse_filters, passes
 from s3flow.local.event_sources.dynamodb_stream.reader import StreamReader, StreamRecord
-from s3flow.local.lambda_worker import Outcome
+from s3flow.local.lambda_.sandbox import Outcome
 
 log = logging.getLogger(__name__)
 

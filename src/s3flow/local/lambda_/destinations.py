@@ -9,9 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
-
-from s3flow.local.lambda_records import DUMMY_CREDENTIALS
+from s3flow.local.credentials import emulator_client
 
 
 class QueueSender:
@@ -24,11 +22,6 @@ class QueueSender:
     def __call__(self, queue_arn: str, message: Mapping[str, Any]) -> None:
         _, _, _, region, account, name = queue_arn.split(":", 5)
         if self._client is None:
-            self._client = boto3.session.Session(region_name=region).client(
-                "sqs",
-                endpoint_url=self.endpoint_url,
-                aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )
+            self._client = emulator_client("sqs", endpoint_url=self.endpoint_url, region=region)
         url = self._client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         self._client.send_message(QueueUrl=url, MessageBody=json.dumps(message))

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from s3flow.local.server import LocalServer
-from s3flow.local.traces import TraceStore, parse_datagram, timeline
+from s3flow.local.xray import TraceStore, parse_datagram, timeline
 
 HEADER = b'{"format": "json", "version": 1}\n'
 TRACE_ID = f"1-{int(time.time()):08x}-0123456789abcdef01234567"

@@ -38,7 +38,7 @@ from xml.sax.saxutils import escape as xml_escape
 from werkzeug.wrappers import Request, Response
 
 from s3flow.local.deployment import BucketNotification, Deployment
-from s3flow.local.s3_notifications import s3_record
+from s3flow.local.event_sources.s3_event_record import s3_record
 from s3flow.local.server import Middleware, ObservedResponse
 
 log = logging.getLogger(__name__)

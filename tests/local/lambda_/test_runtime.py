@@ -22,14 +22,14 @@ import requests
 
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec
 from s3flow.local.errors import FunctionNotFoundError
-from s3flow.local.lambda_records import (
+from s3flow.local.lambda_.invocation import (
     CONDITION_EVENT_AGE_EXCEEDED,
     CONDITION_RETRIES_EXHAUSTED,
     Invocation,
     destination_record,
 )
-from s3flow.local.lambda_runtime import LambdaRuntime, Listener
-from s3flow.local.lambda_worker import Outcome, StartHook
+from s3flow.local.lambda_.runtime import LambdaRuntime, Listener
+from s3flow.local.lambda_.sandbox import Outcome, StartHook
 from s3flow.local.server import LocalServer
 
 ACCOUNT = "123456789012"
@@ -519,3 +519,4 @@ def test_added_listeners_hear_of_every_invocation_until_removed(server, runtimes
 
     assert added.seen == [("queued", heard), ("succeeded", heard)]
     assert first.seen == added.seen + [("queued", unheard), ("succeeded", unheard)]
+

@@ -17,8 +17,8 @@ from werkzeug.wrappers import Request, Response
 
 from s3flow.local.deployment import FunctionSpec
 from s3flow.local.errors import FunctionNotFoundError
-from s3flow.local.lambda_records import Invocation
-from s3flow.local.lambda_worker import Outcome
+from s3flow.local.lambda_.invocation import Invocation
+from s3flow.local.lambda_.sandbox import Outcome
 
 
 class Invoker(Protocol):

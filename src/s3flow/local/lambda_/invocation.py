@@ -13,14 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from s3flow.local.credentials import DUMMY_CREDENTIALS
 from s3flow.local.deployment import FunctionSpec
-from s3flow.local.lambda_worker import Outcome
+from s3flow.local.lambda_.sandbox import Outcome
 
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 CONDITION_RETRIES_EXHAUSTED = "RetriesExhausted"
 CONDITION_EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 

@@ -1,6 +1,6 @@
 """Lambda's asynchronous invocation, locally: queue, concurrency, retries, destination.
 
-Per function: one event queue and ``concurrency`` sandboxes (worker processes, like
+Per function: one event queue and ``concurrency`` sandboxes (``function_queue``) (worker processes, like
 reserved concurrency) that run the handler imported from the installed package. Each
 sandbox gets exactly the function's environment from the template, plus what Lambda
 itself sets (region, function name, credentials, X-Ray daemon address) and
@@ -15,20 +15,18 @@ Lambda's invocation record. A sandbox that dies or times out counts as a failed 
 and is replaced.
 
 The function's output, with Lambda's START / END / REPORT lines, goes to its log group
-(``lambda_records.FunctionLog``); output lines in embedded metric format become CloudWatch
+(``invocation.FunctionLog``); output lines in embedded metric format become CloudWatch
 metrics in the emulator, as CloudWatch Logs extracts them on AWS (``metrics``). The
-runtime also answers Lambda's ``Invoke`` API for our functions (``lambda_api``), so that
+runtime also answers Lambda's ``Invoke`` API for our functions (``invoke_api``), so that
 the same boto3 ``lambda.invoke`` call redrives a failure locally and on AWS.
 
 Two seams for tests, neither of them AWS's: ``add_listener`` (more listeners of the
 invocations' progress) and ``set_sandbox_start_hook`` (a function's new sandboxes run a hook
-before importing its handler: ``lambda_worker.StartHook``).
+before importing its handler: ``sandbox.StartHook``).
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import threading
 import time
@@ -38,16 +36,17 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from werkzeug.wrappers import Request, Response
 
-from s3flow.local import lambda_api
+from s3flow.local.credentials import emulator_client
 from s3flow.local.deployment import Deployment, FunctionSpec
 from s3flow.local.errors import FunctionNotFoundError
-from s3flow.local.lambda_records import (
+from s3flow.local.lambda_ import invoke_api
+from s3flow.local.lambda_.destinations import QueueSender
+from s3flow.local.lambda_.function_queue import FunctionQueue
+from s3flow.local.lambda_.invocation import (
     CONDITION_EVENT_AGE_EXCEEDED,
     CONDITION_RETRIES_EXHAUSTED,
-    DUMMY_CREDENTIALS,
     FunctionLog,
     Invocation,
     destination_record,
@@ -57,9 +56,8 @@ from s3flow.local.lambda_records import (
     report_lines,
     sandbox_environment,
 )
-from s3flow.local.lambda_worker import Outcome, Sandbox, StartHook
+from s3flow.local.lambda_.sandbox import Outcome, Sandbox, StartHook
 from s3flow.local.metrics import EmfExtractor
-from s3flow.local.queue_sender import QueueSender
 
 log = logging.getLogger(__name__)
 
@@ -97,121 +95,6 @@ class Listeners(Listener):
     def failed(self, invocation: Invocation, condition: str) -> None:
         for listener in list(self.listeners):
             listener.failed(invocation, condition)
-
-
-class FunctionQueue:
-    """One function's queue of invocations and its sandboxes."""
-
-    def __init__(self, runtime: LambdaRuntime, spec: FunctionSpec, concurrency: int) -> None:
-        self.runtime = runtime
-        self.spec = spec
-        self._heap: list[tuple[float, int, Invocation]] = []
-        self._order = itertools.count()
-        self._running = 0
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._generation = 0  # bumped when the environment override or start hook changes
-        self._sandboxes: set[Sandbox] = set()
-        self._threads = [
-            threading.Thread(target=self._slot, name=f"lambda-{spec.name}-{i}", daemon=True)
-            for i in range(concurrency)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def put(self, invocation: Invocation, delay: float = 0.0) -> None:
-        with self._cond:
-            if self._stopping:  # dropped, as stop() drops what is queued
-                if invocation.result is not None:
-                    invocation.result.cancel()
-                return
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._order), invocation))
-            self._cond.notify()
-
-    def idle(self) -> bool:
-        with self._cond:
-            return not self._heap and self._running == 0
-
-    def renew_sandboxes(self) -> None:
-        with self._cond:
-            self._generation += 1
-
-    def stop(self) -> None:
-        """Stops the slots; running invocations are cut short and queued ones dropped (a
-        synchronous caller waiting for a dropped one gets ``CancelledError``)."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-            sandboxes = list(self._sandboxes)
-            for _, _, invocation in self._heap:
-                if invocation.result is not None:
-                    invocation.result.cancel()
-        for sandbox in sandboxes:
-            sandbox.kill()
-        for thread in self._threads:
-            thread.join(timeout=10)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
-    def _next(self) -> Invocation | None:
-        with self._cond:
-            while not self._stopping:
-                if self._heap:
-                    wait = self._heap[0][0] - time.monotonic()
-                    if wait <= 0:
-                        self._running += 1
-                        return heapq.heappop(self._heap)[2]
-                    self._cond.wait(wait)
-                else:
-                    self._cond.wait()
-            return None
-
-    def _slot(self) -> None:
-        sandbox: Sandbox | None = None
-        generation = -1
-        while True:
-            invocation = self._next()
-            if invocation is None:
-                break
-            try:
-                if sandbox is not None and (generation != self._generation or not sandbox.alive()):
-                    self._retire(sandbox)
-                    sandbox = None
-                if sandbox is None:
-                    generation = self._generation
-                    sandbox = self.runtime.new_sandbox(self.spec)
-                    with self._cond:
-                        self._sandboxes.add(sandbox)
-                        stopping = self._stopping
-                    if stopping:  # stop() came while this sandbox started: it never saw it
-                        if invocation.result is not None:
-                            invocation.result.cancel()
-                        self._retire(sandbox)
-                        sandbox = None
-                        break
-                outcome = self.runtime.attempt(invocation, sandbox)
-                if not sandbox.alive():
-                    self._retire(sandbox)  # died or was killed on timeout: replaced on next use
-                    sandbox = None
-                self.runtime.settle(invocation, outcome, self)
-            except Exception:
-                if self._stopping:  # stop() killed the sandbox under it: a broken pipe, no fault
-                    log.debug("invocation %s cut short by stop", invocation.request_id, exc_info=True)
-                else:
-                    log.exception("local Lambda runtime failed on %s", invocation.request_id)
-            finally:
-                with self._cond:
-                    self._running -= 1
-                    self._cond.notify_all()
-        if sandbox is not None:
-            self._retire(sandbox)
-
-    def _retire(self, sandbox: Sandbox) -> None:
-        sandbox.kill()
-        with self._cond:
-            self._sandboxes.discard(sandbox)
 
 
 class LambdaRuntime:
@@ -392,8 +275,7 @@ class LambdaRuntime:
 
     def attempt(self, invocation: Invocation, sandbox: Sandbox) -> Outcome | None:
         """Run one attempt, or None if the event is too old to be attempted."""
-        age = time.time() - invocation.received_at
-        if invocation.asynchronous and age > invocation.function.async_config.maximum_event_age_seconds:
+        if self._too_old(invocation):
             return None
         invocation.attempts += 1
         segment_id = new_segment_id()
@@ -413,6 +295,11 @@ class LambdaRuntime:
             except Exception:
                 log.exception("could not record the function segment")
         return outcome
+
+    @staticmethod
+    def _too_old(invocation: Invocation) -> bool:
+        age = time.time() - invocation.received_at
+        return invocation.asynchronous and age > invocation.function.async_config.maximum_event_age_seconds
 
     @staticmethod
     def _log(sandbox: Sandbox, lines: list[str]) -> None:
@@ -463,13 +350,8 @@ class LambdaRuntime:
         self._queue_sender(queue_arn, record)
 
     def _cloudwatch(self) -> Any:
-        return boto3.session.Session(region_name=self.deployment.region).client(
-            "cloudwatch",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
+        return emulator_client("cloudwatch", endpoint_url=self.endpoint_url, region=self.deployment.region)
 
     def route(self, request: Request) -> Response | None:
-        """Lambda's Invoke API for our functions (see ``lambda_api``)."""
-        return lambda_api.route(self, request)
+        """Lambda's Invoke API for our functions (see ``invoke_api``)."""
+        return invoke_api.route(self, request)

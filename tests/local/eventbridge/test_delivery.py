@@ -11,7 +11,13 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from s3flow.local.eventbridge import Delivery, EventRouter, log_event_for, render_template, target_input
+from s3flow.local.eventbridge.delivery import (
+    Delivery,
+    EventRouter,
+    log_event_for,
+    render_template,
+    target_input,
+)
 from s3flow.local.server import LocalServer
 
 REGION = "us-east-1"

@@ -18,7 +18,8 @@ from werkzeug.wrappers import Request
 
 from s3flow.cli.s3events import cli_record
 from s3flow.local.deployment import BucketNotification, Deployment
-from s3flow.local.s3_hop import (
+from s3flow.local.event_sources.s3_event_record import encode_key
+from s3flow.local.event_sources.s3_notifications import (
     EVENT_COPY,
     EVENT_MULTIPART,
     EVENT_PUT,
@@ -30,7 +31,6 @@ from s3flow.local.s3_hop import (
     classify,
     event_matches,
 )
-from s3flow.local.s3_notifications import encode_key
 from s3flow.local.server import LocalServer, ObservedResponse
 
 AUTH = (

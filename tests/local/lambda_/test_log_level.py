@@ -18,8 +18,8 @@ import requests
 
 from s3flow.local.cloudformation import TemplateError, provision_template
 from s3flow.local.deployment import Deployment
-from s3flow.local.lambda_records import sandbox_environment
-from s3flow.local.lambda_runtime import LambdaRuntime
+from s3flow.local.lambda_.invocation import sandbox_environment
+from s3flow.local.lambda_.runtime import LambdaRuntime
 from s3flow.local.server import LocalServer
 
 REGION = "us-east-1"

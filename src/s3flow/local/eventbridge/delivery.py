@@ -34,6 +34,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from s3flow.local.errors import RequestRejected
+
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 10
@@ -41,15 +43,6 @@ MAX_REQUEST_BYTES = 256 * 1024
 _TARGET = "AWSEvents.PutEvents"
 _PATH_TOKEN = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
-
-
-class RequestRejected(Exception):
-    """The whole PutEvents call fails, as AWS fails it."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
+from s3flow.local.credentials import emulator_client
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,7 @@ def parse_datagram(data: bytes) -> dict[str, Any] | None:
 
 
 def xray_client(endpoint_url: str, region: str) -> Any:
-    return boto3.session.Session(region_name=region).client(
-        "xray", endpoint_url=endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    return emulator_client("xray", endpoint_url=endpoint_url, region=region)
 
 
 class TraceStore:

@@ -1,7 +1,7 @@
 """One Lambda execution environment: a child process that imports the handler once and
 runs one invocation at a time, like a warm Lambda sandbox.
 
-The child is a fresh interpreter (``python -m s3flow.local.lambda_worker``) started with
+The child is a fresh interpreter (``python -m s3flow.local.lambda_.sandbox``) started with
 exactly the environment it is given. The parent talks to it over a socket pair. A job
 is ``{"event", "request_id", "trace_header", "deadline"}``; the answer is
 ``("ok", result)`` or ``("error", payload)`` with Lambda's error payload
@@ -111,7 +111,7 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
 
 
 def main(argv: list[str]) -> None:
-    """``python -m s3flow.local.lambda_worker FD``: FD is this sandbox's end of a socket pair.
+    """``python -m s3flow.local.lambda_.sandbox FD``: FD is this sandbox's end of a socket pair.
 
     A pipe that breaks means the runtime dropped this sandbox (it stops, or gave up on the
     invocation): the worker ends quietly, as there is no one left to report to."""
