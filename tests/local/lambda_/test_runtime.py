@@ -520,3 +520,39 @@ def test_added_listeners_hear_of_every_invocation_until_removed(server, runtimes
     assert added.seen == [("queued", heard), ("succeeded", heard)]
     assert first.seen == added.seen + [("queued", unheard), ("succeeded", unheard)]
 
+
+# A NUL byte cannot be put in a process environment: the worker process is never started.
+UNSTARTABLE = {"BROKEN": "a\x00b"}
+
+
+def test_a_sandbox_that_cannot_start_fails_a_synchronous_invocation_at_once(server, runtimes):
+    runtime = make_runtime(server, spec("echo"), environment_overrides={"fn-echo": UNSTARTABLE})
+    runtimes.append(runtime)
+
+    # the bound only turns the old hang (timeout_seconds + 60) into a failure
+    outcome = runtime.invoke("fn-echo", {}, timeout=20)
+
+    assert not outcome.ok
+    assert outcome.payload["errorType"] == "Runtime.ExitError"
+    assert outcome.payload["requestId"] and "embedded null byte" in outcome.payload["errorMessage"]
+
+
+def test_a_sandbox_that_cannot_start_is_a_failed_async_attempt_retried_then_sent_to_the_destination(
+    server, runtimes, sqs
+):
+    recorder = Recorder()
+    runtime = make_runtime(
+        server, spec("echo", retries=1), listener=recorder, environment_overrides={"fn-echo": UNSTARTABLE}
+    )
+    runtimes.append(runtime)
+
+    invocation = runtime.enqueue("fn-echo", {"name": "never-run"})
+    assert runtime.wait_idle(60)
+
+    assert [kind for kind, _ in recorder.seen] == ["queued", "retrying", CONDITION_RETRIES_EXHAUSTED]
+    assert runtime.unfinished() == []
+    (record,) = failures(sqs)
+    assert record["requestContext"]["requestId"] == invocation.request_id
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responsePayload"]["errorType"] == "Runtime.ExitError"
+    assert record["requestPayload"] == {"name": "never-run"}

@@ -29,6 +29,8 @@ class Attempts(Protocol):
 
     def attempt(self, invocation: Invocation, sandbox: Sandbox) -> Outcome | None: ...
 
+    def start_failed(self, invocation: Invocation, error: Exception) -> Outcome | None: ...
+
     def settle(self, invocation: Invocation, outcome: Outcome | None, queue: FunctionQueue) -> None: ...
 
 
@@ -114,7 +116,12 @@ class FunctionQueue:
                     sandbox = None
                 if sandbox is None:
                     generation = self._generation
-                    sandbox = self.runtime.new_sandbox(self.spec)
+                    try:
+                        sandbox = self.runtime.new_sandbox(self.spec)
+                    except Exception as error:
+                        log.exception("could not start a sandbox of %s", self.spec.name)
+                        self.runtime.settle(invocation, self.runtime.start_failed(invocation, error), self)
+                        continue
                     with self._cond:
                         self._sandboxes.add(sandbox)
                         stopping = self._stopping

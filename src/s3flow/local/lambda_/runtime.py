@@ -12,7 +12,7 @@ after the delays in ``retry_delays`` (Lambda waits about 1 minute, then about 2;
 fractions of a second), and no attempt starts once the event is older than
 ``maximum_event_age_seconds``. What still fails is sent to the on-failure SQS queue as
 Lambda's invocation record. A sandbox that dies or times out counts as a failed attempt
-and is replaced.
+and is replaced; one that cannot start fails the attempt at once with an init error.
 
 The function's output, with Lambda's START / END / REPORT lines, goes to its log group
 (``invocation.FunctionLog``); output lines in embedded metric format become CloudWatch
@@ -294,6 +294,30 @@ class LambdaRuntime:
                 self.on_segment(function_segment(invocation, segment_id, outcome))
             except Exception:
                 log.exception("could not record the function segment")
+        return outcome
+
+    def start_failed(self, invocation: Invocation, error: Exception) -> Outcome | None:
+        """The attempt whose sandbox could not start: a failed attempt with an init error, as
+        Lambda fails an invocation whose execution environment cannot initialize
+        (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), then
+        retried as any function error of an async invocation
+        (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+        None if the event is too old to be attempted."""
+        if self._too_old(invocation):
+            return None
+        invocation.attempts += 1
+        now = time.time()
+        outcome = Outcome(
+            False,
+            {
+                "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime failed to start: {error}",
+                "errorType": "Runtime.ExitError",
+                "requestId": invocation.request_id,
+            },
+            now,
+            now,
+        )
+        invocation.last = outcome
         return outcome
 
     @staticmethod

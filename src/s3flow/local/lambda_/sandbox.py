@@ -152,17 +152,22 @@ class Sandbox:
         ours, theirs = socket.socketpair()
         # PYTHONPATH as Lambda sets one: the handler is imported from this interpreter's path.
         environment = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **environment}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno())],
-            env=environment,
-            pass_fds=(theirs.fileno(),),
-            # Its own process group: Ctrl-C at the terminal signals the foreground group, and
-            # only the runtime should get it (it stops its sandboxes itself).
-            process_group=0,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                env=environment,
+                pass_fds=(theirs.fileno(),),
+                # Its own process group: Ctrl-C at the terminal signals the foreground group, and
+                # only the runtime should get it (it stops its sandboxes itself).
+                process_group=0,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except BaseException:  # no process: the caller fails the invocation, the pair is ours to close
+            ours.close()
+            theirs.close()
+            raise
         theirs.close()  # so that the child's death reads as EOF here
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
