@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from s3flow.infra import bundling
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEV_LOCK = ROOT / "requirements.txt"
 ASSET_LOCK = ROOT / "requirements-lambda.txt"
 LOCKS = [pytest.param(lock, id=lock.name) for lock in (DEV_LOCK, ASSET_LOCK)]

@@ -21,6 +21,8 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from s3flow.infra.app import create_app
 from s3flow.infra.stack import TapStack
 
+from ..network import network_blocked
+
 
 @dataclass(frozen=True)
 class Synthesized:
@@ -47,13 +49,14 @@ def add_security_checks(app: App) -> None:
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = create_app(outdir=str(outdir))
-    add_security_checks(app)
     nag_error: str | None = None
-    try:
-        app.synth()
-    except RuntimeError as error:  # jsii surfaces the ValidationFailed error this way
-        nag_error = str(error)
+    with network_blocked():  # a session fixture runs before the tier's per-test guard
+        app, stack = create_app(outdir=str(outdir))
+        add_security_checks(app)
+        try:
+            app.synth()
+        except RuntimeError as error:  # jsii surfaces the ValidationFailed error this way
+            nag_error = str(error)
     report_file = outdir / "validation-report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     if nag_error is None:

@@ -19,7 +19,7 @@ from s3flow.infra.app import create_app
 from s3flow.infra.errors import SettingError
 from s3flow.infra.naming import ACCOUNT_ID_PLACEHOLDER
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PROD_CONTEXT = {"environmentSuffix": "Prod"}
 LONGEST_SUFFIX = "a" * 23  # object-trigger-access-logs-<suffix>-<12-digit account> is 63 characters
 
