@@ -50,7 +50,7 @@ from s3flow.local.event_sources.dynamodb_stream import (
     passes,
 )
 from s3flow.local.event_sources.s3_notifications import S3Hop
-from s3flow.local.eventbridge.delivery import Delivery, EventRouter
+from s3flow.local.eventbridge import Delivery, EventRouter
 from s3flow.local.lambda_.destinations import QueueSender
 from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener

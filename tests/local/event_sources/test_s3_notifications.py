@@ -20,17 +20,13 @@ from s3flow.cli.s3events import cli_record
 from s3flow.local.deployment import BucketNotification, Deployment
 from s3flow.local.event_sources.s3_event_record import encode_key
 from s3flow.local.event_sources.s3_notifications import (
-    EVENT_COPY,
-    EVENT_MULTIPART,
-    EVENT_PUT,
-    ObjectWrite,
     S3Hop,
     Sequencer,
     StoredObject,
     build_event,
-    classify,
     event_matches,
 )
+from s3flow.local.event_sources.s3_writes import EVENT_COPY, EVENT_MULTIPART, EVENT_PUT, ObjectWrite, classify
 from s3flow.local.server import LocalServer, ObservedResponse
 
 AUTH = (

@@ -11,13 +11,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from s3flow.local.eventbridge.delivery import (
-    Delivery,
-    EventRouter,
-    log_event_for,
-    render_template,
-    target_input,
-)
+from s3flow.local.eventbridge.delivery import Delivery, EventRouter, log_event_for
+from s3flow.local.eventbridge.input_transformer import render_template, target_input
 from s3flow.local.server import LocalServer
 
 REGION = "us-east-1"

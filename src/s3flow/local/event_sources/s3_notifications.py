@@ -2,9 +2,10 @@
 
 moto's own notifications cannot run our function (its Lambda needs Docker) and their
 records lack ``versionId`` and ``sequencer`` and encode ``/`` as ``%2F``. So we watch the
-server's successful object writes (PutObject, CopyObject, CompleteMultipartUpload) and,
-for each notification configured in the deployment that matches, hand the async invoker
-one record shaped as in AWS's "Event message structure" (event version 2.1):
+server's successful object writes (PutObject, CopyObject, CompleteMultipartUpload, told
+apart from other requests by ``s3_writes``) and, for each notification configured in the
+deployment that matches, hand the async invoker one record shaped as in AWS's "Event
+message structure" (event version 2.1):
 
 - ``s3.object.key`` is URL-encoded form-style: spaces as ``+``, ``/`` kept;
 - ``versionId`` is the one in the write's own ``x-amz-version-id`` response header, so a
@@ -22,10 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import logging
-import os
-import re
 import threading
 import time
 import uuid
@@ -33,46 +31,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 from werkzeug.wrappers import Request, Response
 
 from s3flow.local.deployment import BucketNotification, Deployment
 from s3flow.local.event_sources.s3_event_record import s3_record
+from s3flow.local.event_sources.s3_writes import (
+    EVENT_POST,
+    EVENT_PUT,
+    FORM_TYPES,
+    ObjectWrite,
+    bucket_and_key,
+    classify,
+    form_upload,
+    is_s3_request,
+    key_too_long,
+)
 from s3flow.local.server import Middleware, ObservedResponse
 
 log = logging.getLogger(__name__)
-
-EVENT_PUT = "ObjectCreated:Put"
-EVENT_COPY = "ObjectCreated:Copy"
-EVENT_MULTIPART = "ObjectCreated:CompleteMultipartUpload"
-EVENT_POST = "ObjectCreated:Post"
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-# Signature version 2: ``Authorization: AWS AccessKeyId:Signature`` (S3 still takes it).
-_CREDENTIAL_V2 = re.compile(r"^AWS ([^:\s]+):")
-# S3's limit on a key: 1,024 bytes of UTF-8, prefixes included.
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
-MAX_KEY_BYTES = 1024
-# Body types werkzeug (under moto) parses as a form, keeping none of the raw bytes.
-_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
-# Query parameters that do not make a PUT a sub-resource call (?tagging, ?acl, ...). A
-# SigV2 presigned URL carries AWSAccessKeyId, Signature and Expires (SigV4's are X-Amz-*):
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
-_PLAIN_PUT_PARAMS = {"x-id", "AWSAccessKeyId", "Signature", "Expires"}
-
-
-@dataclass(frozen=True)
-class ObjectWrite:
-    """One successful object write seen on the wire."""
-
-    bucket: str
-    key: str
-    event_name: str
-    version_id: str | None
-    request_id: str
-    source_ip: str
-    principal: str
-
 
 @dataclass(frozen=True)
 class StoredObject:
@@ -89,137 +66,6 @@ Retype = Callable[[str, str, "str | None", str], None]
 Enqueue = Callable[[str, dict[str, Any]], object]
 
 
-def _credential(request: Request) -> tuple[str, str] | None:
-    """(access key id, service) from a SigV4 or SigV2 Authorization header or presigned URL.
-
-    SigV2 names no service; among AWS services only S3 still accepts it."""
-    header = request.headers.get("Authorization", "")
-    match = _CREDENTIAL.search(header)
-    if match:
-        return match.group(1), match.group(3)
-    presigned = request.args.get("X-Amz-Credential", "")
-    parts = presigned.split("/")
-    if len(parts) == 5:
-        return parts[0], parts[3]
-    match = _CREDENTIAL_V2.match(header)
-    if match:
-        return match.group(1), "s3"
-    if request.args.get("AWSAccessKeyId"):
-        return request.args["AWSAccessKeyId"], "s3"
-    return None
-
-
-def _bucket_and_key(request: Request) -> tuple[str, str] | None:
-    """Path-style ``/bucket/key`` or virtual-hosted ``bucket.<host>/key``."""
-    path = request.path
-    host = request.host.split(":", 1)[0]
-    labels = host.split(".")
-    virtual_host = labels[0] not in {"s3", "localhost"} and (
-        host.endswith(".localhost") or (len(labels) > 1 and labels[1] == "s3")
-    )
-    if virtual_host:
-        key = path.lstrip("/")
-        return (labels[0], key) if key else None
-    bucket, _, key = path.lstrip("/").partition("/")
-    if not bucket or not key:
-        return None
-    return bucket, key
-
-
-def _bucket_only(request: Request) -> str | None:
-    """The bucket of a request to the bucket's own URL (``/bucket`` or ``bucket.<host>/``)."""
-    host = request.host.split(":", 1)[0]
-    labels = host.split(".")
-    if labels[0] not in {"s3", "localhost"} and (
-        host.endswith(".localhost") or (len(labels) > 1 and labels[1] == "s3")
-    ):
-        return labels[0] if request.path.strip("/") == "" else None
-    bucket, _, rest = request.path.lstrip("/").partition("/")
-    return bucket if bucket and not rest else None
-
-
-def _form_field(form: Any, name: str) -> str | None:
-    """A POST form field by name; S3 matches field names regardless of case."""
-    for field_name, value in form.items():
-        if field_name.lower() == name.lower():
-            return str(value)
-    return None
-
-
-def form_upload(request: Request, body: bytes) -> tuple[str, str, str] | None:
-    """(bucket, key, principal) of a browser-form upload (POST Object), else None.
-
-    The form's ``key`` may hold ``${filename}``, replaced by the uploaded file's name:
-    https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html"""
-    bucket = _bucket_only(request)
-    if bucket is None or request.args:
-        return None  # ?delete (DeleteObjects) and other bucket POSTs are not uploads
-    environ = dict(request.environ)
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    parsed = Request(environ)
-    key = _form_field(parsed.form, "key")
-    if not key:
-        return None
-    upload = parsed.files.get("file")
-    if upload is not None:
-        key = key.replace("${filename}", os.path.basename(upload.filename or ""))
-    credential = _form_field(parsed.form, "X-Amz-Credential") or ""
-    access_key = credential.split("/", 1)[0] or _form_field(parsed.form, "AWSAccessKeyId")
-    return bucket, key, f"AWS:{access_key}" if access_key else "anonymous"
-
-
-def key_too_long(key: str, request_id: str | None = None) -> Response | None:
-    """S3's ``KeyTooLongError`` (400, "Your key is too long") for a key over the limit, in
-    S3's REST error shape: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"""
-    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
-        return None
-    request_id = request_id or uuid.uuid4().hex[:16].upper()
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        "<Error><Code>KeyTooLongError</Code><Message>Your key is too long</Message>"
-        f"<Resource>{xml_escape(key)}</Resource><RequestId>{request_id}</RequestId></Error>"
-    )
-    return Response(
-        body, status=400, content_type="application/xml", headers={"x-amz-request-id": request_id}
-    )
-
-
-def _is_s3(request: Request) -> bool:
-    """Unsigned, or signed for S3."""
-    credential = _credential(request)
-    return credential is None or credential[1] == "s3"
-
-
-def classify(request: Request, response: ObservedResponse) -> ObjectWrite | None:
-    """The object write this request made, or None if it made none."""
-    if response.status_code != 200:
-        return None
-    credential = _credential(request)
-    if credential is not None and credential[1] != "s3":
-        return None
-    target = _bucket_and_key(request)
-    if target is None:
-        return None
-    # Signed x-amz-* values ride in the query of presigned URLs (SigV2 spells them lowercase).
-    params = {name for name in request.args if not name.lower().startswith("x-amz-")}
-    if request.method == "PUT":
-        if params - _PLAIN_PUT_PARAMS:
-            return None  # a sub-resource (tagging, acl, part upload, ...), not a new object
-        event_name = EVENT_COPY if "x-amz-copy-source" in request.headers else EVENT_PUT
-    elif request.method == "POST" and "uploadId" in params and len(params - {"x-id"}) == 1:
-        event_name = EVENT_MULTIPART
-    else:
-        return None
-    return ObjectWrite(
-        bucket=target[0],
-        key=target[1],
-        event_name=event_name,
-        version_id=response.headers.get("x-amz-version-id"),
-        request_id=response.headers.get("x-amz-request-id") or uuid.uuid4().hex[:16].upper(),
-        source_ip=request.remote_addr or "127.0.0.1",
-        principal=f"AWS:{credential[0]}" if credential else "anonymous",
-    )
 
 
 class Sequencer:
@@ -348,14 +194,14 @@ class S3Hop:
 
     def route(self, request: Request) -> Response | None:
         """Answers the uploads moto stores but we cannot observe from its answer alone."""
-        if request.method in {"PUT", "POST"} and _is_s3(request):
-            target = _bucket_and_key(request)
+        if request.method in {"PUT", "POST"} and is_s3_request(request):
+            target = bucket_and_key(request)
             refused = key_too_long(target[1]) if target is not None else None
             if refused is not None:
                 return refused
-        if request.method == "POST" and request.mimetype == "multipart/form-data" and _is_s3(request):
+        if request.method == "POST" and request.mimetype == "multipart/form-data" and is_s3_request(request):
             return self._form_post(request)
-        if request.method == "PUT" and request.mimetype in _FORM_TYPES and _is_s3(request):
+        if request.method == "PUT" and request.mimetype in FORM_TYPES and is_s3_request(request):
             return self._form_typed_put(request)
         return None
 

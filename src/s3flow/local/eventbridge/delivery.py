@@ -12,11 +12,12 @@ Measured in moto 5.2.5 (``moto/events/models.py``: ``put_events``, ``Rule.send_t
 - only the 10-entry limit is checked; the 256 KB request limit is not;
 - a rule without an event pattern (a scheduled rule) matches every event.
 
-So the middleware answers ``PutEvents`` itself: it validates the request as AWS does,
-builds the event, and for each ENABLED rule whose pattern matches (moto's pattern matcher
-is reused) renders each target's input and delivers it. A delivery problem is logged,
-never returned to the producer: the event goes to the target's dead-letter queue if it has
-one (without EventBridge's retries first), else it is dropped. Targets delivered:
+So the middleware answers ``PutEvents`` itself: it validates the request as AWS does and
+builds the event (``put_events``), and for each ENABLED rule whose pattern matches (moto's
+pattern matcher is reused) renders each target's input (``input_transformer``) and
+delivers it. A delivery problem is logged, never returned to the producer: the event goes
+to the target's dead-letter queue if it has one (without EventBridge's retries first), else
+it is dropped. Targets delivered:
 CloudWatch Logs log groups (a ``{"timestamp", "message"}`` input becomes that log event)
 and SQS queues.
 """
@@ -26,23 +27,20 @@ from __future__ import annotations
 import json
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from s3flow.local.errors import RequestRejected
+from s3flow.local.eventbridge.input_transformer import target_input
+from s3flow.local.eventbridge.put_events import build_event, check_request, entry_error
 
 log = logging.getLogger(__name__)
 
-MAX_ENTRIES = 10
-MAX_REQUEST_BYTES = 256 * 1024
 _TARGET = "AWSEvents.PutEvents"
-_PATH_TOKEN = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
-_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
 
 
 @dataclass(frozen=True)
@@ -52,153 +50,6 @@ class Delivery:
     rule_name: str
     target_arn: str
     event: dict[str, Any]
-
-
-def entry_size(entry: dict[str, Any]) -> int:
-    """Entry size as AWS's "Calculating PutEvents event entry size" counts it."""
-    size = 14 if entry.get("Time") is not None else 0
-    for name in ("Source", "DetailType", "Detail"):
-        value = entry.get(name)
-        if isinstance(value, str):
-            size += len(value.encode("utf-8"))
-    for resource in entry.get("Resources") or ():
-        if isinstance(resource, str):
-            size += len(resource.encode("utf-8"))
-    return size
-
-
-def check_request(entries: list[dict[str, Any]]) -> None:
-    if len(entries) > MAX_ENTRIES:
-        raise RequestRejected(
-            "ValidationException",
-            "1 validation error detected: Value at 'entries' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {MAX_ENTRIES}",
-        )
-    if sum(entry_size(entry) for entry in entries) > MAX_REQUEST_BYTES:
-        raise RequestRejected(
-            "ValidationException", "Total size of the entries in the request is over the limit."
-        )
-
-
-def entry_error(entry: dict[str, Any]) -> dict[str, str] | None:
-    for name in ("Source", "DetailType", "Detail"):
-        if not entry.get(name):
-            return {
-                "ErrorCode": "InvalidArgument",
-                "ErrorMessage": f"Parameter {name} is not valid. Reason: {name} is a required argument.",
-            }
-    try:
-        detail = json.loads(entry["Detail"])
-    except ValueError:
-        detail = None
-    if not isinstance(detail, dict):
-        return {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
-    return None
-
-
-def iso_time(value: Any = None) -> str:
-    """EventBridge's ``time``: ISO-8601 UTC to the second."""
-    if isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value, UTC)
-    elif isinstance(value, str) and value:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    else:
-        moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def build_event(entry: dict[str, Any], *, account: str, region: str) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": entry["DetailType"],
-        "source": entry["Source"],
-        "account": account,
-        "time": iso_time(entry.get("Time")),
-        "region": region,
-        "resources": list(entry.get("Resources") or []),
-        "detail": json.loads(entry["Detail"]),
-    }
-
-
-_MISSING = object()
-
-
-def json_path(document: Any, path: str) -> Any:
-    """The value at a simple JSONPath (``$``, ``$.a.b``, ``$.a[0]``), or ``_MISSING``."""
-    if not path.startswith("$"):
-        return _MISSING
-    value = document
-    for name, index in _PATH_TOKEN.findall(path[1:]):
-        if name:
-            if not isinstance(value, dict) or name not in value:
-                return _MISSING
-            value = value[name]
-        else:
-            if not isinstance(value, list) or int(index) >= len(value):
-                return _MISSING
-            value = value[int(index)]
-    return value
-
-
-def render_template(template: str, variables: dict[str, Any]) -> str:
-    """InputTemplate rendering: inside a JSON string a value is inserted as escaped text,
-    outside it is inserted as a JSON value (so strings get their quotes)."""
-    out: list[str] = []
-    in_string = False
-    i = 0
-    while i < len(template):
-        char = template[i]
-        if char == "\\" and in_string:
-            out.append(template[i : i + 2])
-            i += 2
-            continue
-        if char == '"':
-            in_string = not in_string
-        elif char == "<":
-            match = _PLACEHOLDER.match(template, i)
-            if match and match.group(1) in variables:
-                value = variables[match.group(1)]
-                if in_string:
-                    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-                    out.append(json.dumps(text)[1:-1] if value is not None else "")
-                else:
-                    out.append(json.dumps(value, separators=(",", ":")))
-                i = match.end()
-                continue
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def target_input(target: dict[str, Any], event: dict[str, Any], *, rule_name: str, rule_arn: str) -> Any:
-    """What a target receives: the event, ``Input``, ``InputPath`` or ``InputTransformer``.
-
-    Returns a JSON value, or a ``str`` for a template that renders to plain text.
-    """
-    if target.get("Input") is not None:
-        return json.loads(target["Input"])
-    if target.get("InputPath"):
-        value = json_path(event, target["InputPath"])
-        return None if value is _MISSING else value
-    transformer = target.get("InputTransformer")
-    if not transformer:
-        return event
-    variables: dict[str, Any] = {
-        "aws.events.rule-arn": rule_arn,
-        "aws.events.rule-name": rule_name,
-        "aws.events.event": event,
-        "aws.events.event.json": event,
-        "aws.events.event.ingestion-time": iso_time(),
-    }
-    for name, path in (transformer.get("InputPathsMap") or {}).items():
-        value = json_path(event, path)
-        variables[name] = None if value is _MISSING else value
-    rendered = render_template(transformer["InputTemplate"], variables)
-    try:
-        return json.loads(rendered)
-    except ValueError:
-        return rendered
 
 
 def log_event_for(payload: Any, event: dict[str, Any]) -> dict[str, Any]:
