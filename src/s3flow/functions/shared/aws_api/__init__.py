@@ -8,7 +8,7 @@ brings the ``email`` package).
 awscrt, AWS's native signer, measured 35 ms to import and 12 MB of shared library.
 
 What it keeps from botocore, each held to botocore by a test: the SigV4 signature
-(``tests/processor/test_aws_api_signing.py`` compares every header it signs), the endpoint
+(``tests/unit/functions/shared/test_aws_api_signing.py`` compares every header it signs), the endpoint
 variables (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``), the retry budget per
 service (botocore's legacy mode: 10 attempts for DynamoDB, 5 for the others;
 ``AWS_MAX_ATTEMPTS`` overrides it), DynamoDB's CRC32 response check, and the
