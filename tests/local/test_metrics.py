@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from s3flow import contract
-from s3flow.functions.shared.observability import metrics as processor_metrics
+from s3flow.functions.shared.observability import emf as processor_emf
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec
 from s3flow.local.errors import InvalidDocumentError
 from s3flow.local.lambda_.runtime import LambdaRuntime
@@ -161,11 +161,11 @@ def test_the_extractor_sends_documents_and_ignores_other_lines():
 
 def print_emf(event: dict[str, Any], context: Any) -> None:
     """Runs in a sandbox: the processor's own EMF document, as its handler prints it."""
-    values = processor_metrics.metric_values(
+    values = processor_emf.metric_values(
         {"succeeded": event["objects"], "duplicates": 1, "bytes": 2048}, latency_ms=12.5
     )
-    processor_metrics.emit(
-        processor_metrics.emf_document(values, environment="test", timestamp_ms=int(time.time() * 1000))
+    processor_emf.emit(
+        processor_emf.emf_document(values, environment="test", timestamp_ms=int(time.time() * 1000))
     )
 
 

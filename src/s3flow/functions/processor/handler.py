@@ -8,7 +8,7 @@ from typing import Any
 
 from s3flow.functions.processor.dependencies import dependencies
 from s3flow.functions.processor.items import Invocation
-from s3flow.functions.processor.pipeline import process
+from s3flow.functions.processor.processing import process
 from s3flow.functions.processor.records import parse_event
 from s3flow.functions.shared.errors import RetryableProcessingError
 from s3flow.functions.shared.observability import logs

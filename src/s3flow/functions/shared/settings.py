@@ -15,7 +15,7 @@ class Settings:
     table_name: str
     time_index_shards: int = contract.DEFAULT_TIME_INDEX_SHARDS
     environment: str = "dev"
-    processing_steps: str = ""  # ``contract.ENV_PROCESSING_STEPS``; parsed by ``extension``
+    processing_steps: str = ""  # ``contract.ENV_PROCESSING_STEPS``; parsed by ``steps.registry``
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -17,7 +17,7 @@ import pytest
 
 from s3flow import contract
 from s3flow.cli.time_range import query_time_range
-from s3flow.functions.processor import pipeline
+from s3flow.functions.processor import processing
 from s3flow.functions.processor.dependencies import dependencies
 from s3flow.functions.processor.steps.registry import ObjectRef, register_step
 from s3flow.functions.shared.dynamodb_json import from_dynamo
@@ -113,7 +113,7 @@ def test_a_malformed_record_delivered_twice_at_different_times_is_one_insert(
 ) -> None:
     event = raw if "Records" in raw else {"Records": [raw]}
     ScriptedClock.readings = [datetime(2026, 11, 24, 10, tzinfo=UTC), datetime(2026, 11, 25, 9, tzinfo=UTC)]
-    monkeypatch.setattr(pipeline, "datetime", ScriptedClock)
+    monkeypatch.setattr(processing, "datetime", ScriptedClock)
 
     first = invoke(copy.deepcopy(event))
     second = invoke(copy.deepcopy(event), FakeContext(aws_request_id="redelivery"))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from s3flow import contract
-from s3flow.functions.processor import pipeline
+from s3flow.functions.processor import processing
 from s3flow.functions.processor.steps import registry as extension
 from s3flow.functions.processor.steps.registry import ObjectRef, register_step
 from s3flow.functions.processor.store import PutOutcome, PutResult, from_dynamo
@@ -251,7 +251,7 @@ def test_a_delivery_that_lost_the_race_to_replace_a_step_error_writes_nothing(
 
     # WHEN a racing delivery still saw the step error when its own write was refused
     monkeypatch.setattr(
-        pipeline, "put_new", lambda client, table, item: PutResult(PutOutcome.EXISTS, step_error)
+        processing, "put_new", lambda client, table, item: PutResult(PutOutcome.EXISTS, step_error)
     )
     summary = invoke(event)
 

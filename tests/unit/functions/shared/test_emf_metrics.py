@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from s3flow import contract
-from s3flow.functions.shared.observability.metrics import UNITS, emf_document, metric_values
+from s3flow.functions.shared.observability.emf import UNITS, emf_document, metric_values
 from support.functions import PROCESSOR_METRICS, emf_problems
 
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from s3flow.functions.processor.pipeline import Summary
+from s3flow.functions.processor.processing import Summary
 from s3flow.functions.shared.observability import logs
 from s3flow.functions.shared.observability.trace_header import trace_root
 from support.functions import TRACE_HEADER, TRACE_ROOT

@@ -12,7 +12,7 @@ from typing import Any
 
 from s3flow import contract
 from s3flow.functions.shared.errors import RetryableProcessingError
-from s3flow.functions.shared.observability import logs, metrics
+from s3flow.functions.shared.observability import emf, logs
 from s3flow.functions.shared.observability.trace_header import trace_root
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ MetricValues = Callable[[Mapping[str, int] | None, float], dict[str, float]]
 
 
 def processor_metrics(summary: Mapping[str, int] | None, latency_ms: float) -> dict[str, float]:
-    return metrics.metric_values(summary, latency_ms=latency_ms)
+    return emf.metric_values(summary, latency_ms=latency_ms)
 
 
 @contextlib.contextmanager
@@ -82,10 +82,10 @@ def observed(
                 "functionName": function_name,
                 "coldStart": cold_start,
             }
-            document = metrics.emf_document(
+            document = emf.emf_document(
                 metric_values,
                 environment=environment,
                 timestamp_ms=int(time.time() * 1000),
                 properties=properties,
             )
-            metrics.emit(document)
+            emf.emit(document)

@@ -3,7 +3,7 @@
 Per invocation:
 1. plan one item per object (or per bad record); an object whose event would exceed
    EventBridge's entry size becomes an error before anything is written;
-2. run the user's processing steps (``extension``) for each object; their fields ride on
+2. run the user's processing steps (``steps.registry``) for each object; their fields ride on
    the item, a failing step turns only its object's item into an error naming the step;
 3. per item a conditional PutItem: written if the key is free. A taken key is a duplicate
    delivery and nothing is written, unless the stored item records a failed step: then
@@ -142,7 +142,7 @@ def process(
     max_entry_bytes: int = MAX_REQUEST_BYTES,
     steps: Sequence[RegisteredStep] | None = None,
 ) -> Summary:
-    """``steps``: the processing steps to run; None loads the registered ones (``extension``)."""
+    """``steps``: the processing steps to run; None loads the registered ones (``steps.registry``)."""
     settings = deps.settings
     summary = Summary(records=len(records))
     with trace.span("process_s3_records") as root:
@@ -214,7 +214,7 @@ def _count_written(item: dict[str, Any], summary: Summary) -> None:
 
 
 def _configured_steps(spec: str) -> tuple[RegisteredStep, ...]:
-    """The configured steps; without any, ``extension`` is never imported (cold start)."""
+    """The configured steps; without any, ``steps.registry`` is never imported (cold start)."""
     if not spec and "s3flow.functions.processor.steps.registry" not in sys.modules:
         return ()
     from s3flow.functions.processor.steps.registry import load_steps
