@@ -19,13 +19,8 @@ import pytest
 from botocore.config import Config
 
 from s3flow.functions.shared.aws_api import client as client_module
-from s3flow.functions.shared.aws_api.client import (
-    CRC32_MISMATCH,
-    TRANSPORT_ERROR,
-    USER_AGENT,
-    ApiCallError,
-    JsonApiClient,
-)
+from s3flow.functions.shared.aws_api.client import TRANSPORT_ERROR, USER_AGENT, JsonApiClient
+from s3flow.functions.shared.aws_api.errors import CRC32_MISMATCH, ApiCallError
 from s3flow.functions.shared.aws_api.services import DYNAMODB, EVENTBRIDGE, SQS, Service
 from s3flow.functions.shared.backoff import Backoff
 from s3flow.functions.shared.errors import ConfigurationError

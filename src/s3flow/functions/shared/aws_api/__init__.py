@@ -20,12 +20,12 @@ tests disturb the functions' calls (``s3flow.testing``) without replacing their 
 """
 
 from s3flow.functions.shared.aws_api.client import (
-    ApiCallError,
     CallInterceptor,
     JsonApiClient,
     add_call_interceptor,
     remove_call_interceptor,
 )
+from s3flow.functions.shared.aws_api.errors import ApiCallError
 from s3flow.functions.shared.aws_api.services import DYNAMODB, EVENTBRIDGE, SQS, Service
 
 __all__ = [

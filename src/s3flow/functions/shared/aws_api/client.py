@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from s3flow.functions.shared.aws_api.errors import CRC32_MISMATCH, ApiCallError
 from s3flow.functions.shared.aws_api.services import Endpoint, Service, endpoint_for, region_from
 from s3flow.functions.shared.aws_api.signing import Credentials, signed_headers
 from s3flow.functions.shared.backoff import Backoff
@@ -21,33 +22,8 @@ from s3flow.functions.shared.errors import ConfigurationError
 USER_AGENT = "s3flow-aws-api/1"
 TIMEOUT_SECONDS = 10.0  # connect and each read; a call that long is better failed and retried
 
-# Error codes worth another attempt, as botocore's retry handlers list them.
-RETRYABLE_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
 TRANSPORT_ERROR = "TransportError"  # ``code`` of a call that got no HTTP response
 INVALID_RESPONSE = "InvalidResponse"  # a 2xx whose body is not a JSON object (a proxy's page, ...)
-CRC32_MISMATCH = "Crc32Mismatch"
 # A kept-alive connection the other end had closed: nothing of the request was read.
 _STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
@@ -56,35 +32,6 @@ _STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, Connection
 # for each new connection and reconnect. None until then, so HTTP-only (local) runs never pay.
 _shared_tls_context: ssl.SSLContext | None = None
 _shared_tls_lock = threading.Lock()
-
-
-class ApiCallError(Exception):
-    """A call AWS refused (``status`` set) or that never got an answer (``status`` None).
-
-    ``code`` is AWS's error code (``ConditionalCheckFailedException``, ...) and ``response``
-    the whole error body, which carries extras such as DynamoDB's ``Item`` (ALL_OLD).
-    """
-
-    def __init__(
-        self,
-        operation: str,
-        code: str,
-        message: str,
-        status: int | None = None,
-        response: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(f"{operation}: {code}: {message}")
-        self.operation = operation
-        self.code = code
-        self.message = message
-        self.status = status
-        self.response = response or {}
-
-    @property
-    def retryable(self) -> bool:
-        if self.status is None or self.code == CRC32_MISMATCH:  # no answer, or a damaged one
-            return True
-        return self.status >= 500 or self.status == 429 or self.code in RETRYABLE_CODES
 
 
 # Called after each call with (service signing name, operation, attempts, error or None).
