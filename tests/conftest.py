@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from typer.testing import CliRunner
 
 # Credentials that cannot work against AWS, set before any boto3 client exists.
 for key, value in {
@@ -46,3 +50,11 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if result.returncode != 0:
         pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
     return out
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """Runs the ``s3flow`` command in-process (both tiers of the CLI tests)."""
+    from typer.testing import CliRunner
+
+    return CliRunner()

@@ -154,43 +154,6 @@ def test_a_port_held_by_a_listening_process_is_refused_in_one_line():
     assert str(refused.value) == f"port {port} is in use: stop what holds it or pick another with --port"
 
 
-def test_a_stop_with_work_in_flight_says_what_is_lost_in_one_line_then_a_bounded_list():
-    from s3flow.cli.local_up import unfinished_report
-    from s3flow.local.pipeline import Unfinished
-
-    uploads = tuple(("bkt", f"in/{n}.txt", f"v{n}") for n in range(12))
-    left = Unfinished(objects=uploads, unpublished=(("bkt", "done.txt", None),))
-
-    lines = unfinished_report(left, limit=10)
-
-    assert lines[0] == (
-        "13 objects were in flight and are lost with it: "
-        "12 uploads not yet processed, 1 record not yet published"
-    )
-    assert lines[1:4] == [
-        "  not processed  bkt/in/0.txt (v0)",
-        "  not processed  bkt/in/1.txt (v1)",
-        "  not processed  bkt/in/2.txt (v2)",
-    ]
-    assert len(lines) == 12 and lines[11] == "  … and 3 more"
-    assert unfinished_report(Unfinished()) == []
-
-
-def test_an_object_both_unprocessed_and_unpublished_counts_once():
-    from s3flow.cli.local_up import unfinished_report
-    from s3flow.local.pipeline import Unfinished
-
-    cut_short = ("bkt", "a b.txt", "v1")  # its record written, its invocation not finished
-
-    lines = unfinished_report(Unfinished(objects=(cut_short,), unpublished=(cut_short,)))
-
-    assert lines == [
-        "1 object was in flight and is lost with it: 1 upload not yet processed, 1 record not yet published",
-        "  not processed  bkt/a b.txt (v1)",
-        "  not published  bkt/a b.txt (v1)",
-    ]
-
-
 @pytest.mark.e2e
 def test_ctrl_c_during_invocations_stops_cleanly_and_names_what_was_in_flight(synthesized: Path):
     import boto3

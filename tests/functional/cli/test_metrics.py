@@ -10,9 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from s3flow import contract
 from s3flow.cli import metrics
-from s3flow.cli.errors import CliError
 from s3flow.cli.main import app
 from s3flow.cli.target import resolve_target
 
@@ -116,36 +114,9 @@ def test_a_range_without_datapoints_says_so(local, runner, processed):
     assert "no datapoints in this range" in result.output
 
 
-@pytest.mark.parametrize("period", [45, 90])
-def test_periods_cloudwatch_refuses_are_refused(period):
-    with pytest.raises(CliError, match="multiple of 60"):
-        metrics.check_period(period)
-
-
 def test_an_explicit_environment_reads_that_dimension(local, runner, processed):
     result = runner.invoke(app, ["metrics", "--environment", "prod", "--period", "3600", *local.args])
 
     assert result.exit_code == 0, result.output
     assert "Environment=prod" in result.output
     assert "no datapoints in this range" in result.output
-
-
-def test_the_metric_names_are_the_contracts():
-    assert {c.metric for c in metrics.COLUMNS if c.namespace == contract.METRICS_NAMESPACE} == {
-        contract.METRIC_OBJECTS_PROCESSED,
-        contract.METRIC_PROCESSING_ERRORS,
-        contract.METRIC_DUPLICATES_SKIPPED,
-        contract.METRIC_BYTES_PROCESSED,
-        contract.METRIC_PROCESSING_LATENCY,
-        contract.METRIC_EVENTS_PUBLISHED,
-        contract.METRIC_UNPUBLISHABLE_RECORDS,
-    }
-
-
-@pytest.mark.parametrize("period", [60, 3600, 60 * 10**9])
-def test_a_range_ending_at_the_latest_time_stays_within_it(period):
-    from s3flow.cli.timeparse import LATEST
-
-    start, end = metrics.aligned(LATEST - timedelta(days=1), LATEST, period)
-
-    assert start <= LATEST - timedelta(days=1) and end == LATEST

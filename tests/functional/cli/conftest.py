@@ -1,4 +1,4 @@
-"""Fixtures for the CLI tier.
+"""Fixtures for the CLI's functional tier (``runner`` is in tests/conftest.py: the unit tier uses it too).
 
 - ``local``: the real local pipeline (synthesized template, moto, Lambda hop) on a free
   port, one per test module; the CLI reads everything from its stack outputs.
@@ -21,7 +21,6 @@ from typing import Any
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-from typer.testing import CliRunner
 
 from s3flow.local.pipeline import FlowEvent, LocalPipeline
 from s3flow.testing.records_table import create_table_request
@@ -91,17 +90,12 @@ def fake_stack() -> Iterator[FakeStack]:
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
 def stopped_endpoint() -> str:
     """An endpoint where nothing listens."""
     return f"http://127.0.0.1:{free_port()}"
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FAST_RETRIES = (0.2, 0.4)  # Lambda waits minutes between async retries; tests cannot
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from s3flow import contract
 from s3flow.cli import queries
-from s3flow.cli.backfill import MAX_PAYLOAD_BYTES, ObjectVersion, batches
 from s3flow.cli.main import app
 from s3flow.cli.target import resolve_target
 
@@ -76,17 +74,6 @@ def test_backfill_of_another_bucket_name_that_does_not_exist_is_one_line(local, 
     assert result.exit_code == 1
     assert "NoSuchBucket" in result.output
     assert "Traceback" not in result.output
-
-
-def test_batches_respect_the_async_payload_limit():
-    version = ObjectVersion("k", "v", 1, "e", datetime(2026, 1, 1, tzinfo=UTC))
-    big = {"pad": "x" * 60_000}
-    groups = list(batches([(version, big)] * 7))
-
-    assert [len(group) for group in groups] == [3, 3, 1]
-    for group in groups:
-        assert len(json.dumps({"Records": [record for _, record in group]})) <= MAX_PAYLOAD_BYTES
-    assert [len(g) for g in batches([(version, {"r": 1})] * 30)] == [25, 5]
 
 
 def test_redrive_after_backfill_removes_the_failure_instead_of_recording_the_version_twice(
