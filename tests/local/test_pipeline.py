@@ -12,6 +12,7 @@ import pytest
 
 from s3flow.local.deployment import FunctionSpec
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError, PortInUseError
+from s3flow.local.event_sources.s3_event_record import objects_in
 from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.pipeline import (
@@ -19,7 +20,6 @@ from s3flow.local.pipeline import (
     FlowKind,
     LocalPipeline,
     _FlowReporter,
-    objects_in,
 )
 
 S3_EVENT = {

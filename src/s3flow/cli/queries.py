@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from s3flow import contract
 from s3flow.cli.target import Target
 from s3flow.cli.time_range import query_time_range
+from s3flow.local import objects_in
 
 
 def time_index_shards(target: Target) -> int:
@@ -123,15 +124,7 @@ class FailedInvocation:
 
     @property
     def keys(self) -> list[str]:
-        payload = self.request_payload
-        records = payload.get("Records", []) if isinstance(payload, dict) else []
-        from urllib.parse import unquote_plus
-
-        return [
-            unquote_plus(str(r.get("s3", {}).get("object", {}).get("key", "")))
-            for r in records
-            if isinstance(r, dict)
-        ]
+        return [key for _, key, _ in objects_in(self.request_payload)]
 
 
 def failure_count(target: Target, queue_output: str = "FailureQueueUrl") -> int:

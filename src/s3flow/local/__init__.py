@@ -32,11 +32,11 @@ if TYPE_CHECKING:
         LocalError,
         PortInUseError,
     )
-    from s3flow.local.event_sources.s3_event_record import s3_record
+    from s3flow.local.event_sources.s3_event_record import objects_in, s3_record
     from s3flow.local.lambda_.invocation import Invocation
     from s3flow.local.lambda_.runtime import LambdaRuntime, Listener
     from s3flow.local.lambda_.sandbox import Outcome, StartHook
-    from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, Unfinished, objects_in
+    from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline, Unfinished
     from s3flow.local.server import LocalServer
 
 _HOMES = {
@@ -61,7 +61,7 @@ _HOMES = {
     "FlowKind": "s3flow.local.pipeline",
     "LocalPipeline": "s3flow.local.pipeline",
     "Unfinished": "s3flow.local.pipeline",
-    "objects_in": "s3flow.local.pipeline",
+    "objects_in": "s3flow.local.event_sources.s3_event_record",
     "LocalServer": "s3flow.local.server",
 }
 

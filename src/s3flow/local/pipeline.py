@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from s3flow.local.event_sources.dynamodb_stream import (
     parse_filters,
     passes,
 )
+from s3flow.local.event_sources.s3_event_record import objects_in
 from s3flow.local.event_sources.s3_notifications import S3Hop
 from s3flow.local.eventbridge import Delivery, EventRouter
 from s3flow.local.lambda_.destinations import QueueSender
@@ -80,25 +80,6 @@ class FlowEvent:
     detail: str = ""
     # The Lambda event the object travels in (received, recorded, retrying, failed).
     payload: Any = field(default=None, repr=False, compare=False)
-
-
-def objects_in(event: Any) -> list[tuple[str, str, str | None]]:
-    """(bucket, decoded key, version id) of each S3 record in a Lambda event."""
-    found = []
-    records = event.get("Records") if isinstance(event, dict) else None
-    for record in records or ():
-        s3 = record.get("s3") if isinstance(record, dict) else None
-        if not isinstance(s3, dict):
-            continue
-        obj = s3.get("object") or {}
-        found.append(
-            (
-                (s3.get("bucket") or {}).get("name", ""),
-                urllib.parse.unquote_plus(obj.get("key", "")),
-                obj.get("versionId"),
-            )
-        )
-    return found
 
 
 # (bucket, key, version id) of one object version.

@@ -1,4 +1,4 @@
-"""The S3 ``ObjectCreated`` notification record, built in one place, shaped as S3 sends it.
+"""The S3 ``ObjectCreated`` notification record, built and read back in one place.
 
 Used by the emulator's S3 hop (each observed write) and by the CLI (the demo's redelivery,
 ``backfill`` handing an existing version to the processor again), so both encode keys and
@@ -64,3 +64,22 @@ def s3_record(
             "object": obj,
         },
     }
+
+
+def objects_in(event: Any) -> list[tuple[str, str, str | None]]:
+    """(bucket, decoded key, version id) of each S3 record in a Lambda event."""
+    found = []
+    records = event.get("Records") if isinstance(event, dict) else None
+    for record in records or ():
+        s3 = record.get("s3") if isinstance(record, dict) else None
+        if not isinstance(s3, dict):
+            continue
+        obj = s3.get("object") or {}
+        found.append(
+            (
+                (s3.get("bucket") or {}).get("name", ""),
+                urllib.parse.unquote_plus(obj.get("key", "")),
+                obj.get("versionId"),
+            )
+        )
+    return found
