@@ -1,6 +1,6 @@
 """Shared by the provisioning tests: write a small template and provision it on moto.
 
-Fixtures (``moto_endpoint``, ``cloud_assembly``, ``stack_name``) come from tests/local/conftest.py.
+Fixtures (``moto_endpoint``, ``cloud_assembly``, ``stack_name``) come from tests/functional/local/conftest.py.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from s3flow.local.cloudformation import (
     references,
 )
 
-from .conftest import REGION
+REGION = "us-east-1"
 
 
 def resolver(template: dict[str, Any] | None = None, **kwargs: Any) -> Resolver:

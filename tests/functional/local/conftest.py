@@ -16,7 +16,7 @@ from moto.server import ThreadedMotoServer
 
 from s3flow.local.server import LocalServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 STACK_NAME = "TapStackdev"
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from s3flow.local.cloudformation import provision
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 STACK = "TapStackdev"
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudFormation..WaitConditionHandle")
