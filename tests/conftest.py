@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from support.synthesis import synthesize
 
 if TYPE_CHECKING:
     from typer.testing import CliRunner
@@ -25,8 +26,6 @@ for key, value in {
 os.environ.pop("AWS_PROFILE", None)
 
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -38,17 +37,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if given:
         return Path(given)
     out = tmp_path_factory.mktemp("cdk.out")
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "CDK_OUTDIR": str(out)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"synthesis failed:\n{result.stdout}\n{result.stderr}")
+    synthesize([sys.executable, "app.py"], env={"CDK_OUTDIR": str(out)})
     return out
 
 

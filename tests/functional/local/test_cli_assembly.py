@@ -8,16 +8,13 @@ every resource. A user who ran `make deploy` and then `s3flow local up` gets tha
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from s3flow.local.cloudformation import provision
+from support.synthesis import CDK_CLI, synthesize
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 STACK = "TapStackdev"
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudFormation..WaitConditionHandle")
 
@@ -25,17 +22,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudFormati
 @pytest.fixture(scope="module")
 def cli_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli.cdk.out")
-    result = subprocess.run(
-        [str(CDK_CLI), "synth", "--quiet", "--output", str(out)],
-        cwd=REPO_ROOT,
-        env={**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"cdk synth failed:\n{result.stdout}\n{result.stderr}")
+    command = [str(CDK_CLI), "synth", "--quiet", "--output", str(out)]
+    synthesize(command, env={"CDK_DISABLE_CLI_TELEMETRY": "true"})
     return out
 
 
