@@ -6,7 +6,9 @@ only in Docker).
   resources get a physical id and nothing else. ``LoggingConfig.ApplicationLogLevel``, which
   needs ``LogFormat: JSON``, becomes the sandbox's ``AWS_LAMBDA_LOG_LEVEL``, ``SystemLogLevel``
   is ignored, and wins over an ``AWS_LAMBDA_LOG_LEVEL`` the ``Environment`` sets; an
-  ``Environment`` setting a variable Lambda reserves is an error.
+  ``Environment`` setting a variable Lambda reserves is an error, as are the settings
+  CreateFunction refuses: an environment over 4 KB, a MemorySize, Timeout or
+  EphemeralStorage.Size out of range.
 - ``AWS::Lambda::EventInvokeConfig``: the spec's ``async_config``.
 - ``AWS::Lambda::Permission``: physical id only.
 - ``AWS::Lambda::EventSourceMapping`` on a DynamoDB stream: ``Deployment.stream_mappings``,
@@ -55,6 +57,17 @@ _RESERVED_VARIABLES = frozenset(
     ]
 )
 _APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+# Lambda's limits on a function's settings, which CreateFunction enforces: the environment's
+# keys and values together at most 4 KB
+# (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), memory, timeout and /tmp
+# in these ranges (docs.aws.amazon.com/lambda/latest/dg/API_CreateFunction.html,
+# docs.aws.amazon.com/lambda/latest/dg/API_EphemeralStorage.html).
+MAX_ENVIRONMENT_BYTES = 4 * 1024
+_SETTING_RANGES = (
+    ("MemorySize", 128, 10240, "MB"),
+    ("Timeout", 1, 900, "seconds"),
+    ("EphemeralStorage.Size", 512, 10240, "MB"),
+)
 
 
 def _function(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
@@ -63,6 +76,7 @@ def _function(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
     function = f"AWS::Lambda::Function {logical_id} ({name})"
     variables = props.get("Environment", {}).get("Variables", {})
     _check_environment(function, variables)
+    _check_setting_ranges(function, props)
     log_level = _application_log_level(function, props.get("LoggingConfig", {}))
     if logical_id not in _custom_resource_providers(ctx.resolver.template.get("Resources", {})):
         if props.get("PackageType", "Zip") != "Zip" or "Handler" not in props:
@@ -96,6 +110,31 @@ def _check_environment(function: str, variables: Mapping[str, Any]) -> None:
             f"{function}: Environment sets {', '.join(reserved)}, reserved by Lambda,"
             " which rejects the function"
         )
+    size = environment_size({key: sdk_value(value) for key, value in variables.items()})
+    if size > MAX_ENVIRONMENT_BYTES:
+        raise TemplateError(
+            f"{function}: Environment variables total {size} bytes, over Lambda's"
+            f" {MAX_ENVIRONMENT_BYTES}, which rejects the function"
+        )
+
+
+def environment_size(variables: Mapping[str, str]) -> int:
+    """What counts against Lambda's 4 KB: every key and value, in UTF-8 bytes."""
+    return sum(len(key.encode()) + len(str(value).encode()) for key, value in variables.items())
+
+
+def _check_setting_ranges(function: str, props: Mapping[str, Any]) -> None:
+    settings = {
+        "MemorySize": props.get("MemorySize"),
+        "Timeout": props.get("Timeout"),
+        "EphemeralStorage.Size": props.get("EphemeralStorage", {}).get("Size"),
+    }
+    for name, low, high, unit in _SETTING_RANGES:
+        value = settings[name]
+        if value is not None and not (str(value).isdigit() and low <= int(value) <= high):
+            raise TemplateError(
+                f"{function}: {name} {value} is not {low} to {high} {unit}, which Lambda rejects"
+            )
 
 
 def _application_log_level(function: str, logging_config: Mapping[str, Any]) -> str | None:
