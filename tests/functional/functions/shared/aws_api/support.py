@@ -1,11 +1,13 @@
 """Helpers for the aws_api client tests: a scripted HTTP server, what it received (and
-botocore's view of its signature), and a throwaway TLS authority."""
+botocore's view of its signature), a throwaway TLS authority, a client's environment and
+an error reply."""
 
 from __future__ import annotations
 
 import http.server
 import ipaddress
 import itertools
+import json
 import socket
 import ssl
 import threading
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from s3flow.functions.shared.aws_api.signing import AMZ_DATE_FORMAT
-from support.signing import SECRET_KEY, sign_with_botocore
+from support.signing import ACCESS_KEY, REGION, SECRET_KEY, sign_with_botocore
 
 
 def crc32(body: bytes) -> str:
@@ -258,3 +260,16 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def base_environ(url: str) -> dict[str, str]:
+    return {
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_ENDPOINT_URL": url,
+    }
+
+
+def error_reply(status: int, code: str, message: str = "message", key: str = "message") -> Reply:
+    return Reply(status, json.dumps({"__type": code, key: message}).encode())
