@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aws_cdk import ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -44,6 +44,32 @@ class AlarmSpec:
     description: str
 
 
+class FunctionUnit(Protocol):
+    """What Monitoring watches of a function's unit (Processing, Publishing)."""
+
+    @property
+    def function(self) -> lambda_.IFunction: ...
+
+    @property
+    def failure_queue(self) -> sqs.IQueue: ...
+
+
+class EventRoutingUnit(Protocol):
+    """What Monitoring watches of the Events unit."""
+
+    @property
+    def bus(self) -> events.IEventBus: ...
+
+    @property
+    def dead_letter_queue(self) -> sqs.IQueue: ...
+
+    @property
+    def success_rule(self) -> events.Rule: ...
+
+    @property
+    def error_rule(self) -> events.Rule: ...
+
+
 class Monitoring(Construct):
     """Alarms to an encrypted SNS topic (email only when asked) and a flow dashboard."""
 
@@ -53,17 +79,19 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         environment_suffix: str,
-        function: lambda_.IFunction,
-        failure_queue: sqs.IQueue,
-        publisher: lambda_.IFunction,
-        publisher_failure_queue: sqs.IQueue,
-        event_dead_letter_queue: sqs.IQueue,
-        event_bus: events.IEventBus,
-        rules: Sequence[events.Rule],
+        processing: FunctionUnit,
+        publishing: FunctionUnit,
+        event_routing: EventRoutingUnit,
         alarm_email: str | None = None,
     ) -> None:
+        """Watches whole units: each function with its failure queue, and the event routing
+        (bus, rules, dead-letter queue)."""
         super().__init__(scope, construct_id)
         self._suffix = environment_suffix
+        function, failure_queue = processing.function, processing.failure_queue
+        publisher, publisher_failure_queue = publishing.function, publishing.failure_queue
+        event_bus, event_dead_letter_queue = event_routing.bus, event_routing.dead_letter_queue
+        rules = [event_routing.success_rule, event_routing.error_rule]
 
         # CloudWatch can publish to an encrypted topic only with a customer managed key
         # whose policy lets it: the AWS managed aws/sns key cannot be granted to it.

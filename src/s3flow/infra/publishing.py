@@ -120,10 +120,8 @@ class Publishing(Construct):
         accept(self.function, "Serverless-LambdaDLQ", reason)
         accept_checkov(self.function, "CKV_AWS_116", reason)
 
-        # What the publisher may touch: this table's stream (read), this bus (put), its
-        # failure queue (send, granted by SqsDlq) and its log group; nothing else.
-        table.grant_stream_read(self.function)
-        event_bus.grant_put_events_to(self.function)
+        # Its own grants: its failure queue (send, by SqsDlq) and its log group; the stack
+        # grants what crosses units (the table's stream, the bus).
         self.event_source = event_sources.DynamoEventSource(
             table,
             # From the oldest record the stream still holds (24 hours): records written

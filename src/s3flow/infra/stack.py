@@ -99,13 +99,9 @@ class TapStack(Stack):
             self,
             "Monitoring",
             environment_suffix=suffix,
-            function=self.processing.function,
-            failure_queue=self.processing.failure_queue,
-            publisher=self.publishing.function,
-            publisher_failure_queue=self.publishing.failure_queue,
-            event_dead_letter_queue=self.events.dead_letter_queue,
-            event_bus=self.events.bus,
-            rules=[self.events.success_rule, self.events.error_rule],
+            processing=self.processing,
+            publishing=self.publishing,
+            event_routing=self.events,
             alarm_email=resolve_alarm_email(self, alarm_email),
         )
         self._tag(suffix)
@@ -115,6 +111,12 @@ class TapStack(Stack):
     def _wire(self) -> None:
         table, bucket = self.storage.table, self.storage.bucket
         fn = self.processing.function
+
+        # The publisher reads this table's stream and puts events on this bus; nothing else
+        # of another unit (its mapping's binding grants the stream read too: the same grant).
+        publisher = self.publishing.function
+        table.grant_stream_read(publisher)
+        self.events.bus.grant_put_events_to(publisher)
 
         # No bus name and no events:PutEvents: the processor only writes records; the
         # Publishing unit holds the only grant to put events on the bus.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import aws_cdk as cdk
@@ -233,18 +234,19 @@ def _monitoring_only(alarm_email: str | None) -> Template:
         code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
     )
     bus = events.EventBus(stack, "Bus")
-    rule = events.Rule(stack, "Rule", event_bus=bus, event_pattern=events.EventPattern(source=["x"]))
+    success, error = (
+        events.Rule(stack, name, event_bus=bus, event_pattern=events.EventPattern(source=["x"]))
+        for name in ("SuccessRule", "ErrorRule")
+    )
     Monitoring(
         stack,
         "Monitoring",
         environment_suffix="probe",
-        function=function,
-        failure_queue=sqs.Queue(stack, "Failures"),
-        publisher=function,
-        publisher_failure_queue=sqs.Queue(stack, "PublisherFailures"),
-        event_dead_letter_queue=sqs.Queue(stack, "Dlq"),
-        event_bus=bus,
-        rules=[rule],
+        processing=SimpleNamespace(function=function, failure_queue=sqs.Queue(stack, "Failures")),
+        publishing=SimpleNamespace(function=function, failure_queue=sqs.Queue(stack, "PublisherFailures")),
+        event_routing=SimpleNamespace(
+            bus=bus, dead_letter_queue=sqs.Queue(stack, "Dlq"), success_rule=success, error_rule=error
+        ),
         alarm_email=alarm_email,
     )
     return Template.from_stack(stack)
