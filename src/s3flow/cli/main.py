@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from s3flow import contract
-from s3flow.cli import publish_failures, queries, render, timeparse, traces, uploads
+from s3flow.cli import logs, publish_failures, queries, render, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
 
@@ -151,6 +151,29 @@ def events(
     render.console().print(render.events_table(routed))
 
 
+@app.command("logs")
+def logs_(
+    function: Annotated[str, typer.Option(help="processor, publisher or all.")] = "all",
+    since: Annotated[str, typer.Option(help="Start: ISO-8601, a date, or -30m/-1h/-2d.")] = "-15m",
+    level: Annotated[str, typer.Option(help="Lowest level shown: DEBUG, INFO, WARNING, ERROR.")] = "INFO",
+    follow: Annotated[bool, typer.Option("--follow", help="Keep printing new lines until Ctrl-C.")] = False,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The functions' own log lines (their log groups), with stack traces under their line."""
+    functions, minimum = logs.chosen_functions(function), logs.chosen_level(level)
+    start = timeparse.parse_when(since, option="--since")
+    target = _target(stack, endpoint_url, region)
+    read = logs.follow if follow else logs.fetch_logs
+    lines = read(target, functions, start, minimum)
+    try:
+        for line in lines:
+            typer.echo(logs.format_line(line))
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command("traces")
 def traces_(
     trace_id: Annotated[str | None, typer.Argument(help="Show this trace as a timeline.")] = None,
@@ -287,6 +310,21 @@ def metrics(
         _target(stack, endpoint_url, region), start, end, period=period, environment=environment
     )
     render.console().print(metrics_.metrics_table(report))
+
+
+@app.command()
+def alarms(
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Each alarm of the stack (s3flow-<env>-*): its state, why, and since when."""
+    from s3flow.cli import alarms as alarms_
+
+    target = _target(stack, endpoint_url, region)
+    prefix = alarms_.alarm_prefix(target)
+    statuses = alarms_.read_alarms(target, prefix)
+    render.console().print(alarms_.alarms_table(statuses, prefix, target.where))
 
 
 @app.command()

@@ -36,6 +36,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from s3flow.local.cloudwatch.evaluator import AlarmEvaluator, AlarmTransition
+from s3flow.local.cloudwatch.service_metrics import LambdaErrors
+from s3flow.local.credentials import emulator_client
 from s3flow.local.deployment import Deployment, StreamMapping
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError
 from s3flow.local.event_sources.dynamodb_stream import (
@@ -69,6 +72,7 @@ class FlowKind(StrEnum):
     FAILED = "failed"  # retries or event age exhausted: sent to the failure queue
     PUBLISHED = "published"  # a stream mapping's function took the object's record
     PUBLISH_FAILED = "publish_failed"  # the stream record was given up on: failure destination
+    ALARM = "alarm"  # an alarm changed state: key is its name, detail "OLD -> NEW: reason"
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,8 @@ class LocalPipeline:
     template's environment (a test hook, e.g. to make the processor fail on purpose).
     ``stream_retry_delays``: seconds before each retry of a failed stream batch (the last
     one repeats); ``stream_poll_interval``: seconds between reads of a stream with nothing new.
+    ``alarm_period``: seconds that stand for every alarm's period when the stack's alarms are
+    evaluated (None: the template's); each change of state is a ``FlowKind.ALARM`` event.
     """
 
     def __init__(
@@ -221,6 +227,7 @@ class LocalPipeline:
         environment_overrides: Mapping[str, Mapping[str, str]] | None = None,
         stream_retry_delays: Sequence[float] = STREAM_RETRY_DELAYS,
         stream_poll_interval: float = POLL_INTERVAL,
+        alarm_period: int | None = None,
     ) -> None:
         self.cloud_assembly = Path(cloud_assembly)
         self.stack_name = stack_name
@@ -231,6 +238,8 @@ class LocalPipeline:
         self.environment_overrides = environment_overrides
         self.stream_retry_delays = tuple(stream_retry_delays)
         self.stream_poll_interval = stream_poll_interval
+        self.alarm_period = alarm_period
+        self.alarms: AlarmEvaluator | None = None
         self.server = LocalServer(host, port)
         self._deployment: Deployment | None = None
         self.runtime: LambdaRuntime | None = None
@@ -281,6 +290,7 @@ class LocalPipeline:
                 environment_overrides=self.environment_overrides,
             )
             self.runtime.start()
+            self.runtime.add_listener(LambdaErrors(lambda: self._client("cloudwatch")))
             router = EventRouter(account=self._deployment.account, on_delivery=self._routed)
             self.server.middleware.routes.extend([self.runtime.route, router.route])
             S3Hop(self._deployment, self.runtime.enqueue).install(self.server.middleware)
@@ -297,11 +307,22 @@ class LocalPipeline:
                 listener=self._stream_reporter,
             )
             self.streams.start()
+            self.alarms = AlarmEvaluator(
+                self._client,
+                account=self._deployment.account,
+                region=self.region,
+                period=self.alarm_period,
+                on_transition=self._alarm_changed,
+            )
+            self.alarms.start()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
+        if self.alarms is not None:
+            self.alarms.stop()
+            self.alarms = None
         self.server.middleware.routes.clear()
         self.server.middleware.observers.clear()
         if self.streams is not None:
@@ -392,6 +413,13 @@ class LocalPipeline:
             self.on_flow(event)
         except Exception:
             log.exception("on_flow callback failed")
+
+    def _client(self, service: str) -> Any:
+        return emulator_client(service, endpoint_url=self.endpoint_url, region=self.region)
+
+    def _alarm_changed(self, change: AlarmTransition) -> None:
+        detail = f"{change.old_state} -> {change.new_state}: {change.reason}"
+        self._emit(FlowEvent(FlowKind.ALARM, "", change.name, None, detail))
 
     def _routed(self, delivery: Delivery) -> None:
         if ":logs:" not in delivery.target_arn:

@@ -1,0 +1,156 @@
+"""Evaluates the emulator's metric alarms on the metrics in it, as CloudWatch does on AWS.
+
+Every ``interval`` seconds, ``AlarmEvaluator`` reads each alarm (``DescribeAlarms``), its
+metric's statistic for each of its last ``EvaluationPeriods`` periods
+(``GetMetricStatistics``), decides its state with ``alarms.transition`` and, on a change,
+sets it (``SetAlarmState``: moto keeps the history) and publishes CloudWatch's notification
+to each SNS action of the new state
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+
+``period``: seconds that stand for every alarm's ``Period`` (to try alarms without waiting
+5 minutes); None keeps the template's. moto creates alarms in OK, where AWS starts them in
+INSUFFICIENT_DATA: locally, an alarm with no data and ``notBreaching`` never changes state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from s3flow.local.cloudwatch.alarms import AlarmRule, Evaluation, notification, transition
+from s3flow.local.cloudwatch.service_metrics import put_queue_depths
+
+log = logging.getLogger(__name__)
+
+MAX_INTERVAL = 60.0
+MAX_REASON = 1023  # SetAlarmState's StateReason limit
+MAX_SUBJECT = 100  # SNS Publish's Subject limit
+
+
+@dataclass(frozen=True)
+class AlarmTransition:
+    name: str
+    old_state: str
+    new_state: str
+    reason: str
+    at: datetime
+
+
+def evaluation_interval(period: int | None) -> float:
+    """A fifth of the (shortened) period, at most a minute: a datapoint is seen several times
+    while it is inside the alarm's window."""
+    return min(MAX_INTERVAL, max(1.0, period / 5)) if period else MAX_INTERVAL
+
+
+class AlarmEvaluator:
+    def __init__(
+        self,
+        clients: Callable[[str], Any],
+        *,
+        account: str,
+        region: str,
+        period: int | None = None,
+        on_transition: Callable[[AlarmTransition], None] | None = None,
+    ) -> None:
+        self._cloudwatch = clients("cloudwatch")
+        self._sns = clients("sns")
+        self._sqs = clients("sqs")
+        self.account = account
+        self.region = region
+        self.period = period
+        self.interval = evaluation_interval(period)
+        self.on_transition = on_transition
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="alarm-evaluator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.evaluate_all()
+            except Exception:
+                log.warning("alarm evaluation failed", exc_info=True)
+
+    def evaluate_all(self, now: datetime | None = None) -> list[AlarmTransition]:
+        """Evaluates every metric alarm once; returns the changes of state it made."""
+        now = now or datetime.now(UTC)
+        described = [
+            alarm
+            for page in self._cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+            for alarm in page.get("MetricAlarms", [])
+        ]
+        rules = {alarm["AlarmName"]: AlarmRule.from_description(alarm) for alarm in described}
+        put_queue_depths([r for r in rules.values() if r], sqs=self._sqs, cloudwatch=self._cloudwatch)
+        changes = []
+        for alarm in described:
+            rule = rules[alarm["AlarmName"]]
+            if rule is None or self._stop.is_set():
+                continue
+            old_state = str(alarm.get("StateValue", "INSUFFICIENT_DATA"))
+            evaluation = transition(rule, self._datapoints(rule, now), old_state)
+            if evaluation is not None:
+                changes.append(self._change(rule, old_state, evaluation, now))
+        return changes
+
+    def _datapoints(self, rule: AlarmRule, now: datetime) -> list[float | None]:
+        """The alarm's statistic for each of its evaluated periods, oldest first (None: no data)."""
+        period = self.period or rule.period
+        values: list[float | None] = []
+        for back in range(rule.evaluation_periods - 1, -1, -1):
+            end = now - timedelta(seconds=back * period)
+            query: dict[str, Any] = {
+                "Namespace": rule.namespace,
+                "MetricName": rule.metric_name,
+                "Dimensions": [{"Name": name, "Value": value} for name, value in rule.dimensions],
+                "StartTime": end - timedelta(seconds=period),
+                "EndTime": end,
+                "Period": period,
+                "Statistics": [rule.statistic],
+            }
+            if rule.unit:
+                query["Unit"] = rule.unit
+            points = self._cloudwatch.get_metric_statistics(**query).get("Datapoints", [])
+            values.append(float(points[0][rule.statistic]) if points else None)
+        return values
+
+    def _change(
+        self, rule: AlarmRule, old_state: str, evaluation: Evaluation, now: datetime
+    ) -> AlarmTransition:
+        self._cloudwatch.set_alarm_state(
+            AlarmName=rule.name,
+            StateValue=evaluation.state,
+            StateReason=evaluation.reason[:MAX_REASON],
+            StateReasonData=json.dumps(evaluation.reason_data),
+        )
+        message = json.dumps(
+            notification(rule, old_state, evaluation, now, account=self.account, region=self.region)
+        )
+        subject = f'{evaluation.state}: "{rule.name}" in {self.region}'[:MAX_SUBJECT]
+        for arn in rule.actions_for(evaluation.state):
+            if not arn.startswith("arn:") or ":sns:" not in arn:
+                continue  # Auto Scaling, EC2 and Systems Manager actions are not emulated
+            try:
+                self._sns.publish(TopicArn=arn, Subject=subject, Message=message)
+            except Exception:
+                log.warning("could not notify %s of alarm %s", arn, rule.name, exc_info=True)
+        change = AlarmTransition(rule.name, old_state, evaluation.state, evaluation.reason, now)
+        if self.on_transition is not None:
+            try:
+                self.on_transition(change)
+            except Exception:
+                log.exception("on_transition callback failed")
+        return change
