@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from s3flow import contract
-from s3flow.cli import publish_failures, queries, render, timeparse, traces, uploads
+from s3flow.cli import logs, publish_failures, queries, render, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
 
@@ -149,6 +149,29 @@ def events(
     start = timeparse.parse_when(since, option="--since")
     routed = queries.fetch_events(_target(stack, endpoint_url, region), start, limit)
     render.console().print(render.events_table(routed))
+
+
+@app.command("logs")
+def logs_(
+    function: Annotated[str, typer.Option(help="processor, publisher or all.")] = "all",
+    since: Annotated[str, typer.Option(help="Start: ISO-8601, a date, or -30m/-1h/-2d.")] = "-15m",
+    level: Annotated[str, typer.Option(help="Lowest level shown: DEBUG, INFO, WARNING, ERROR.")] = "INFO",
+    follow: Annotated[bool, typer.Option("--follow", help="Keep printing new lines until Ctrl-C.")] = False,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The functions' own log lines (their log groups), with stack traces under their line."""
+    functions, minimum = logs.chosen_functions(function), logs.chosen_level(level)
+    start = timeparse.parse_when(since, option="--since")
+    target = _target(stack, endpoint_url, region)
+    read = logs.follow if follow else logs.fetch_logs
+    lines = read(target, functions, start, minimum)
+    try:
+        for line in lines:
+            typer.echo(logs.format_line(line))
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command("traces")
