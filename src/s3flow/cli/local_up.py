@@ -28,6 +28,7 @@ FLOW_STYLE = {
     "failed": "red",
     "published": "green",
     "publish_failed": "red",
+    "alarm": "magenta",  # key: the alarm's name; detail: "OLD -> NEW: reason"
 }
 
 
@@ -144,14 +145,26 @@ def unfinished_report(unfinished: Any, limit: int = 20) -> list[str]:
 
 
 def run_local_up(
-    *, cdk_out: Path, stack: str, port: int, concurrency: int, synth: bool, console: Console
+    *,
+    cdk_out: Path,
+    stack: str,
+    port: int,
+    concurrency: int,
+    synth: bool,
+    console: Console,
+    alarm_period: int | None = None,
 ) -> None:
     ensure_template(cdk_out, stack, synth=synth, console=console)
     check_port_free(port)
     from s3flow.local import LocalPipeline
 
     pipeline = LocalPipeline(
-        cdk_out, stack, port=port, concurrency=concurrency, on_flow=flow_printer(console)
+        cdk_out,
+        stack,
+        port=port,
+        concurrency=concurrency,
+        on_flow=flow_printer(console),
+        alarm_period=alarm_period,
     )
     with render.step(console, f"deploying {stack} from {cdk_out}/ onto the emulator…"):
         pipeline.start()

@@ -79,6 +79,14 @@ def local_up(
     cdk_out: Annotated[Path, typer.Option("--cdk-out", help="Cloud assembly to deploy.")] = Path("cdk.out"),
     stack: Annotated[str, typer.Option("--stack", help="Stack in the cloud assembly.")] = DEFAULT_STACK,
     synth: Annotated[bool, typer.Option("--synth", help="Synthesize first (python app.py).")] = False,
+    alarm_period: Annotated[
+        int | None,
+        typer.Option(
+            "--alarm-period",
+            min=1,
+            help="Seconds that stand for every alarm's period, to try alarms (default: the template's).",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline locally in the foreground, printing each object as it flows."""
     from s3flow.cli.local_up import run_local_up
@@ -90,6 +98,7 @@ def local_up(
         concurrency=concurrency,
         synth=synth,
         console=render.console(),
+        alarm_period=alarm_period,
     )
 
 
