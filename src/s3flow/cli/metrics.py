@@ -4,8 +4,8 @@ The same calls locally (the runtime turns the processor's EMF lines into metrics
 emulator) and on AWS (CloudWatch Logs does). The processor's metrics carry the dimension
 ``Environment`` = the stack's suffix, read from the function's environment, else from the
 stack's export names. Lambda's own Errors and Throttles and the failure queue's depth come
-from AWS/Lambda and AWS/SQS, which only AWS publishes; the queues' current depth comes from
-SQS itself, everywhere.
+from AWS/Lambda and AWS/SQS (locally the emulator writes the processor's Errors and the
+queues' depth, not Throttles); the queues' current depth comes from SQS itself, everywhere.
 """
 
 from __future__ import annotations
@@ -251,7 +251,5 @@ def metrics_table(report: MetricsReport) -> Group:
     if depths:
         lines.append(Text("now: " + "; ".join(depths)))
     if report.local:
-        lines.append(
-            Text("AWS/Lambda and AWS/SQS metrics are published by AWS only: '-' locally", style="dim")
-        )
+        lines.append(Text("AWS/Lambda Throttles is published by AWS only: '-' locally", style="dim"))
     return Group(table, *lines)
