@@ -28,7 +28,6 @@ FLOW_STYLE = {
     "failed": "red",
     "published": "green",
     "publish_failed": "red",
-    "alarm": "magenta",  # key: the alarm's name; detail: "OLD -> NEW: reason"
 }
 
 
@@ -144,6 +143,14 @@ def unfinished_report(unfinished: Any, limit: int = 20) -> list[str]:
     return lines
 
 
+def retry_delays(retry_delay: float | None) -> tuple[float, ...]:
+    """Seconds before each async retry: one delay for every retry, or Lambda's own, about 1
+    then 2 minutes (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html)."""
+    from s3flow.local.lambda_.runtime import LAMBDA_RETRY_DELAYS
+
+    return LAMBDA_RETRY_DELAYS if retry_delay is None else (float(retry_delay),)
+
+
 def run_local_up(
     *,
     cdk_out: Path,
@@ -152,7 +159,7 @@ def run_local_up(
     concurrency: int,
     synth: bool,
     console: Console,
-    alarm_period: int | None = None,
+    retry_delay: float | None = None,
 ) -> None:
     ensure_template(cdk_out, stack, synth=synth, console=console)
     check_port_free(port)
@@ -164,7 +171,7 @@ def run_local_up(
         port=port,
         concurrency=concurrency,
         on_flow=flow_printer(console),
-        alarm_period=alarm_period,
+        retry_delays=retry_delays(retry_delay),
     )
     with render.step(console, f"deploying {stack} from {cdk_out}/ onto the emulator…"):
         pipeline.start()
@@ -172,6 +179,8 @@ def run_local_up(
     handlers = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         console.print(banner(pipeline, stack, concurrency))
+        if retry_delay is not None and pipeline.runtime is not None:
+            console.print(retry_note(pipeline.runtime.retry_delays), highlight=False)
         while not stopped.wait(0.5):
             pass
     finally:
@@ -182,6 +191,12 @@ def run_local_up(
         console.print("stopped; the emulator's state is gone")
         for line in unfinished_report(pipeline.unfinished):
             console.print(line, markup=False, highlight=False)
+
+
+def retry_note(delays: tuple[float, ...]) -> str:
+    """The running runtime's async retry delays, when --retry-delay set them."""
+    shown = ", then ".join(f"{delay:g} s" for delay in delays)
+    return f"  async retries after {shown} (Lambda: about 60 s, then 120 s)"
 
 
 def banner(pipeline: Any, stack: str, concurrency: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -72,6 +73,13 @@ def _target(stack: str | None, endpoint_url: str | None, region: str | None) -> 
     return resolve_target(stack, endpoint_url, region)
 
 
+def _finite_seconds(value: float | None) -> float | None:
+    # click's float accepts nan and inf, which are no delay.
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
 @local_app.command("up")
 def local_up(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the emulator.")] = DEFAULT_PORT,
@@ -79,12 +87,13 @@ def local_up(
     cdk_out: Annotated[Path, typer.Option("--cdk-out", help="Cloud assembly to deploy.")] = Path("cdk.out"),
     stack: Annotated[str, typer.Option("--stack", help="Stack in the cloud assembly.")] = DEFAULT_STACK,
     synth: Annotated[bool, typer.Option("--synth", help="Synthesize first (python app.py).")] = False,
-    alarm_period: Annotated[
-        int | None,
+    retry_delay: Annotated[
+        float | None,
         typer.Option(
-            "--alarm-period",
-            min=1,
-            help="Seconds that stand for every alarm's period, to try alarms (default: the template's).",
+            "--retry-delay",
+            min=0,
+            callback=_finite_seconds,
+            help="Seconds before each async retry (default: Lambda's, about 60, then 120).",
         ),
     ] = None,
 ) -> None:
@@ -98,7 +107,7 @@ def local_up(
         concurrency=concurrency,
         synth=synth,
         console=render.console(),
-        alarm_period=alarm_period,
+        retry_delay=retry_delay,
     )
 
 
