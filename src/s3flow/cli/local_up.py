@@ -28,6 +28,7 @@ FLOW_STYLE = {
     "failed": "red",
     "published": "green",
     "publish_failed": "red",
+    "alarm": "magenta",  # key: the alarm's name; detail: "OLD -> NEW: reason"
 }
 
 
@@ -159,6 +160,7 @@ def run_local_up(
     concurrency: int,
     synth: bool,
     console: Console,
+    alarm_period: int | None = None,
     retry_delay: float | None = None,
 ) -> None:
     ensure_template(cdk_out, stack, synth=synth, console=console)
@@ -171,6 +173,7 @@ def run_local_up(
         port=port,
         concurrency=concurrency,
         on_flow=flow_printer(console),
+        alarm_period=alarm_period,
         retry_delays=retry_delays(retry_delay),
     )
     with render.step(console, f"deploying {stack} from {cdk_out}/ onto the emulator…"):

@@ -96,6 +96,14 @@ def local_up(
             help="Seconds before each async retry (default: Lambda's, about 60, then 120).",
         ),
     ] = None,
+    alarm_period: Annotated[
+        int | None,
+        typer.Option(
+            "--alarm-period",
+            min=1,
+            help="Seconds that stand for every alarm's period, to try alarms (default: the template's).",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline locally in the foreground, printing each object as it flows."""
     from s3flow.cli.local_up import run_local_up
@@ -108,6 +116,7 @@ def local_up(
         synth=synth,
         console=render.console(),
         retry_delay=retry_delay,
+        alarm_period=alarm_period,
     )
 
 
