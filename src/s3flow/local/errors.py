@@ -32,6 +32,20 @@ class FunctionNotFoundError(LocalError):
         self.name = name
 
 
+class RequestTooLargeError(LocalError):
+    """An asynchronous invocation's event over Lambda's payload limit, refused before it is
+    queued, as Lambda's Invoke refuses it with ``RequestTooLargeException``."""
+
+    def __init__(self, function_name: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"the event is {size} bytes: asynchronous invocations of {function_name}"
+            f" take at most {limit} (RequestTooLargeException)"
+        )
+        self.function_name = function_name
+        self.size = size
+        self.limit = limit
+
+
 class RequestRejected(LocalError):
     """The whole call fails, as AWS fails it (EventBridge ``PutEvents`` over its limits)."""
 

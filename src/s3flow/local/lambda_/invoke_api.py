@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from werkzeug.wrappers import Request, Response
 
 from s3flow.local.deployment import FunctionSpec
-from s3flow.local.errors import FunctionNotFoundError
+from s3flow.local.errors import FunctionNotFoundError, RequestTooLargeError
 from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.sandbox import Outcome
 
@@ -31,9 +31,22 @@ class Invoker(Protocol):
 
     def invoke(self, function_name_or_arn: str, event: Any, timeout: float | None = None) -> Outcome: ...
 
-# Invoke's payload limits: asynchronous (Event) and synchronous (RequestResponse).
+
+# Invoke's payload limits: 1 MB asynchronous (Event), 6 MB
+# synchronous (RequestResponse) (docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html,
+# docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
 MAX_EVENT_PAYLOAD = 1024 * 1024
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+
+
+def check_async_payload(function_name: str, event: Any) -> None:
+    """Refuses an event over the asynchronous limit, measured as its compact JSON, before it
+    is queued: whatever hands the runtime an event meets the limit Invoke enforces."""
+    size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_EVENT_PAYLOAD:
+        raise RequestTooLargeError(function_name, size, MAX_EVENT_PAYLOAD)
+
+
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 
 
@@ -64,7 +77,10 @@ def route(runtime: Invoker, request: Request) -> Response | None:
     except ValueError:
         return _lambda_error(400, "InvalidRequestContentException", "Could not parse request body into json")
     if invocation_type == "Event":
-        invocation = runtime.enqueue(spec.name, event)
+        try:
+            invocation = runtime.enqueue(spec.name, event)
+        except RequestTooLargeError as error:  # a body under the limit may re-serialize over it
+            return _lambda_error(413, "RequestTooLargeException", str(error))
         headers["x-amzn-RequestId"] = invocation.request_id
         return Response(status=202, headers=headers)
     outcome = runtime.invoke(spec.name, event)

@@ -219,6 +219,7 @@ class LambdaRuntime:
     def enqueue(self, function_name_or_arn: str, event: Any) -> Invocation:
         """An asynchronous invocation (what S3 and ``InvocationType=Event`` do)."""
         spec = self.resolve(function_name_or_arn)
+        invoke_api.check_async_payload(spec.name, event)
         invocation = Invocation(function=spec, event=event)
         with self._unfinished_lock:
             self._unfinished[invocation.request_id] = invocation
