@@ -28,6 +28,11 @@ ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 # the module imports is only known in the function (a configuration error: the invocation
 # fails and, after Lambda's retries, waits in the failure queue).
 _STEP_ENTRY = re.compile(contract.PROCESSING_STEP_ENTRY)
+# Lambda refuses a function whose environment variables, names and values, total over 4 KB
+# (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The steps are the only
+# variable a user's setting can make long: it alone is checked here, the whole environment
+# by CreateFunction (and by the local provisioning).
+LAMBDA_ENVIRONMENT_LIMIT = 4 * 1024
 
 
 def processing_steps_value(steps: Sequence[str]) -> str:
@@ -38,7 +43,14 @@ def processing_steps_value(steps: Sequence[str]) -> str:
             raise SettingError(
                 f"processing step {entry!r} is not 'module:function' or 'name=module:function'"
             )
-    return ",".join(entries)
+    value = ",".join(entries)
+    size = len(contract.ENV_PROCESSING_STEPS) + len(value.encode())
+    if size > LAMBDA_ENVIRONMENT_LIMIT:
+        raise SettingError(
+            f"processing steps: {contract.ENV_PROCESSING_STEPS} would be {size} bytes with its name,"
+            f" over the {LAMBDA_ENVIRONMENT_LIMIT} Lambda allows for a function's whole environment"
+        )
+    return value
 
 
 class Processing(Construct):

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Match, Template
 
 from s3flow import contract
 from s3flow.infra.app import create_app
+from s3flow.infra.errors import SettingError
 from s3flow.infra.processing import processing_steps_value
 from s3flow.infra.stack import resolve_processing_steps
 
@@ -68,3 +69,19 @@ def test_the_prop_wins_over_the_context() -> None:
 def test_a_malformed_entry_fails_the_synth(entry: str) -> None:
     with pytest.raises(ValueError, match="is not 'module:function'"):
         processing_steps_value([entry])
+
+
+def test_steps_over_lambdas_4_kb_environment_fail_the_synth() -> None:
+    # Lambda refuses a function whose environment variables total over 4 KB; the steps'
+    # variable alone is checked here, the whole environment at CreateFunction.
+    entry = "my_steps.checks:step_{:04d}"
+    fits = [entry.format(n) for n in range(100)]  # 2,622 bytes with the name
+    too_many = [entry.format(n) for n in range(160)]
+
+    assert processing_steps_value(fits)
+    with pytest.raises(SettingError) as raised:
+        processing_steps_value(too_many)
+    assert str(raised.value) == (
+        f"processing steps: {contract.ENV_PROCESSING_STEPS} would be 4182 bytes with its name,"
+        " over the 4096 Lambda allows for a function's whole environment"
+    )
