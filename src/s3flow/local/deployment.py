@@ -39,6 +39,10 @@ class FunctionSpec:
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, if set
     # LoggingConfig.ApplicationLogLevel (LogFormat JSON): Lambda's AWS_LAMBDA_LOG_LEVEL.
     application_log_level: str | None = None
+    # The function's asset folder in the cloud assembly (its Code): what the sandbox imports the
+    # handler from. None only for a template provisioned without its assembly (hand-written ones
+    # in the emulator's tests): the sandbox then imports from the emulator's own path.
+    code_directory: str | None = None
 
 
 @dataclass(frozen=True)

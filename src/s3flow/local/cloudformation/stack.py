@@ -66,7 +66,12 @@ def provision(
     """Create the stack's resources on the emulator at ``endpoint_url``; see the module doc."""
     template = load_template(cloud_assembly, stack_name)
     return provision_template(
-        template, stack_name, endpoint_url=endpoint_url, region=region, parameters=parameters
+        template,
+        stack_name,
+        endpoint_url=endpoint_url,
+        region=region,
+        parameters=parameters,
+        cloud_assembly=Path(cloud_assembly),
     )
 
 
@@ -77,7 +82,10 @@ def provision_template(
     endpoint_url: str,
     region: str = "us-east-1",
     parameters: Mapping[str, str] | None = None,
+    cloud_assembly: Path | None = None,
 ) -> Deployment:
+    """Provision ``template``; functions run from their assets in ``cloud_assembly`` (see
+    ``assets``), or from the emulator's own path when there is none."""
     resources: Mapping[str, Any] = template.get("Resources", {})
     order = creation_order(resources)  # template errors surface before anything is created
     _check_supported(resources)
@@ -90,7 +98,7 @@ def provision_template(
         template, stack_name, region, account=account, parameter_overrides=dict(parameters or {})
     )
     deployment = Deployment(stack_name=stack_name, region=region, account=account)
-    context = Context(session, endpoint_url, resolver, deployment)
+    context = Context(session, endpoint_url, resolver, deployment, cloud_assembly)
 
     cloudformation = context.client("cloudformation")
     if _stack_exists(cloudformation, stack_name):
@@ -178,5 +186,3 @@ def _stack_exists(cloudformation: Any, stack_name: str) -> bool:
             return False
         raise
     return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in stacks)
-
-

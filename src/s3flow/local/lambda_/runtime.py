@@ -1,7 +1,7 @@
 """Lambda's asynchronous invocation, locally: queue, concurrency, retries, destination.
 
 Per function: one event queue and ``concurrency`` sandboxes (``function_queue``) (worker processes, like
-reserved concurrency) that run the handler imported from the installed package. Each
+reserved concurrency) that run the handler imported from the function's asset (``sandbox``). Each
 sandbox gets exactly the function's environment from the template, plus what Lambda
 itself sets (region, function name, credentials, X-Ray daemon address) and
 ``AWS_ENDPOINT_URL`` pointing at the local server; ``_X_AMZN_TRACE_ID`` is set per
@@ -56,6 +56,7 @@ from s3flow.local.lambda_.invocation import (
     report_lines,
     sandbox_environment,
 )
+from s3flow.local.lambda_.runtime_packages import runtime_packages_folder
 from s3flow.local.lambda_.sandbox import Outcome, Sandbox, StartHook
 from s3flow.local.metrics import EmfExtractor
 
@@ -263,7 +264,16 @@ class LambdaRuntime:
             context_base,
             on_output=self._output_to(log),
             start_hook=self._start_hooks.get(spec.name),
+            import_path=self._import_path(spec),
         )
+
+    @staticmethod
+    def _import_path(spec: FunctionSpec) -> list[str] | None:
+        """The function's asset, then the packages Lambda's Python runtime includes: all its
+        handler can import besides the standard library (``sandbox``)."""
+        if spec.code_directory is None:
+            return None  # a template provisioned without its assembly: the emulator's own path
+        return [spec.code_directory, runtime_packages_folder()]
 
     def _output_to(self, function_log: FunctionLog) -> Callable[[str], None]:
         """Each output line goes to the log group, then (if it is EMF) becomes metrics."""

@@ -1,8 +1,19 @@
 """One Lambda execution environment: a child process that imports the handler once and
 runs one invocation at a time, like a warm Lambda sandbox.
 
-The child is a fresh interpreter (``python -m s3flow.local.lambda_.sandbox``) started with
-exactly the environment it is given. The parent talks to it over a socket pair. A job
+The child is a fresh interpreter started with exactly the environment it is given. The parent
+talks to it over a socket pair.
+
+The child runs this file as a script in isolated mode (``python -I -S sandbox.py``): no site
+packages, no ``PYTHON*`` variables, only the standard library on its path. This file is the
+emulator's stand-in for Lambda's runtime interface client and imports nothing but the standard
+library, so nothing of the developer's environment is loaded when the handler is imported. The
+handler's import path is then set to what Lambda gives it: the function's code (its asset
+folder in the cloud assembly), then the packages the Python runtime includes, then the
+standard library (https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, "Dependency
+search path and runtime-included libraries"). A module the asset lacks fails the handler's
+import as on AWS: ``Runtime.ImportModuleError``, "Unable to import module '<module>': No module
+named '<name>'" (https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html). A job
 is ``{"event", "request_id", "trace_header", "deadline"}``; the answer is
 ``("ok", result)`` or ``("error", payload)`` with Lambda's error payload
 (``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``). The parent enforces
@@ -12,22 +23,26 @@ A sandbox may be given a start hook (``StartHook``): a ``module:function`` the w
 with its argument once, before it imports the handler. It is the seam through which tests
 observe or disturb a function from inside its sandbox (``s3flow.testing``) without changing
 the function's environment or code; Lambda has no such thing, and none is set by default.
+The hook is test code from the developer's tree, so it alone is given the emulator's path, and
+only while it runs (``run_start_hook``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.machinery
 import json
 import logging
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -76,14 +91,40 @@ def error_payload(error: BaseException, request_id: str, error_type: str | None 
     }
 
 
+class HandlerInitError(Exception):
+    """The handler could not be loaded: Lambda's error type and message for it."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def load_handler(handler_path: str) -> Callable[..., Any]:
+    """The handler the template names (``module.function``), failing as Lambda's Python runtime
+    reports it (https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html)."""
+    module_name, _, function_name = handler_path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise HandlerInitError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+        ) from error
+    try:
+        handler: Callable[..., Any] = getattr(module, function_name)
+    except AttributeError as error:
+        raise HandlerInitError(
+            "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"
+        ) from error
+    return handler
+
+
 def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any]) -> None:
     """The loop of the child process: import the handler once, then serve jobs."""
     handler = None
     init_error: BaseException | None = None
     init_started = time.time()
     try:
-        module_name, _, function_name = handler_path.rpartition(".")
-        handler = getattr(importlib.import_module(module_name), function_name)
+        handler = load_handler(handler_path)
     except Exception as error:  # reported per invocation, as Lambda reports init errors
         init_error = error
     conn.send(("ready", (init_started, time.time())))
@@ -96,7 +137,8 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
         os.environ["_X_AMZN_TRACE_ID"] = job["trace_header"]
         if handler is None:
             assert init_error is not None
-            conn.send(("error", error_payload(init_error, request_id, "Runtime.ImportModuleError")))
+            error_type = getattr(init_error, "error_type", "Runtime.ImportModuleError")
+            conn.send(("error", error_payload(init_error, request_id, error_type)))
             continue
         context = LambdaContext(aws_request_id=request_id, deadline=job["deadline"], **context_base)
         try:
@@ -110,17 +152,87 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
             conn.send(("error", error_payload(error, request_id, "Runtime.MarshalError")))
 
 
+def run_start_hook(hook: StartHook, hook_path: list[str]) -> None:
+    """Runs ``hook`` with the emulator's path (``hook_path``) behind the handler's, then takes
+    that path away again, with every module the hook loaded from it, before the handler is
+    imported.
+
+    This does not widen what the handler can import: the function's code and the runtime's
+    packages stay first on the path (a module they hold resolves there, also for the hook, so
+    the hook instruments the very modules the handler uses), and whatever came from the
+    emulator's path is forgotten (``sys.modules``) once the hook returns. The hook keeps working
+    through the references it holds. A package of the function's code that the hook's module
+    shares (``s3flow``) gets the emulator's copy appended to its ``__path__`` for the hook only,
+    so that the hook's own subpackage (``s3flow.testing``) is found behind the asset's."""
+    handler_path = list(sys.path)
+    loaded_before = set(sys.modules)
+    sys.path[:] = [*handler_path, *(entry for entry in hook_path if entry not in handler_path)]
+    widened = _widen_shared_package(hook.function.partition(":")[0].split(".")[0], hook_path)
+    try:
+        hook.run()
+    finally:
+        sys.path[:] = handler_path
+        if widened is not None:
+            package, original = widened
+            package.__path__[:] = original
+        _forget_modules_outside(handler_path, set(sys.modules) - loaded_before)
+
+
+def _widen_shared_package(name: str, hook_path: list[str]) -> tuple[Any, list[str]] | None:
+    """If the handler's path holds package ``name``, append the emulator's copy of it to the
+    package's ``__path__``; returns the package and its ``__path__`` as it was."""
+    try:
+        package = importlib.import_module(name)
+    except ImportError:
+        return None
+    search = getattr(package, "__path__", None)
+    theirs = importlib.machinery.PathFinder.find_spec(name, hook_path)
+    if not isinstance(search, list) or theirs is None or not theirs.submodule_search_locations:
+        return None
+    original = list(search)
+    search.extend(entry for entry in theirs.submodule_search_locations if entry not in search)
+    return package, original
+
+
+def _forget_modules_outside(roots: list[str], names: set[str]) -> None:
+    """Drops from ``sys.modules`` the modules among ``names`` loaded from outside ``roots``."""
+    prefixes = tuple(os.path.join(os.path.abspath(root), "") for root in roots if root)
+    # All origins first: a namespace package's path is computed from its parent's, which must
+    # still be there.
+    foreign = [name for name in names if _loaded_from_outside(sys.modules.get(name), prefixes)]
+    for name in foreign:
+        module = sys.modules.pop(name, None)
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules and getattr(sys.modules[parent], child, None) is module:
+            delattr(sys.modules[parent], child)
+
+
+def _loaded_from_outside(module: Any, prefixes: tuple[str, ...]) -> bool:
+    origin = getattr(module, "__file__", None)
+    if origin is None:
+        spec = getattr(module, "__spec__", None)
+        locations = list(getattr(spec, "submodule_search_locations", None) or [])
+        origin = locations[0] if locations else None
+    # None: built in or frozen, part of the interpreter
+    return origin is not None and not os.path.abspath(origin).startswith(prefixes)
+
+
 def main(argv: list[str]) -> None:
-    """``python -m s3flow.local.lambda_.sandbox FD``: FD is this sandbox's end of a socket pair.
+    """``python -I -S sandbox.py FD``: FD is this sandbox's end of a socket pair.
 
     A pipe that breaks means the runtime dropped this sandbox (it stops, or gave up on the
     invocation): the worker ends quietly, as there is no one left to report to."""
     conn = Connection(int(argv[1]))
     try:
         setup = conn.recv()
+        standard_library = [entry for entry in sys.path if entry]  # -I -S: nothing else
+        sys.path[:] = [*setup["import_path"], *standard_library]
+        # Bytecode goes to a cache of ours: the asset stays as synthesized (Lambda's code
+        # folder is read-only), and sandboxes after the first still start from bytecode.
+        sys.pycache_prefix = setup["bytecode_cache"]
         hook = setup.get("start_hook")
         if hook is not None:
-            StartHook(*hook).run()
+            run_start_hook(StartHook(*hook), setup["hook_path"])
         worker_main(conn, setup["handler"], setup["context"])
     except (EOFError, OSError, KeyboardInterrupt):
         sys.exit(1)
@@ -147,14 +259,16 @@ class Sandbox:
         context_base: dict[str, Any],
         on_output: Callable[[str], None] | None = None,
         start_hook: StartHook | None = None,
+        import_path: Sequence[str] | None = None,
     ) -> None:
+        """``import_path``: where the handler is imported from, before the standard library (the
+        function's code, then the runtime's packages); None for this interpreter's own path."""
         self.on_output = on_output  # where the function's output lines go, besides our logging
         ours, theirs = socket.socketpair()
-        # PYTHONPATH as Lambda sets one: the handler is imported from this interpreter's path.
-        environment = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **environment}
+        emulator_path = [entry for entry in sys.path if entry]
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(theirs.fileno())],
                 env=environment,
                 pass_fds=(theirs.fileno(),),
                 # Its own process group: Ctrl-C at the terminal signals the foreground group, and
@@ -175,7 +289,16 @@ class Sandbox:
         self._killed = False
         self._busy = False  # run() is using the connection: kill() must not close it under it
         hook = None if start_hook is None else (start_hook.function, start_hook.argument)
-        self._conn.send({"handler": handler_path, "context": context_base, "start_hook": hook})
+        self._conn.send(
+            {
+                "handler": handler_path,
+                "context": context_base,
+                "start_hook": hook,
+                "import_path": list(emulator_path if import_path is None else import_path),
+                "hook_path": emulator_path,
+                "bytecode_cache": os.path.join(tempfile.gettempdir(), "s3flow-lambda-bytecode"),
+            }
+        )
         self._init: tuple[float, float] | None = None  # set once the child reports ready
         threading.Thread(target=self._forward_output, name=f"sandbox-{self.process.pid}", daemon=True).start()
 

@@ -209,7 +209,7 @@ def worker_processes(parent: int | None = None) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"s3flow.local.lambda_.sandbox" in cmdline:
+        if ppid == parent and b"s3flow/local/lambda_/sandbox.py" in cmdline:  # the worker's script
             found.append(int(entry.name))
     return sorted(found)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,13 +25,20 @@ class Created:
 
 class Context:
     """One provisioning run, as a ``create()`` sees it: the emulator's clients, the resolver
-    (stack, region, account, partition, the template), the deployment being filled in, and
-    steps deferred until every resource exists."""
+    (stack, region, account, partition, the template), the deployment being filled in, steps
+    deferred until every resource exists, and the cloud assembly the template came from (None
+    for a template provisioned on its own)."""
 
     def __init__(
-        self, session: boto3.session.Session, endpoint_url: str, resolver: Resolver, deployment: Deployment
+        self,
+        session: boto3.session.Session,
+        endpoint_url: str,
+        resolver: Resolver,
+        deployment: Deployment,
+        cloud_assembly: Path | None = None,
     ) -> None:
         self._session = session
+        self.cloud_assembly = cloud_assembly
         self._endpoint_url = endpoint_url
         self._clients: dict[str, Any] = {}
         self.resolver = resolver

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from s3flow import contract
+from s3flow.local.cloudformation.assets import asset_folder
 from s3flow.local.cloudformation.errors import TemplateError, UnsupportedResourceError
 from s3flow.local.cloudformation.resources.base import Context, Created, ResourceType, flag, sdk_value
 from s3flow.local.cloudformation.template import physical_name, references
@@ -99,6 +100,7 @@ def _function(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
             log_group=props.get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{name}"),
             reserved_concurrency=None if reserved is None else int(reserved),
             application_log_level=log_level,
+            code_directory=asset_folder(ctx.cloud_assembly, ctx.stack, function, props.get("Code", {})),
         )
     return Created(name, {"Arn": arn})
 
@@ -272,8 +274,8 @@ def _check_stream_source(logical_id: str, source: Any, resources: Mapping[str, A
 
 FUNCTION = ResourceType(
     "AWS::Lambda::Function",
-    # Code, role, architecture and the rest of the function's deployment settings have no
-    # meaning for the local runtime, which runs the processor from the installed package.
+    # Code is the asset folder the sandbox imports from (``assets``); role, architecture and the
+    # rest of the function's deployment settings have no meaning for the local runtime.
     # DeadLetterConfig is left out on purpose: it redirects failed async invocations, and the
     # local runtime follows only the EventInvokeConfig's destination.
     known_properties=frozenset(
