@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from s3flow.local.pipeline import FlowEvent, LocalPipeline
+from s3flow.local.pipeline import FlowEvent, FlowKind, LocalPipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "TapStackdev"
@@ -29,7 +29,12 @@ class Running:
         return boto3.client(service, endpoint_url=self.pipeline.endpoint_url, region_name="us-east-1")
 
     def kinds(self, key: str) -> list[str]:
-        return [str(flow.kind) for flow in self.flows if flow.key == key]
+        """The object's journey: every flow step of it but the functions' log lines."""
+        return [str(flow.kind) for flow in self.flows if flow.key == key and flow.kind != FlowKind.LOGGED]
+
+    def logged(self, key: str) -> list[str]:
+        """The warnings and errors the functions logged about the object."""
+        return [flow.detail for flow in self.flows if flow.key == key and flow.kind == FlowKind.LOGGED]
 
 
 @pytest.fixture

@@ -122,6 +122,9 @@ def test_a_failing_processor_is_retried_kept_in_the_failure_queue_and_redriven(s
 
     # THEN Lambda's retries ran out and the original event waits in the failure queue
     assert running.kinds(key) == ["received", "retrying", "retrying", "failed"]
+    # and each failed attempt's error was shown under the object, with the function's name
+    assert len(running.logged(key)) >= 3
+    assert all(line.startswith("s3-object-processor-dev ERROR: ") for line in running.logged(key))
     assert records_for(running, key) == []
     (failure,) = failure_messages(running)
     assert failure["requestContext"]["condition"] == "RetriesExhausted"

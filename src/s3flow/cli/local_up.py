@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from s3flow.cli import render
 from s3flow.cli.errors import CliError
@@ -29,6 +30,7 @@ FLOW_STYLE = {
     "published": "green",
     "publish_failed": "red",
     "alarm": "magenta",  # key: the alarm's name; detail: "OLD -> NEW: reason"
+    "logged": "red",  # a function's warning or error, under its object; detail: the line
 }
 
 
@@ -105,8 +107,8 @@ def flow_printer(console: Console) -> Any:
         line = f"{datetime.now().astimezone():%H:%M:%S} [{style}]{kind:<14}[/] {getattr(event, 'key', '')}"
         if version:
             line += f" [dim]({version})[/]"
-        if detail:
-            line += f"  {detail}"
+        if detail:  # the function's own words (and a stack trace): not Rich markup
+            line += f"  {escape(detail)}"
         with lock:
             console.print(line, highlight=False, markup=True)
 

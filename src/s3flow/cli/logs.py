@@ -1,16 +1,12 @@
 """``s3flow logs``: the functions' own log lines, from their log groups, locally or on AWS.
 
-Both functions write JSON lines (``level``, ``message``, ``requestId``, and ``bucket``/``key``
-on lines about one object, ``stackTrace`` on errors); Lambda adds its own text lines
-(``START``, ``END``, ``REPORT``, and ``[ERROR]`` lines and tracebacks of an unhandled
-failure or a failed init). Each function logs to ``/aws/lambda/<function name>``:
-https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html
-The emulator writes the same lines to the same groups, so this reads both the same way.
+Each function logs to ``/aws/lambda/<function name>``; a line is read by
+``s3flow.local.lambda_.function_logs`` (the emulator prints them with the same reading). The
+emulator writes the same lines to the same groups, so this reads both the same way.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,10 +15,10 @@ from typing import Any
 
 from s3flow.cli.errors import CliError
 from s3flow.cli.target import Target
+from s3flow.local.lambda_.function_logs import LEVELS, at_least, parse_log_line
 
 # Which stack output names each function (the choice of --function).
 FUNCTION_OUTPUTS = {"processor": "LambdaFunctionName", "publisher": "PublisherFunctionName"}
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FOLLOW_INTERVAL_SECONDS = 1.0
 
 
@@ -38,42 +34,19 @@ class LogLine:
     event_id: str = ""
 
 
-def level_of_text(message: str) -> str:
-    """Lambda's own text lines: an unhandled failure is ERROR, START/END/REPORT are INFO."""
-    if message.startswith("[ERROR]") or message.startswith("Traceback") or "Runtime." in message:
-        return "ERROR"
-    if message.startswith("[WARNING]"):
-        return "WARNING"
-    return "INFO"
-
-
 def parse_event(function: str, event: dict[str, Any]) -> LogLine:
     """One CloudWatch Logs event of a function's group as a line to show."""
-    text = str(event.get("message", "")).rstrip("\n")
-    when = datetime.fromtimestamp(int(event.get("timestamp", 0)) / 1000, UTC)
-    event_id = str(event.get("eventId", ""))
-    try:
-        entry = json.loads(text)
-    except ValueError:
-        entry = None
-    if not isinstance(entry, dict) or "message" not in entry:
-        return LogLine(when, function, level_of_text(text), text, event_id=event_id)
-    bucket, key = entry.get("bucket"), entry.get("key")
+    entry = parse_log_line(str(event.get("message", "")))
     return LogLine(
-        when,
+        datetime.fromtimestamp(int(event.get("timestamp", 0)) / 1000, UTC),
         function,
-        str(entry.get("level", "INFO")).upper(),
-        str(entry["message"]),
-        request_id=entry.get("requestId"),
-        subject=f"{bucket}/{key}" if bucket and key else None,
-        detail=entry.get("stackTrace"),
-        event_id=event_id,
+        entry.level,
+        entry.message,
+        request_id=entry.request_id,
+        subject=entry.subject,
+        detail=entry.stack_trace,
+        event_id=str(event.get("eventId", "")),
     )
-
-
-def at_least(level: str, minimum: str) -> bool:
-    rank = {name: index for index, name in enumerate(LEVELS)}
-    return rank.get(level, rank["INFO"]) >= rank[minimum]
 
 
 def log_groups(target: Target, functions: Sequence[str]) -> dict[str, str]:

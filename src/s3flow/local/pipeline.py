@@ -55,6 +55,7 @@ from s3flow.local.event_sources.s3_event_record import objects_in
 from s3flow.local.event_sources.s3_notifications import S3Hop
 from s3flow.local.eventbridge import Delivery, EventRouter
 from s3flow.local.lambda_.destinations import QueueSender
+from s3flow.local.lambda_.function_logs import at_least, parse_log_line
 from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
 from s3flow.local.lambda_.sandbox import Outcome
@@ -73,6 +74,7 @@ class FlowKind(StrEnum):
     PUBLISHED = "published"  # a stream mapping's function took the object's record
     PUBLISH_FAILED = "publish_failed"  # the stream record was given up on: failure destination
     ALARM = "alarm"  # an alarm changed state: key is its name, detail "OLD -> NEW: reason"
+    LOGGED = "logged"  # a function logged a warning or an error: about this object, if it says
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,15 @@ class _FlowReporter(Listener):
     def failed(self, invocation: Invocation, condition: str) -> None:
         detail = f"{condition} after {invocation.attempts} attempt(s): {_error_text(invocation.last)}"
         self._each(invocation, FlowKind.FAILED, detail)
+
+    def logged(self, function_name: str, line: str) -> None:
+        entry = parse_log_line(line)
+        if not at_least(entry.level, "WARNING"):
+            return
+        detail = f"{function_name} {entry.level}: {entry.message}"
+        if entry.stack_trace:
+            detail += "\n" + "\n".join(f"    {row}" for row in entry.stack_trace.rstrip().splitlines())
+        self.emit(FlowEvent(FlowKind.LOGGED, entry.bucket or "", entry.key or "", entry.version_id, detail))
 
 
 def _attribute(image: Any, name: str) -> str | None:

@@ -38,3 +38,20 @@ def test_an_object_both_unprocessed_and_unpublished_counts_once():
         "  not processed  bkt/a b.txt (v1)",
         "  not published  bkt/a b.txt (v1)",
     ]
+
+
+def test_a_functions_own_words_are_printed_as_written_not_read_as_markup() -> None:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from s3flow.cli.local_up import flow_printer
+
+    console = Console(record=True, width=200)
+    detail = "fn ERROR: [ERROR] Runtime.ImportModuleError: [bold]x[/bold]"
+    detail += "\n    Traceback (most recent call last):"
+    flow_printer(console)(SimpleNamespace(kind="logged", key="in/a.csv", version_id=None, detail=detail))
+
+    text = console.export_text()
+    assert "[ERROR] Runtime.ImportModuleError: [bold]x[/bold]" in text
+    assert "    Traceback (most recent call last):" in text

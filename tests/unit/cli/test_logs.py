@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from s3flow.cli.errors import CliError
-from s3flow.cli.logs import at_least, chosen_functions, chosen_level, format_line, parse_event
+from s3flow.cli.logs import chosen_functions, chosen_level, format_line, parse_event
+from s3flow.local.lambda_.function_logs import at_least
 
 T = 1_764_866_400_000  # 2025-12-04T16:40:00Z in epoch milliseconds
 

@@ -73,6 +73,7 @@ class Listener:
     def succeeded(self, invocation: Invocation, outcome: Outcome) -> None: ...
     def retrying(self, invocation: Invocation, outcome: Outcome, delay: float) -> None: ...
     def failed(self, invocation: Invocation, condition: str) -> None: ...
+    def logged(self, function_name: str, line: str) -> None: ...
 
 
 class Listeners(Listener):
@@ -96,6 +97,10 @@ class Listeners(Listener):
     def failed(self, invocation: Invocation, condition: str) -> None:
         for listener in list(self.listeners):
             listener.failed(invocation, condition)
+
+    def logged(self, function_name: str, line: str) -> None:
+        for listener in list(self.listeners):
+            listener.logged(function_name, line)
 
 
 class LambdaRuntime:
@@ -262,7 +267,7 @@ class LambdaRuntime:
             spec.handler,
             environment,
             context_base,
-            on_output=self._output_to(log),
+            on_output=self._output_to(spec.name, log),
             start_hook=self._start_hooks.get(spec.name),
             import_path=self._import_path(spec),
         )
@@ -275,12 +280,14 @@ class LambdaRuntime:
             return None  # a template provisioned without its assembly: the emulator's own path
         return [spec.code_directory, runtime_packages_folder()]
 
-    def _output_to(self, function_log: FunctionLog) -> Callable[[str], None]:
-        """Each output line goes to the log group, then (if it is EMF) becomes metrics."""
+    def _output_to(self, function_name: str, function_log: FunctionLog) -> Callable[[str], None]:
+        """Each output line goes to the log group, then (if it is EMF) becomes metrics, and the
+        listeners hear of it (``local up`` shows warnings and errors as they happen)."""
 
         def output(line: str) -> None:
             function_log.write(line)
             self.metrics.handle(line)
+            self.listener.logged(function_name, line)
 
         return output
 

@@ -60,6 +60,10 @@ def shout(event: dict[str, Any], context: Any) -> None:
     print(f"hello from {context.function_name}", flush=True)
 
 
+def warn(event: dict[str, Any], context: Any) -> None:
+    print(json.dumps({"level": "WARNING", "message": "odd object", "bucket": "b", "key": "k"}), flush=True)
+
+
 def echo_slowly(event: dict[str, Any], context: Any) -> dict[str, Any]:
     time.sleep(0.5)  # long enough for the second event to find the first sandbox busy
     return {"pid": os.getpid()}
