@@ -8,7 +8,7 @@ Subsystems, cut as moto and LocalStack cut theirs:
 - ``lambda_/``: the functions' runtime (invocations, retries, destinations, sandboxes);
 - ``event_sources/``: what invokes the functions (S3 notifications, DynamoDB streams);
 - ``eventbridge/``: ``PutEvents`` delivered to the rules' targets;
-- ``xray``: the X-Ray daemon and trace store; ``metrics``: EMF lines to CloudWatch metrics;
+- ``xray``: the X-Ray daemon and trace store; ``emf_extraction``: EMF lines to CloudWatch metrics;
 - ``cloudwatch/``: the stack's alarms, evaluated on the emulator's metrics, notifying their topics;
 - ``deployment``: what provisioning produced; ``errors``: the emulator's exceptions;
   ``credentials``: the dummy credentials and the boto3 sessions that talk to the emulator.

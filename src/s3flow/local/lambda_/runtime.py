@@ -40,6 +40,7 @@ from werkzeug.wrappers import Request, Response
 
 from s3flow.local.credentials import emulator_client
 from s3flow.local.deployment import Deployment, FunctionSpec
+from s3flow.local.emf_extraction import EmfExtractor
 from s3flow.local.errors import FunctionNotFoundError
 from s3flow.local.lambda_ import invoke_api
 from s3flow.local.lambda_.destinations import QueueSender
@@ -58,7 +59,6 @@ from s3flow.local.lambda_.invocation import (
 )
 from s3flow.local.lambda_.runtime_packages import runtime_packages_folder
 from s3flow.local.lambda_.sandbox import Outcome, Sandbox, StartHook
-from s3flow.local.metrics import EmfExtractor
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import requests
 from s3flow import contract
 from s3flow.functions.shared.observability import emf as processor_emf
 from s3flow.local.deployment import AsyncInvokeConfig, Deployment, FunctionSpec
+from s3flow.local.emf_extraction import EmfExtractor, extract, parse_line
 from s3flow.local.errors import InvalidDocumentError
 from s3flow.local.lambda_.runtime import LambdaRuntime
-from s3flow.local.metrics import EmfExtractor, extract, parse_line
 from s3flow.local.server import LocalServer
 
 ACCOUNT = "123456789012"
