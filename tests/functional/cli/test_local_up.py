@@ -2,70 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from s3flow.cli.main import app
 
-from .conftest import REPO_ROOT, free_port
-
-S3FLOW = [sys.executable, "-c", "from s3flow.cli.main import app; app()"]
-
-
-class Lines:
-    """Collects a process's output lines in the background."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self._thread.start()
-
-    def _read(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return True
-            time.sleep(0.1)
-        return False
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
+from .conftest import REPO_ROOT
+from .local_up_support import local_up
 
 
 @pytest.mark.e2e
 def test_local_up_serves_prints_the_flow_and_stops_on_ctrl_c(runner, synthesized: Path, tmp_path: Path):
     # GIVEN `s3flow local up` running in the foreground on a free port
-    port = free_port()
-    process = subprocess.Popen(
-        [*S3FLOW, "local", "up", "--port", str(port), "--cdk-out", str(synthesized), "--concurrency", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    output = Lines(process)
-    try:
-        assert output.wait_for("stop with Ctrl-C", 120), output.text
+    with local_up(synthesized, "--concurrency", "2") as run:
+        output = run.output
         assert "state is kept in memory only" in output.text
-        assert f"S3FLOW_ENDPOINT_URL=http://127.0.0.1:{port}" in output.text
+        assert f"S3FLOW_ENDPOINT_URL={run.endpoint}" in output.text
 
         # WHEN an object is put through the CLI
         sample = tmp_path / "flow me+1.txt"
         sample.write_text("flowing")
-        put = runner.invoke(app, ["put", str(sample), "--endpoint-url", f"http://127.0.0.1:{port}"])
+        put = runner.invoke(app, ["put", str(sample), "--endpoint-url", run.endpoint])
         assert put.exit_code == 0, put.output
 
         # THEN the foreground process reports it received, routed and recorded
@@ -73,15 +31,8 @@ def test_local_up_serves_prints_the_flow_and_stops_on_ctrl_c(runner, synthesized
         assert output.wait_for("routed", 60), output.text
         flow = [line for line in output.lines if "flow me+1.txt" in line]
         assert any("received" in line for line in flow), output.text
-    finally:
-        # AND Ctrl-C stops it cleanly
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert code == 0, output.text
+    # AND Ctrl-C stops it cleanly
+    assert run.exit_code == 0, output.text
     assert output.wait_for("stopped; the emulator's state is gone", 5), output.text
     assert "Traceback" not in output.text and "error:" not in output.text
 
@@ -159,34 +110,16 @@ def test_ctrl_c_during_invocations_stops_cleanly_and_names_what_was_in_flight(sy
     import boto3
 
     # GIVEN `local up` in its own process group, as a terminal runs a foreground command
-    port = free_port()
-    process = subprocess.Popen(
-        [*S3FLOW, "local", "up", "--port", str(port), "--cdk-out", str(synthesized), "--concurrency", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "300"},
-        process_group=0,
-    )
-    output = Lines(process)
-    try:
-        assert output.wait_for("stop with Ctrl-C", 120), output.text
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+    with local_up(synthesized, "--concurrency", "1", ctrl_c_to_group=True) as run:
+        s3 = boto3.client("s3", endpoint_url=run.endpoint, region_name="us-east-1")
         bucket = next(
             b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("object-trigger-bucket")
         )
         keys = [f"burst/{n}.txt" for n in range(12)]
         for key in keys:
             s3.put_object(Bucket=bucket, Key=key, Body=b"x")
-    finally:
-        # WHEN Ctrl-C is pressed (the terminal signals the whole foreground group)
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            code = process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    output._thread.join(10)
+    # WHEN Ctrl-C is pressed (the terminal signals the whole foreground group): the block's end
+    output, code = run.output, run.exit_code
 
     # THEN it stops cleanly, and every upload is either processed or named as lost
     assert code == 0, output.text

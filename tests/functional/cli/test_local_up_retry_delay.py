@@ -5,39 +5,18 @@ waits as Lambda does, about 1 then 2 minutes
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import free_port
-from .test_local_up import S3FLOW, Lines
+from .local_up_support import local_up
 
 
 def banner_of_local_up(synthesized: Path, *options: str) -> str:
     """What `local up` prints once it serves, then stopped with Ctrl-C."""
-    port = free_port()
-    process = subprocess.Popen(
-        [*S3FLOW, "local", "up", "--port", str(port), "--cdk-out", str(synthesized), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    output = Lines(process)
-    try:
-        assert output.wait_for("stop with Ctrl-C", 120), output.text
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    output._thread.join(10)
-    return output.text
+    with local_up(synthesized, *options) as run:
+        pass
+    return run.output.text
 
 
 @pytest.mark.e2e
