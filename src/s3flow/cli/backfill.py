@@ -23,7 +23,7 @@ from s3flow.cli.target import Target
 from s3flow.functions.processor.records import object_id
 from s3flow.functions.processor.time_index import format_timestamp
 
-# Lambda's asynchronous invocation payload limit is 256 KB; stay well under it.
+# Well under Lambda's 1 MB limit on an asynchronous invocation's payload (API_Invoke).
 MAX_PAYLOAD_BYTES = 200 * 1024
 MAX_RECORDS_PER_INVOKE = 25
 
