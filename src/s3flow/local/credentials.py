@@ -7,6 +7,8 @@ ones: real credentials are never sent to the emulator, and these can reach no re
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -32,3 +34,19 @@ def emulator_session(region: str) -> boto3.session.Session:
 def emulator_client(service: str, *, endpoint_url: str, region: str) -> Any:
     """A boto3 client of ``service`` on the emulator at ``endpoint_url``."""
     return emulator_session(region).client(service, endpoint_url=endpoint_url)
+
+
+class LazyClient:
+    """A client built on first use, once, whichever thread asks first: the emulator's metric
+    sinks run on the runtime's threads, and most runs never need their client."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory()
+            return self._client

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from numbers import Real
 from typing import Any
 
+from s3flow.local.credentials import LazyClient
 from s3flow.local.errors import InvalidDocumentError
 
 log = logging.getLogger(__name__)
@@ -161,9 +161,7 @@ class EmfExtractor:
     """
 
     def __init__(self, client_factory: Callable[[], Any]) -> None:
-        self._client_factory = client_factory
-        self._client: Any = None
-        self._lock = threading.Lock()  # lines of several sandboxes arrive on their own threads
+        self._client = LazyClient(client_factory)
 
     def handle(self, line: str) -> int:
         """Publishes the metrics of one output line; returns how many datums were sent."""
@@ -178,15 +176,8 @@ class EmfExtractor:
         sent = 0
         for batch in batches:
             try:
-                self.client.put_metric_data(Namespace=batch.namespace, MetricData=batch.metric_data)
+                self._client().put_metric_data(Namespace=batch.namespace, MetricData=batch.metric_data)
                 sent += len(batch.metric_data)
             except Exception:
                 log.warning("could not put metrics in %s", batch.namespace, exc_info=True)
         return sent
-
-    @property
-    def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._client_factory()
-            return self._client

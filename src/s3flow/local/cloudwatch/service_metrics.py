@@ -21,12 +21,12 @@ runtime queues instead of throttling) and ``IteratorAge``, SQS
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from s3flow.local.cloudwatch.alarms import AlarmRule
+from s3flow.local.credentials import LazyClient
 from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.runtime import Listener
 from s3flow.local.lambda_.sandbox import Outcome
@@ -43,9 +43,7 @@ class LambdaErrors(Listener):
     """Puts ``AWS/Lambda Errors`` for each failed attempt the runtime reports."""
 
     def __init__(self, client_factory: Callable[[], Any]) -> None:
-        self._client_factory = client_factory
-        self._client: Any = None
-        self._lock = threading.Lock()  # attempts end on the runtime's worker threads
+        self._client = LazyClient(client_factory)
 
     def retrying(self, invocation: Invocation, outcome: Outcome, delay: float) -> None:
         self._error(invocation)
@@ -63,16 +61,10 @@ class LambdaErrors(Listener):
             "Unit": "Count",
         }
         try:
-            self.client.put_metric_data(Namespace=LAMBDA_NAMESPACE, MetricData=[datum])
+            self._client().put_metric_data(Namespace=LAMBDA_NAMESPACE, MetricData=[datum])
         except Exception:
             log.warning("could not put AWS/Lambda Errors", exc_info=True)
 
-    @property
-    def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._client_factory()
-            return self._client
 
 
 def put_queue_depths(rules: Iterable[AlarmRule], *, sqs: Any, cloudwatch: Any) -> None:
