@@ -7,6 +7,8 @@ ones: real credentials are never sent to the emulator, and these can reach no re
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -50,3 +52,28 @@ class LazyClient:
             if self._client is None:
                 self._client = self._factory()
             return self._client
+
+
+# Lambda gives each sandbox temporary credentials of the function's execution role, a session
+# named after the function (docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html).
+# Locally the access key id alone identifies the role: the emulator's IAM evaluation maps it
+# back with ``role_access_key_id``; the secret is not checked (moto checks no signature).
+ROLE_KEY_PREFIX = "ASIA"  # what STS's temporary access key ids start with
+
+
+def role_access_key_id(role_arn: str, function_name: str) -> str:
+    """The access key id the sandboxes of ``function_name`` (running as ``role_arn``) carry."""
+    digest = hashlib.sha256(f"{role_arn}\n{function_name}".encode()).digest()
+    return ROLE_KEY_PREFIX + base64.b32encode(digest).decode()[:16]
+
+
+def role_credentials(role_arn: str | None, function_name: str) -> dict[str, str]:
+    """The credential variables of a sandbox: the role's, or the dummy ones for a function
+    without a role (hand-written templates in the emulator's own tests)."""
+    if role_arn is None:
+        return dict(DUMMY_CREDENTIALS)
+    return {
+        "AWS_ACCESS_KEY_ID": role_access_key_id(role_arn, function_name),
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }

@@ -43,6 +43,9 @@ class FunctionSpec:
     # handler from. None only for a template provisioned without its assembly (hand-written ones
     # in the emulator's tests): the sandbox then imports from the emulator's own path.
     code_directory: str | None = None
+    # The execution role (its ARN, as the template's Role resolves): what the sandbox's
+    # credentials identify, and whose policies the emulator evaluates for its requests.
+    role_arn: str | None = None
 
 
 @dataclass(frozen=True)

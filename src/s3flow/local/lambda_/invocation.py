@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from s3flow.local.credentials import DUMMY_CREDENTIALS
+from s3flow.local.credentials import role_credentials
 from s3flow.local.deployment import FunctionSpec
 from s3flow.local.lambda_.sandbox import Outcome
 
@@ -160,8 +160,11 @@ def sandbox_environment(
     endpoint_url: str,
     xray_daemon_address: str | None,
     overrides: Mapping[str, str] | None = None,
+    ca_bundle: str | None = None,
 ) -> dict[str, str]:
-    """The function's environment from the template plus what Lambda sets itself."""
+    """The function's environment from the template plus what Lambda sets itself: the
+    role's credentials, and (``ca_bundle``) the CA that signed an HTTPS emulator's
+    certificate, named by the variables Python's ``ssl`` and botocore read."""
     environment = dict(spec.environment)
     environment.update(
         {
@@ -175,9 +178,12 @@ def sandbox_environment(
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "_HANDLER": spec.handler,
             "TZ": ":UTC",
-            **DUMMY_CREDENTIALS,
+            **role_credentials(spec.role_arn, spec.name),
         }
     )
+    if ca_bundle:
+        environment["SSL_CERT_FILE"] = ca_bundle
+        environment["AWS_CA_BUNDLE"] = ca_bundle
     if spec.application_log_level:
         environment["AWS_LAMBDA_LOG_LEVEL"] = spec.application_log_level
     if xray_daemon_address:

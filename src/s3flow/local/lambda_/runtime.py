@@ -117,6 +117,7 @@ class LambdaRuntime:
         on_segment: Callable[[dict[str, Any]], None] | None = None,
         listener: Listener | None = None,
         environment_overrides: Mapping[str, Mapping[str, str]] | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -127,6 +128,7 @@ class LambdaRuntime:
         self.concurrency = concurrency
         self.retry_delays = tuple(retry_delays)
         self.xray_daemon_address = xray_daemon_address
+        self.ca_bundle = ca_bundle  # the HTTPS emulator's CA, trusted by every sandbox
         self.on_segment = on_segment
         self.listener = Listeners(listener or Listener())
         self._start_hooks: dict[str, StartHook] = {}
@@ -248,6 +250,7 @@ class LambdaRuntime:
             endpoint_url=self.endpoint_url,
             xray_daemon_address=self.xray_daemon_address,
             overrides=self._overrides.get(spec.name),
+            ca_bundle=self.ca_bundle,
         )
         group = log_group_of(spec)
         stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"

@@ -101,6 +101,7 @@ def _function(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
             reserved_concurrency=None if reserved is None else int(reserved),
             application_log_level=log_level,
             code_directory=asset_folder(ctx.cloud_assembly, ctx.stack, function, props.get("Code", {})),
+            role_arn=str(props["Role"]) if "Role" in props else None,
         )
     return Created(name, {"Arn": arn})
 
