@@ -84,6 +84,29 @@ class StreamMapping:
 
 
 @dataclass
+class PolicyStore:
+    """The template's IAM policies, resolved, as the emulator's IAM evaluation reads them.
+
+    ``identity``: role ARN -> the documents of its inline, attached and ``AWS::IAM::Policy``
+    policies. ``resource``: resource ARN -> its resource-based policies (bucket, queue, topic,
+    key policies; a function's ``AWS::Lambda::Permission`` statements). ``account_logs``: the
+    account's CloudWatch Logs resource policies, which apply to every log group.
+    """
+
+    identity: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    resource: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    account_logs: list[dict[str, Any]] = field(default_factory=list)
+    # Resource ARNs that are KMS keys: their key policy must allow (identity alone cannot).
+    kms_keys: set[str] = field(default_factory=set)
+
+    def add_identity(self, role_arn: str, document: dict[str, Any]) -> None:
+        self.identity.setdefault(role_arn, []).append(document)
+
+    def add_resource(self, resource_arn: str, document: dict[str, Any]) -> None:
+        self.resource.setdefault(resource_arn, []).append(document)
+
+
+@dataclass
 class Deployment:
     """Everything provisioned from one stack template."""
 
@@ -103,6 +126,7 @@ class Deployment:
     # Bucket policy Deny statements with a Condition, by policy logical id: moto cannot evaluate
     # conditions (it denies as if they matched), so they are kept here instead of applied.
     unenforced_policy_statements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    policies: PolicyStore = field(default_factory=PolicyStore)
 
     def function_by_arn(self, arn: str) -> FunctionSpec:
         for spec in self.functions.values():
