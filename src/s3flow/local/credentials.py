@@ -3,6 +3,12 @@
 moto accepts any credentials, so the emulator's own clients (provisioning, failure
 destinations, metrics, the trace store) and the sandboxes' environments carry fixed dummy
 ones: real credentials are never sent to the emulator, and these can reach no real account.
+
+An emulator served over HTTPS (``LocalServer(tls=...)``) registers its CA for its endpoint URL
+(``trust_emulator_ca``) while it serves: every client made by ``emulator_session`` or
+``emulator_client`` for that endpoint verifies the server's certificate with that CA, so
+provisioning, the metric sinks, the failure destinations and the trace store need no
+argument of their own, and none of them turns verification off.
 """
 
 from __future__ import annotations
@@ -28,9 +34,41 @@ SESSION_CREDENTIALS = {
 }
 
 
+# The CA of each emulator this process serves over HTTPS, by endpoint URL.
+_emulator_cas: dict[str, str] = {}
+_emulator_cas_lock = threading.Lock()
+
+
+def trust_emulator_ca(endpoint_url: str, ca_bundle: str | None) -> None:
+    """From now on, the emulator's clients for ``endpoint_url`` verify its certificate with
+    the CA in ``ca_bundle`` (a PEM file); None forgets the endpoint's CA."""
+    with _emulator_cas_lock:
+        if ca_bundle is None:
+            _emulator_cas.pop(endpoint_url.rstrip("/"), None)
+        else:
+            _emulator_cas[endpoint_url.rstrip("/")] = ca_bundle
+
+
+def emulator_ca(endpoint_url: str) -> str | None:
+    """The CA registered for ``endpoint_url``, if it is an emulator served over HTTPS here."""
+    with _emulator_cas_lock:
+        return _emulator_cas.get(endpoint_url.rstrip("/"))
+
+
+class EmulatorSession(boto3.session.Session):
+    """A boto3 session whose clients for an HTTPS emulator of this process verify its
+    certificate with the emulator's CA, unless the caller says how to verify (``verify=``)."""
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        endpoint_url = kwargs.get("endpoint_url")
+        if kwargs.get("verify") is None and endpoint_url:
+            kwargs["verify"] = emulator_ca(endpoint_url)
+        return super().client(*args, **kwargs)
+
+
 def emulator_session(region: str) -> boto3.session.Session:
     """A session for the emulator, in ``region``, with the dummy credentials."""
-    return boto3.session.Session(region_name=region, **SESSION_CREDENTIALS)
+    return EmulatorSession(region_name=region, **SESSION_CREDENTIALS)
 
 
 def emulator_client(service: str, *, endpoint_url: str, region: str) -> Any:

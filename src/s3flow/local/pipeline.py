@@ -21,11 +21,18 @@ only ``/moto-api/reset`` and the recorder, which replays raw requests): stopping
 pipeline discards everything. ``stop()`` leaves in ``unfinished`` what it cut short: the
 objects whose S3 event was accepted and whose processing had not finished, and the stream
 records not yet taken by their mapping's function.
+
+With ``tls=True`` the emulator serves HTTPS only, with a certificate from a CA made for the
+run (``s3flow.local.tls``) in a temporary folder that ``stop()`` removes: the sandboxes trust
+it through ``SSL_CERT_FILE`` and ``AWS_CA_BUNDLE``, the emulator's own clients through
+``credentials.trust_emulator_ca``, and ``ca_bundle`` names it for any other client.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
 import time
 import urllib.request
@@ -60,6 +67,7 @@ from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
 from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.server import DEFAULT_PORT, LocalServer
+from s3flow.local.tls import DEFAULT_HOSTS, make_local_ca
 from s3flow.local.xray import TraceStore
 
 log = logging.getLogger(__name__)
@@ -222,6 +230,8 @@ class LocalPipeline:
     one repeats); ``stream_poll_interval``: seconds between reads of a stream with nothing new.
     ``alarm_period``: seconds that stand for every alarm's period when the stack's alarms are
     evaluated (None: the template's); each change of state is a ``FlowKind.ALARM`` event.
+    ``tls``: serve HTTPS with a CA made at each start (``ca_bundle``); ``endpoint_url`` says
+    https:// once started.
     """
 
     def __init__(
@@ -239,6 +249,7 @@ class LocalPipeline:
         stream_retry_delays: Sequence[float] = STREAM_RETRY_DELAYS,
         stream_poll_interval: float = POLL_INTERVAL,
         alarm_period: int | None = None,
+        tls: bool = False,
     ) -> None:
         self.cloud_assembly = Path(cloud_assembly)
         self.stack_name = stack_name
@@ -252,6 +263,8 @@ class LocalPipeline:
         self.alarm_period = alarm_period
         self.alarms: AlarmEvaluator | None = None
         self.server = LocalServer(host, port)
+        self.tls = tls
+        self._tls_directory: Path | None = None
         self._deployment: Deployment | None = None
         self.runtime: LambdaRuntime | None = None
         self.traces: TraceStore | None = None
@@ -268,6 +281,11 @@ class LocalPipeline:
         return self.server.endpoint_url
 
     @property
+    def ca_bundle(self) -> str | None:
+        """The CA certificate (PEM) clients need to trust the HTTPS emulator, while it runs."""
+        return self.server.tls.ca_bundle if self.server.tls is not None else None
+
+    @property
     def deployment(self) -> Deployment:
         if self._deployment is None:
             raise LocalError("the local pipeline is not started")
@@ -278,11 +296,16 @@ class LocalPipeline:
 
         if not (self.cloud_assembly / f"{self.stack_name}.template.json").is_file():
             raise CloudAssemblyMissingError(self.cloud_assembly, self.stack_name)
-        self.server.start()
+        if self.tls:
+            self._tls_directory = Path(tempfile.mkdtemp(prefix="s3flow-tls-"))
+            hosts = (*DEFAULT_HOSTS, self.server.host)
+            self.server.tls = make_local_ca(self._tls_directory, hosts)
         try:
+            self.server.start()
             # moto's state is global to the process: a pipeline starts from an empty emulator.
             reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-            urllib.request.urlopen(reset, timeout=60).close()
+            context = self.server.tls.client_context() if self.server.tls is not None else None
+            urllib.request.urlopen(reset, timeout=60, context=context).close()
             self._deployment = provision(
                 self.cloud_assembly, self.stack_name, endpoint_url=self.endpoint_url, region=self.region
             )
@@ -299,6 +322,7 @@ class LocalPipeline:
                 on_segment=self.traces.put,
                 listener=_FlowReporter(self._emit),
                 environment_overrides=self.environment_overrides,
+                ca_bundle=self.ca_bundle,
             )
             self.runtime.start()
             self.runtime.add_listener(LambdaErrors(lambda: self._client("cloudwatch")))
@@ -356,6 +380,9 @@ class LocalPipeline:
             self.traces.stop()
             self.traces = None
         self.server.stop()
+        if self._tls_directory is not None:
+            shutil.rmtree(self._tls_directory, ignore_errors=True)
+            self._tls_directory = None
 
     def _unpublished(self) -> list[ObjectVersion]:
         """The objects of stream records each mapping would deliver and had not taken."""

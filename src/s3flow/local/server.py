@@ -1,6 +1,9 @@
 """moto in server mode on loopback, inside this process, behind our own WSGI middleware.
 
-Any client reaches it with ``--endpoint-url http://127.0.0.1:<port>``. The middleware lets
+Any client reaches it with ``--endpoint-url http://127.0.0.1:<port>``, or over HTTPS
+(``https://``) when the server is given certificates (``LocalServer(tls=make_local_ca(...))``,
+``s3flow.local.tls``); while it serves, the emulator's own clients trust its CA
+(``credentials.trust_emulator_ca``). The middleware lets
 the local runtime answer some requests itself (``Route``: Lambda ``Invoke``, EventBridge
 ``PutEvents``) and watch moto's answers to others (``Observer``: S3 object writes).
 Interceptors (``Middleware.add_interceptor``) see every request before the routes: the seam
@@ -15,6 +18,7 @@ import errno
 import io
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,7 +27,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from s3flow.local.credentials import trust_emulator_ca
 from s3flow.local.errors import PortInUseError
+from s3flow.local.tls import LocalCertificates
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +151,14 @@ class _QuietHandler(MotoRequestHandler):
 
 
 class LocalServer:
-    """moto's WSGI app served by werkzeug on a background thread."""
+    """moto's WSGI app served by werkzeug on a background thread; over HTTPS with ``tls``."""
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, tls: LocalCertificates | None = None
+    ) -> None:
         self.host = host
         self.requested_port = port
+        self.tls = tls
         self.middleware = Middleware(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -162,7 +171,7 @@ class LocalServer:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls is not None else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> None:
         # Bind ourselves: werkzeug prints and calls sys.exit when the port is taken.
@@ -187,11 +196,24 @@ class LocalServer:
             )
         finally:
             listener.close()  # werkzeug works on its own duplicate of the descriptor
+        if self.tls is not None:
+            self._serve_tls(self._server, self.tls.server_context())
+            trust_emulator_ca(self.endpoint_url, self.tls.ca_bundle)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
         self._thread.start()
 
+    @staticmethod
+    def _serve_tls(server: BaseWSGIServer, context: ssl.SSLContext) -> None:
+        """What werkzeug's ``ssl_context`` does, but with each handshake in its connection's
+        thread: werkzeug's wrapping handshakes in ``accept``, so one client that connects
+        and says nothing (or speaks plain HTTP slowly) would hold up every other."""
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server.ssl_context = context  # werkzeug: wsgi.url_scheme is https, TLS errors are logged
+
     def stop(self) -> None:
         if self._server is not None:
+            if self.tls is not None:
+                trust_emulator_ca(self.endpoint_url, None)
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
