@@ -10,7 +10,8 @@ only in Docker).
   CreateFunction refuses: an environment over 4 KB, a MemorySize, Timeout or
   EphemeralStorage.Size out of range.
 - ``AWS::Lambda::EventInvokeConfig``: the spec's ``async_config``.
-- ``AWS::Lambda::Permission``: physical id only.
+- ``AWS::Lambda::Permission``: a statement of the function's resource policy in
+  ``Deployment.policies`` (what S3 and other services are allowed to invoke it for).
 - ``AWS::Lambda::EventSourceMapping`` on a DynamoDB stream: ``Deployment.stream_mappings``,
   polled by ``s3flow.local.event_sources.dynamodb_stream``; a mapping on any other source is refused.
 """
@@ -169,6 +170,30 @@ def _custom_resource_providers(resources: Mapping[str, Any]) -> set[str]:
 
 
 def _permission(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """One statement of the function's resource-based policy, as AddPermission writes it
+    (docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html)."""
+    function = str(props["FunctionName"])
+    arn = (
+        function
+        if function.startswith("arn:")
+        else f"arn:{ctx.partition}:lambda:{ctx.region}:{ctx.account}:function:{function}"
+    )
+    principal = str(props["Principal"])
+    statement: dict[str, Any] = {
+        "Sid": logical_id,
+        "Effect": "Allow",
+        "Principal": {"Service": principal} if principal.endswith(".amazonaws.com") else {"AWS": principal},
+        "Action": props["Action"],
+        "Resource": arn,
+    }
+    conditions: dict[str, dict[str, str]] = {}
+    if "SourceArn" in props:
+        conditions["ArnLike"] = {"AWS:SourceArn": str(props["SourceArn"])}
+    if "SourceAccount" in props:
+        conditions["StringEquals"] = {"AWS:SourceAccount": str(props["SourceAccount"])}
+    if conditions:
+        statement["Condition"] = conditions
+    ctx.deployment.policies.add_resource(arn, {"Version": "2012-10-17", "Statement": [statement]})
     return Created(physical_name(ctx.stack, logical_id, max_length=128))
 
 
