@@ -23,6 +23,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request
 
 SIGV4 = "AWS4-HMAC-SHA256"
+SIGV2 = "AWS"
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -43,7 +44,12 @@ class Operation:
 
 
 def credential_scope(request: Request) -> Scope | None:
-    """From the ``Authorization`` header, or a presigned URL's ``X-Amz-Credential``; None unsigned."""
+    """From the ``Authorization`` header, or a presigned URL's ``X-Amz-Credential``; None unsigned.
+
+    Signature version 2 ("AWS AKID:signature", or a URL presigned with ``AWSAccessKeyId``) is
+    S3's alone now, and what botocore still presigns S3 URLs with unless told s3v4: it has no
+    scope and is read as S3, as moto reads it.
+    """
     header = request.headers.get("Authorization", "")
     credential: str | None = None
     if header.startswith(f"{SIGV4} "):
@@ -53,6 +59,9 @@ def credential_scope(request: Request) -> Scope | None:
                 credential = value
     elif request.args.get("X-Amz-Algorithm") == SIGV4:
         credential = request.args.get("X-Amz-Credential")
+    elif header.startswith(f"{SIGV2} ") or "AWSAccessKeyId" in request.args:
+        key = header[len(SIGV2) + 1 :].rpartition(":")[0] if header else request.args["AWSAccessKeyId"]
+        return Scope(access_key_id=key, region="", service="s3") if key else None
     parts = (credential or "").split("/")
     if len(parts) != 5 or not parts[0] or parts[4] != "aws4_request":
         return None
