@@ -11,6 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
+from moto.kms.models import Key
+from moto.kms.utils import encrypt
 
 from s3flow.local.iam.api_calls import ApiCall, access_denied, describe
 
@@ -34,6 +36,21 @@ KEY_ID = "0b4c6b53-7d6e-4c1f-9a53-1c7a4a1b2c3d"
 GROUP = "/aws/lambda/processor"
 LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{GROUP}"
 ENTRY = {"Source": "s3flow", "DetailType": "ObjectProcessed", "Detail": "{}"}
+
+
+def moto_ciphertext(key_id: str) -> bytes:
+    """What moto's Encrypt returns for the key: its own format, the key id first."""
+    key = Key(
+        policy=None,
+        key_usage="ENCRYPT_DECRYPT",
+        key_spec="SYMMETRIC_DEFAULT",
+        account_id=ACCOUNT,
+        region=REGION,
+        description="",
+    )
+    key.id = key_id
+    blob = encrypt(master_keys={key_id: key}, key_id=key_id, plaintext=b"x", encryption_context={})
+    return blob if isinstance(blob, bytes) else blob[0]
 
 
 def describe_sent(service: str, operation: str, **params: Any) -> ApiCall | None:
@@ -338,7 +355,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "kms",
         "decrypt",
-        {"CiphertextBlob": KEY_ID.encode() + bytes(60)},  # moto's ciphertext: the key id first
+        {"CiphertextBlob": moto_ciphertext(KEY_ID)},
         [("kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}")],
     ),
     (
@@ -653,3 +670,14 @@ def test_sqs_through_its_query_protocol_is_read_and_refused_in_xml() -> None:
         f"User: {PRINCIPAL} is not authorized to perform: sqs:sendmessage on resource: {QUEUE} "
         "because no identity-based policy allows the sqs:sendmessage action"
     )
+
+
+def test_a_query_request_sent_to_its_queue_url_names_the_queue_by_its_path() -> None:
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20260101/{REGION}/sqs/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=0",
+    }
+    request = wsgi_request("POST", QUEUE_URL, headers, b"Action=ReceiveMessage&Version=2012-11-05")
+
+    assert pairs(describe(request, account=ACCOUNT, region=REGION)) == [("sqs:ReceiveMessage", QUEUE)]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from s3flow.local.iam.api_calls.model import Call, Table, anywhere, nothing, on
+from s3flow.local.iam.api_calls.model import Call, Resolver, Table, anywhere, nothing, on
 from s3flow.local.iam.api_calls.s3 import S3
 
 # The IAM prefix of the services whose signing name is not their prefix. DynamoDB Streams
@@ -45,7 +45,7 @@ def _table_or_index(call: Call) -> str:
     return f"{_table(call)}/index/{index}" if index else _table(call)
 
 
-def _each_table(action: str) -> Callable[[Call], Iterable[tuple[str, str]]]:
+def _each_table(action: str) -> Resolver:
     return lambda call: [(action, _table_arn(call, name)) for name in call.params["RequestItems"]]
 
 
