@@ -16,10 +16,12 @@ from typing import Any
 import typer
 from botocore.exceptions import (
     ClientError,
+    ConnectionClosedError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    SSLError,
 )
 from typer.core import TyperGroup
 
@@ -54,6 +56,11 @@ def describe(error: BaseException) -> str:
     """One line for any error a command may raise."""
     if isinstance(error, CliError):
         return str(error)
+    if isinstance(error, SSLError):
+        return _untrusted(_base_url(error.kwargs.get("endpoint_url", "")), error.kwargs.get("error"))
+    if isinstance(error, ConnectionClosedError) and error.kwargs.get("endpoint_url", "").startswith("http:"):
+        url = _base_url(error.kwargs["endpoint_url"])
+        return f"{url} closed the connection unanswered: if it serves HTTPS (`s3flow local up --tls`), use https://"
     if isinstance(error, EndpointConnectionError):
         url = _base_url(error.kwargs.get("endpoint_url", ""))
         if url.endswith(".amazonaws.com"):
@@ -78,6 +85,26 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError):
         return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
     return f"unexpected {type(error).__name__}: {error}"
+
+
+def _untrusted(url: str, cause: object) -> str:
+    """An HTTPS endpoint whose certificate did not verify: the emulator of ``local up --tls``
+    is signed by a CA made for its run, which the user names in S3FLOW_CA_BUNDLE."""
+    args = getattr(cause, "args", None) or [None]
+    inner = args[0] if isinstance(args[0], BaseException) else cause
+    if isinstance(inner, FileNotFoundError):
+        return (
+            f"the CA file given for {url} (S3FLOW_CA_BUNDLE or AWS_CA_BUNDLE) does not exist: "
+            "the CA of `s3flow local up --tls` exists only while it runs"
+        )
+    reason = getattr(inner, "verify_message", None) or getattr(inner, "reason", None)
+    why = f" ({reason})" if reason else ""
+    if url.endswith(".amazonaws.com"):
+        return f"the certificate of {url} did not verify{why}: check your network and AWS_CA_BUNDLE"
+    return (
+        f"the certificate of {url} did not verify{why}: for `s3flow local up --tls`, "
+        "export S3FLOW_CA_BUNDLE=<the CA file its banner shows>"
+    )
 
 
 def _base_url(url: str) -> str:

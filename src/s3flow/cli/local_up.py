@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from s3flow.cli import render
 from s3flow.cli.errors import CliError
-from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK
+from s3flow.cli.target import CA_BUNDLE_ENV, DEFAULT_ENDPOINT_URL, DEFAULT_STACK, ENDPOINT_ENV
 
 FLOW_STYLE = {
     "received": "cyan",
@@ -164,6 +164,7 @@ def run_local_up(
     console: Console,
     alarm_period: int | None = None,
     retry_delay: float | None = None,
+    tls: bool = False,
 ) -> None:
     ensure_template(cdk_out, stack, synth=synth, console=console)
     check_port_free(port)
@@ -177,6 +178,7 @@ def run_local_up(
         on_flow=flow_printer(console),
         alarm_period=alarm_period,
         retry_delays=retry_delays(retry_delay),
+        tls=tls,
     )
     with render.step(console, f"deploying {stack} from {cdk_out}/ onto the emulator…"):
         pipeline.start()
@@ -206,24 +208,22 @@ def retry_note(delays: tuple[float, ...]) -> str:
 
 def banner(pipeline: Any, stack: str, concurrency: int) -> str:
     url = pipeline.endpoint_url
+    ca = getattr(pipeline, "ca_bundle", None)  # set when serving HTTPS (--tls)
     outputs = getattr(pipeline.deployment, "outputs", {}) or {}
     bucket = outputs.get("S3BucketName", "?")
+    # What a command in another shell needs to find this emulator: it keeps no state file.
+    exports = [f"{ENDPOINT_ENV}={url}"] if url != DEFAULT_ENDPOINT_URL else []
+    exports += [f"{CA_BUNDLE_ENV}={ca}"] if ca else []
+    exports += [f"S3FLOW_STACK={stack}"] if stack != DEFAULT_STACK else []
+    aws = f"aws --endpoint-url {url}" + (f" --ca-bundle {ca}" if ca else "")
     return "\n".join(
         [
             f"[bold]s3flow local[/] {stack} at [bold]{url}[/] ({concurrency} workers)",
             f"  bucket {bucket}  table {outputs.get('DynamoDBTableName', '?')}"
             f"  bus {outputs.get('EventBusName', '?')}",
-            f"  try:   s3flow put FILE   ·   aws --endpoint-url {url} s3 cp FILE s3://{bucket}/",
-            *(
-                [f"  other commands need the endpoint: export S3FLOW_ENDPOINT_URL={url}"]
-                if not url.endswith(f":{DEFAULT_PORT}")
-                else []
-            ),
-            *(
-                [f"  other commands need the stack: export S3FLOW_STACK={stack}"]
-                if stack != DEFAULT_STACK
-                else []
-            ),
+            *([f"  TLS: the CA made for this run (removed at stop) is {ca}"] if ca else []),
+            f"  try:   s3flow put FILE   ·   {aws} s3 cp FILE s3://{bucket}/",
+            *([f"  other commands need: export {' '.join(exports)}"] if exports else []),
             "  state is kept in memory only: stopping the emulator discards it",
             "  stop with Ctrl-C",
         ]

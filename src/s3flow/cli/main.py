@@ -104,6 +104,14 @@ def local_up(
             help="Seconds that stand for every alarm's period, to try alarms (default: the template's).",
         ),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve HTTPS only, with a CA made for this run: the functions trust it as on AWS;"
+            " other commands need the S3FLOW_CA_BUNDLE the banner shows.",
+        ),
+    ] = False,
 ) -> None:
     """Run the pipeline locally in the foreground, printing each object as it flows."""
     from s3flow.cli.local_up import run_local_up
@@ -117,6 +125,7 @@ def local_up(
         console=render.console(),
         retry_delay=retry_delay,
         alarm_period=alarm_period,
+        tls=tls,
     )
 
 

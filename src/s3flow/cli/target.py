@@ -3,7 +3,11 @@
 - no options: the local emulator (``http://127.0.0.1:4566``, stack ``TapStackdev``,
   dummy credentials);
 - ``--stack TapStack{suffix}`` without ``--endpoint-url``: AWS, with the user's credentials;
-- ``--endpoint-url``: that endpoint (with the user's credentials if they have any).
+- ``--endpoint-url``: that endpoint (with the user's credentials if they have any). An
+  ``https://`` emulator (``s3flow local up --tls``) is verified with the CA in
+  ``S3FLOW_CA_BUNDLE``, the file ``local up`` names in its banner; without it, botocore's own
+  trust (``AWS_CA_BUNDLE``, else its bundle). The variable is read for an endpoint only: calls
+  to AWS never trust the local CA.
 
 Everything else (bucket, table, bus, log group, queue, function) comes from the stack's
 CloudFormation outputs, locally exactly as on AWS, so nothing is hard-coded.
@@ -29,6 +33,7 @@ DEFAULT_STACK = "TapStackdev"
 LOCAL_REGION = "us-east-1"
 ENDPOINT_ENV = "S3FLOW_ENDPOINT_URL"
 STACK_ENV = "S3FLOW_STACK"
+CA_BUNDLE_ENV = "S3FLOW_CA_BUNDLE"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Target:
     stack_name: str
     endpoint_url: str | None  # None: AWS
     region: str | None = None
+    ca_bundle: str | None = None  # the CA that signed an https:// endpoint's certificate
     _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -60,7 +66,7 @@ class Target:
                 s3={"addressing_style": "path"} if self.is_local else None,
             )
             self._clients[service] = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=config
+                service, endpoint_url=self.endpoint_url, config=config, verify=self.ca_bundle
             )
         return self._clients[service]
 
@@ -85,7 +91,8 @@ def resolve_target(
     stack = stack or os.environ.get(STACK_ENV)
     endpoint_url = endpoint_url or os.environ.get(ENDPOINT_ENV)
     if endpoint_url:
-        return Target(stack or DEFAULT_STACK, endpoint_url.rstrip("/"), region)
+        ca_bundle = os.environ.get(CA_BUNDLE_ENV) or None
+        return Target(stack or DEFAULT_STACK, endpoint_url.rstrip("/"), region, ca_bundle)
     if stack:
         return Target(stack, None, region)
     return Target(DEFAULT_STACK, DEFAULT_ENDPOINT_URL, region)
