@@ -44,6 +44,11 @@ def test_local_up_tls_serves_https_and_other_commands_trust_the_ca_it_prints(
         )
         assert untrusted.exit_code == 1
         assert "did not verify" in untrusted.output and "export S3FLOW_CA_BUNDLE=" in untrusted.output
+        # AND so does a command given a CA file that is gone, or the http:// endpoint
+        gone = runner.invoke(app, ["records"], env={**env, "S3FLOW_CA_BUNDLE": str(tmp_path / "gone.pem")})
+        assert gone.exit_code == 1 and "does not exist" in gone.output, gone.output
+        plain = runner.invoke(app, ["records"], env={"S3FLOW_ENDPOINT_URL": f"http://127.0.0.1:{run.port}"})
+        assert plain.exit_code == 1 and "use https://" in plain.output, plain.output
     # AND Ctrl-C stops it cleanly and removes the CA
     assert run.exit_code == 0, output.text
     assert not ca.exists()
