@@ -46,6 +46,8 @@ class FunctionSpec:
     # The execution role (its ARN, as the template's Role resolves): what the sandbox's
     # credentials identify, and whose policies the emulator evaluates for its requests.
     role_arn: str | None = None
+    # EphemeralStorage.Size: the size of each sandbox's /tmp (lambda_.ephemeral_storage).
+    ephemeral_storage_mb: int = 512
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def _function(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
             application_log_level=log_level,
             code_directory=asset_folder(ctx.cloud_assembly, ctx.stack, function, props.get("Code", {})),
             role_arn=str(props["Role"]) if "Role" in props else None,
+            ephemeral_storage_mb=int(props.get("EphemeralStorage", {}).get("Size", 512)),
         )
     return Created(name, {"Arn": arn})
 
