@@ -67,7 +67,6 @@ from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
 from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.server import DEFAULT_PORT, LocalServer
-from s3flow.local.tls import DEFAULT_HOSTS, make_local_ca
 from s3flow.local.xray import TraceStore
 
 log = logging.getLogger(__name__)
@@ -297,6 +296,8 @@ class LocalPipeline:
         if not (self.cloud_assembly / f"{self.stack_name}.template.json").is_file():
             raise CloudAssemblyMissingError(self.cloud_assembly, self.stack_name)
         if self.tls:
+            from s3flow.local.tls import DEFAULT_HOSTS, make_local_ca  # cryptography: only for TLS
+
             self._tls_directory = Path(tempfile.mkdtemp(prefix="s3flow-tls-"))
             hosts = (*DEFAULT_HOSTS, self.server.host)
             self.server.tls = make_local_ca(self._tls_directory, hosts)

@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -29,7 +29,9 @@ from werkzeug.wrappers import Request, Response
 
 from s3flow.local.credentials import trust_emulator_ca
 from s3flow.local.errors import PortInUseError
-from s3flow.local.tls import LocalCertificates
+
+if TYPE_CHECKING:  # the certificates come made: cryptography is loaded only to make them
+    from s3flow.local.tls import LocalCertificates
 
 log = logging.getLogger(__name__)
 
