@@ -28,6 +28,7 @@ PROCESSOR_METRICS = {
     contract.METRIC_PROCESSING_LATENCY,
 }  # EventsPublished is the publisher function's metric, not the processor's
 
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 

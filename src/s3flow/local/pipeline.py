@@ -61,6 +61,8 @@ from s3flow.local.event_sources.dynamodb_stream import (
 from s3flow.local.event_sources.s3_event_record import objects_in
 from s3flow.local.event_sources.s3_notifications import S3Hop
 from s3flow.local.eventbridge import Delivery, EventRouter
+from s3flow.local.eventbridge.delivery import RULE_METRIC_NAMESPACE
+from s3flow.local.iam.enforcement import IamEnforcer
 from s3flow.local.lambda_.destinations import QueueSender
 from s3flow.local.lambda_.function_logs import at_least, parse_log_line
 from s3flow.local.lambda_.invocation import Invocation
@@ -231,6 +233,9 @@ class LocalPipeline:
     evaluated (None: the template's); each change of state is a ``FlowKind.ALARM`` event.
     ``tls``: serve HTTPS with a CA made at each start (``ca_bundle``); ``endpoint_url`` says
     https:// once started.
+    ``enforce_iam``: evaluate the template's policies for every request a function makes and
+    every delivery between services (``s3flow.local.iam``), as AWS does; False only to
+    measure what enforcement costs.
     """
 
     def __init__(
@@ -249,6 +254,7 @@ class LocalPipeline:
         stream_poll_interval: float = POLL_INTERVAL,
         alarm_period: int | None = None,
         tls: bool = False,
+        enforce_iam: bool = True,
     ) -> None:
         self.cloud_assembly = Path(cloud_assembly)
         self.stack_name = stack_name
@@ -263,6 +269,8 @@ class LocalPipeline:
         self.alarms: AlarmEvaluator | None = None
         self.server = LocalServer(host, port)
         self.tls = tls
+        self.enforce_iam = enforce_iam
+        self.iam: IamEnforcer | None = None
         self._tls_directory: Path | None = None
         self._deployment: Deployment | None = None
         self.runtime: LambdaRuntime | None = None
@@ -327,7 +335,17 @@ class LocalPipeline:
             )
             self.runtime.start()
             self.runtime.add_listener(LambdaErrors(lambda: self._client("cloudwatch")))
-            router = EventRouter(account=self._deployment.account, on_delivery=self._routed)
+            authorizer = None
+            if self.enforce_iam:
+                self.iam = IamEnforcer(self._deployment)
+                self.server.middleware.add_interceptor(self.iam)
+                authorizer = self.iam.authorizer
+            router = EventRouter(
+                account=self._deployment.account,
+                on_delivery=self._routed,
+                authorizer=authorizer,
+                put_metric=self._put_rule_metric,
+            )
             self.server.middleware.routes.extend([self.runtime.route, router.route])
             S3Hop(self._deployment, self.runtime.enqueue).install(self.server.middleware)
             runtime = self.runtime
@@ -349,6 +367,7 @@ class LocalPipeline:
                 region=self.region,
                 period=self.alarm_period,
                 on_transition=self._alarm_changed,
+                authorizer=authorizer,
             )
             self.alarms.start()
         except BaseException:
@@ -368,6 +387,9 @@ class LocalPipeline:
             self.runtime.stop()
             unfinished_invocations = self.runtime.unfinished()
             self.runtime = None
+        if self.iam is not None:  # after the runtime: its last calls are still evaluated
+            self.server.middleware.remove_interceptor(self.iam)
+            self.iam = None
         if self.streams is not None:
             self.streams.stop()
             self.streams = None
@@ -456,8 +478,19 @@ class LocalPipeline:
     def _client(self, service: str) -> Any:
         return emulator_client(service, endpoint_url=self.endpoint_url, region=self.region)
 
+    def _put_rule_metric(self, name: str, dimensions: dict[str, str]) -> None:
+        datum = {
+            "MetricName": name,
+            "Dimensions": [{"Name": key, "Value": value} for key, value in dimensions.items()],
+            "Value": 1.0,
+            "Unit": "Count",
+        }
+        self._client("cloudwatch").put_metric_data(Namespace=RULE_METRIC_NAMESPACE, MetricData=[datum])
+
     def _alarm_changed(self, change: AlarmTransition) -> None:
         detail = f"{change.old_state} -> {change.new_state}: {change.reason}"
+        for failure in change.failed_actions:
+            detail += f"; {failure}"
         self._emit(FlowEvent(FlowKind.ALARM, "", change.name, None, detail))
 
     def _routed(self, delivery: Delivery) -> None:

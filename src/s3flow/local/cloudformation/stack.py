@@ -31,6 +31,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from s3flow.local.cloudformation.authorization import check_authorizations
 from s3flow.local.cloudformation.errors import (
     StackExistsError,
     TemplateNotFoundError,
@@ -121,6 +122,7 @@ def provision_template(
             _create(context, logical_id, resource)
         for step in context.deferred:
             step()
+        check_authorizations(deployment)
         placeholder["Outputs"] = dict(_outputs(template, resolver))
     except Exception:
         if registered_early:

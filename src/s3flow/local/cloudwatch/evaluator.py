@@ -10,6 +10,14 @@ to each SNS action of the new state
 ``period``: seconds that stand for every alarm's ``Period`` (to try alarms without waiting
 5 minutes); None keeps the template's. moto creates alarms in OK, where AWS starts them in
 INSUFFICIENT_DATA: locally, an alarm with no data and ``notBreaching`` never changes state.
+
+With an ``authorizer``, each notification is checked as AWS checks it: the topic's policy
+must let ``cloudwatch.amazonaws.com`` publish for this alarm (``aws:SourceArn``,
+``aws:SourceAccount``), and an encrypted topic's key policy must let it use the key
+(docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html,
+docs.aws.amazon.com/sns/latest/dg/sns-key-management.html). A refused action is not
+published; it is listed in the transition's ``failed_actions``, as CloudWatch records
+"Failed to execute action" in the alarm's history.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Any
 
 from s3flow.local.cloudwatch.alarms import AlarmRule, Evaluation, notification, transition
 from s3flow.local.cloudwatch.service_metrics import put_queue_depths
+from s3flow.local.iam.enforcement import Authorizer
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,7 @@ class AlarmTransition:
     new_state: str
     reason: str
     at: datetime
+    failed_actions: tuple[str, ...] = ()  # each action not executed, and why
 
 
 def evaluation_interval(period: int | None) -> float:
@@ -56,9 +66,12 @@ class AlarmEvaluator:
         region: str,
         period: int | None = None,
         on_transition: Callable[[AlarmTransition], None] | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self._cloudwatch = clients("cloudwatch")
         self._sns = clients("sns")
+        self._kms = clients("kms")
+        self.authorizer = authorizer
         self._sqs = clients("sqs")
         self.account = account
         self.region = region
@@ -140,17 +153,47 @@ class AlarmEvaluator:
             notification(rule, old_state, evaluation, now, account=self.account, region=self.region)
         )
         subject = f'{evaluation.state}: "{rule.name}" in {self.region}'[:MAX_SUBJECT]
+        failed: list[str] = []
         for arn in rule.actions_for(evaluation.state):
             if not arn.startswith("arn:") or ":sns:" not in arn:
                 continue  # Auto Scaling, EC2 and Systems Manager actions are not emulated
             try:
-                self._sns.publish(TopicArn=arn, Subject=subject, Message=message)
-            except Exception:
-                log.warning("could not notify %s of alarm %s", arn, rule.name, exc_info=True)
-        change = AlarmTransition(rule.name, old_state, evaluation.state, evaluation.reason, now)
+                refusal = self._refusal(rule, arn)
+                if refusal is None:
+                    self._sns.publish(TopicArn=arn, Subject=subject, Message=message)
+            except Exception as error:
+                refusal = f"{type(error).__name__}: {error}"
+            if refusal is not None:
+                log.warning("alarm %s: failed to execute action %s: %s", rule.name, arn, refusal)
+                failed.append(f"Failed to execute action {arn}: {refusal}")
+        change = AlarmTransition(
+            rule.name, old_state, evaluation.state, evaluation.reason, now, failed_actions=tuple(failed)
+        )
         if self.on_transition is not None:
             try:
                 self.on_transition(change)
             except Exception:
                 log.exception("on_transition callback failed")
         return change
+
+    def _refusal(self, rule: AlarmRule, topic_arn: str) -> str | None:
+        """Why CloudWatch may not publish this alarm's notification to ``topic_arn``, if it may not."""
+        if self.authorizer is None:
+            return None
+        alarm_arn = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{rule.name}"
+        checks = [("sns:Publish", topic_arn)]
+        key = self._sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"].get("KmsMasterKeyId")
+        if key:
+            key_arn = self._kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"]
+            checks += [("kms:GenerateDataKey", key_arn), ("kms:Decrypt", key_arn)]
+        for action, resource in checks:
+            denial = self.authorizer.service_may(
+                "cloudwatch.amazonaws.com",
+                action,
+                resource,
+                source_arn=alarm_arn,
+                source_account=self.account,
+            )
+            if denial is not None:
+                return denial.message
+        return None

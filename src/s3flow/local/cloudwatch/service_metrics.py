@@ -66,7 +66,6 @@ class LambdaErrors(Listener):
             log.warning("could not put AWS/Lambda Errors", exc_info=True)
 
 
-
 def put_queue_depths(rules: Iterable[AlarmRule], *, sqs: Any, cloudwatch: Any) -> None:
     """Puts the current depth of every queue an alarm watches the depth of."""
     queues = {

@@ -51,6 +51,7 @@ from s3flow.local.server import Middleware, ObservedResponse
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class StoredObject:
     size: int
@@ -64,8 +65,6 @@ ObjectLookup = Callable[[str, str, "str | None"], StoredObject]
 Retype = Callable[[str, str, "str | None", str], None]
 # Hands one S3 event to the async invoker of the function with this ARN.
 Enqueue = Callable[[str, dict[str, Any]], object]
-
-
 
 
 class Sequencer:

@@ -51,7 +51,6 @@ class ObjectWrite:
     principal: str
 
 
-
 def _credential(request: Request) -> tuple[str, str] | None:
     """(access key id, service) from a SigV4 or SigV2 Authorization header or presigned URL.
 

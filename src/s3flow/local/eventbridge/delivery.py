@@ -20,6 +20,17 @@ to the target's dead-letter queue if it has one (without EventBridge's retries f
 it is dropped. Targets delivered:
 CloudWatch Logs log groups (a ``{"timestamp", "message"}`` input becomes that log event)
 and SQS queues.
+
+With an ``authorizer``, each delivery is checked as EventBridge's service principal is on AWS:
+a log group target needs the account's CloudWatch Logs resource policy to let
+``events.amazonaws.com`` create streams and put events in it, a queue target or dead-letter
+queue needs its queue policy to let it send for this rule (``aws:SourceArn``)
+(docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html,
+docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). A refused delivery counts
+as the rule's ``FailedInvocations`` and dead-letters the event with ``ERROR_CODE``
+``NO_PERMISSIONS``; a refused dead-letter send drops it, counted as
+``InvocationsFailedToBeSentToDlq``
+(docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ from werkzeug.wrappers import Request, Response
 from s3flow.local.errors import RequestRejected
 from s3flow.local.eventbridge.input_transformer import target_input
 from s3flow.local.eventbridge.put_events import build_event, check_request, entry_error
+from s3flow.local.iam.enforcement import Authorizer, Denial
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +89,35 @@ def log_event_for(payload: Any, event: dict[str, Any]) -> dict[str, Any]:
     return {"timestamp": millis(event["time"]), "message": text}
 
 
+class AccessDeniedToTarget(Exception):
+    """EventBridge's service principal may not deliver to the target (its resource policy)."""
+
+    def __init__(self, denial: Denial) -> None:
+        super().__init__(denial.message)
+
+
+# EventBridge's per-rule metrics (dimensions EventBusName and RuleName), one datum per event.
+RULE_METRIC_NAMESPACE = "AWS/Events"
+FAILED_INVOCATIONS = "FailedInvocations"
+FAILED_TO_DEAD_LETTER = "InvocationsFailedToBeSentToDlq"
+
+
 class EventRouter:
     """Answers PutEvents against moto's buses, rules and targets."""
 
-    def __init__(self, *, account: str, on_delivery: Callable[[Delivery], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        account: str,
+        on_delivery: Callable[[Delivery], None] | None = None,
+        authorizer: Authorizer | None = None,
+        put_metric: Callable[[str, dict[str, str]], None] | None = None,
+    ) -> None:
         self.account = account
         self.on_delivery = on_delivery
+        self.authorizer = authorizer
+        # (metric name, dimensions): records one datum of EventBridge's per-rule metrics.
+        self.put_metric = put_metric
 
     def route(self, request: Request) -> Response | None:
         if request.method != "POST" or request.headers.get("X-Amz-Target") != _TARGET:
@@ -133,9 +168,11 @@ class EventRouter:
         for target in list(rule.targets):
             try:
                 payload = target_input(target, event, rule_name=rule.name, rule_arn=rule.arn)
+                self._authorize_delivery(rule.arn, target["Arn"], event, region)
                 self._deliver(target["Arn"], payload, event, region)
             except Exception as error:  # never the producer's problem
-                log.warning("rule %s could not deliver to %s", rule.name, target.get("Arn"), exc_info=True)
+                log.warning("rule %s could not deliver to %s: %s", rule.name, target.get("Arn"), error)
+                self._metric(FAILED_INVOCATIONS, rule)
                 self._dead_letter(rule, target, event, error, region)
                 continue
             if self.on_delivery is not None:
@@ -151,6 +188,11 @@ class EventRouter:
         from moto.sqs.models import sqs_backends
 
         _, _, _, queue_region, account, name = queue_arn.split(":", 5)
+        denial = self._service_may("sqs:SendMessage", queue_arn, rule.arn)
+        if denial is not None:
+            log.warning("rule %s could not dead-letter an event: %s", rule.name, denial.message)
+            self._metric(FAILED_TO_DEAD_LETTER, rule)
+            return
         attributes = {
             "RULE_ARN": rule.arn,
             "TARGET_ARN": target["Arn"],
@@ -168,6 +210,37 @@ class EventRouter:
             )
         except Exception:
             log.warning("could not dead-letter an event to %s", queue_arn, exc_info=True)
+            self._metric(FAILED_TO_DEAD_LETTER, rule)
+
+    def _authorize_delivery(self, rule_arn: str, target_arn: str, event: dict[str, Any], region: str) -> None:
+        parts = target_arn.split(":", 6)
+        if parts[2] == "logs":
+            group = _log_group_name(parts)
+            where = f"{parts[3] or region}:{parts[4] or self.account}"
+            stream = f"arn:aws:logs:{where}:log-group:{group}:log-stream:{event['id']}"
+            checks = [("logs:CreateLogStream", stream), ("logs:PutLogEvents", stream)]
+        elif parts[2] == "sqs":
+            checks = [("sqs:SendMessage", target_arn)]
+        else:
+            checks = []
+        for action, resource in checks:
+            denial = self._service_may(action, resource, rule_arn)
+            if denial is not None:
+                raise AccessDeniedToTarget(denial)
+
+    def _service_may(self, action: str, resource: str, rule_arn: str) -> Denial | None:
+        if self.authorizer is None:
+            return None
+        return self.authorizer.service_may(
+            "events.amazonaws.com", action, resource, source_arn=rule_arn, source_account=self.account
+        )
+
+    def _metric(self, name: str, rule: Any) -> None:
+        if self.put_metric is not None:
+            try:
+                self.put_metric(name, {"EventBusName": rule.event_bus_name, "RuleName": rule.name})
+            except Exception:
+                log.warning("could not record %s of rule %s", name, rule.name, exc_info=True)
 
     def _deliver(self, arn: str, payload: Any, event: dict[str, Any], region: str) -> None:
         parts = arn.split(":", 6)
@@ -175,8 +248,7 @@ class EventRouter:
         if service == "logs":
             from moto.logs.models import logs_backends
 
-            group = parts[6] if parts[5] == "log-group" else parts[5].split("/", 1)[-1]
-            group = group.removesuffix(":*")
+            group = _log_group_name(parts)
             logs = logs_backends[account][target_region]
             stream = event["id"]
             logs.create_log_stream(group, stream)
@@ -188,6 +260,12 @@ class EventRouter:
             sqs_backends[account][target_region].send_message(parts[5], body)
         else:
             raise NotImplementedError(f"local EventBridge does not deliver to {service} targets")
+
+
+def _log_group_name(arn_parts: list[str]) -> str:
+    """The log group a target ARN (split on its first six colons) names."""
+    group = arn_parts[6] if arn_parts[5] == "log-group" else arn_parts[5].split("/", 1)[-1]
+    return group.removesuffix(":*")
 
 
 def _error_code(error: Exception) -> str:

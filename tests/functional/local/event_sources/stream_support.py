@@ -189,6 +189,38 @@ def mapping_template(source: Any, **properties: Any) -> dict[str, Any]:
                 },
             },
             "Failures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": QUEUE}},
+            # What Lambda needs of the role to read the stream and keep failures in the queue.
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                    "Policies": [
+                        {
+                            "PolicyName": "StreamAndFailures",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": "sqs:SendMessage",
+                                        "Resource": {"Fn::GetAtt": ["Failures", "Arn"]},
+                                    },
+                                ],
+                            },
+                        }
+                    ],
+                },
+            },
             "Fn": {
                 "Type": "AWS::Lambda::Function",
                 "Properties": {
@@ -196,7 +228,7 @@ def mapping_template(source: Any, **properties: Any) -> dict[str, Any]:
                     "Handler": f"{__name__}.handle",
                     "Runtime": "python3.13",
                     "Code": {"ZipFile": "unused locally"},
-                    "Role": "arn:aws:iam::123456789012:role/unused",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
                     "Environment": {"Variables": properties.pop("Variables", {})},
                 },
             },

@@ -21,6 +21,12 @@ def _key(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
     kms = ctx.client("kms")
     metadata = kms.create_key(**args)["KeyMetadata"]
     key_id = metadata["KeyId"]
+    ctx.deployment.policies.kms_keys.add(metadata["Arn"])
+    if "KeyPolicy" in props:
+        policy = props["KeyPolicy"]
+        ctx.deployment.policies.add_resource(
+            metadata["Arn"], json.loads(policy) if isinstance(policy, str) else policy
+        )
     if props.get("EnableKeyRotation"):
         rotation = (
             {"RotationPeriodInDays": int(props["RotationPeriodInDays"])}

@@ -26,6 +26,9 @@ def _log_group(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
 
 def _log_resource_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
     document = props["PolicyDocument"]
+    ctx.deployment.policies.account_logs.append(
+        json.loads(document) if isinstance(document, str) else document
+    )
     ctx.client("logs").put_resource_policy(
         policyName=props["PolicyName"],
         policyDocument=document if isinstance(document, str) else json.dumps(document),

@@ -1,9 +1,10 @@
 """``AWS::S3::Bucket`` and ``AWS::S3::BucketPolicy``, created in moto.
 
 A bucket: versioning, encryption, public access block, lifecycle, access logging, ownership,
-tags. A bucket policy: a Deny with a ``Condition`` is recorded in
-``Deployment.unenforced_policy_statements``, not applied: moto evaluates conditions as met, so
-CDK's TLS-only Deny would refuse every request to the plain-HTTP local endpoint.
+tags. A bucket policy: recorded whole in ``Deployment.policies`` for the emulator's IAM
+evaluation; in moto, a Deny with a ``Condition`` is left out (and listed in
+``Deployment.unenforced_policy_statements``): moto evaluates conditions as met, so CDK's
+TLS-only Deny would refuse every request to the plain-HTTP local endpoint.
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ def _bucket_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Crea
     # conditioned Deny always matches: CDK's TLS-only Deny (enforceSSL) would refuse every
     # request to the plain-HTTP local endpoint. Such statements are recorded, not applied.
     document = dict(props["PolicyDocument"])
+    ctx.deployment.policies.add_resource(
+        f"arn:{ctx.partition}:s3:::{props['Bucket']}", props["PolicyDocument"]
+    )
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else list(statements)
     skipped = [st for st in statements if st.get("Effect") == "Deny" and "Condition" in st]

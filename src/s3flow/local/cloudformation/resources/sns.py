@@ -35,6 +35,7 @@ def _topic_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Creat
     policy = json.dumps(props["PolicyDocument"])
     for arn in props["Topics"]:
         ctx.client("sns").set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=policy)
+        ctx.deployment.policies.add_resource(arn, props["PolicyDocument"])
     return Created(physical_name(ctx.stack, logical_id, max_length=128))
 
 

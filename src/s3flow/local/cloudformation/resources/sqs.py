@@ -25,8 +25,11 @@ def _queue(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
 
 def _queue_policy(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
     policy = json.dumps(props["PolicyDocument"])
+    sqs = ctx.client("sqs")
     for url in props["Queues"]:
-        ctx.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        ctx.deployment.policies.add_resource(arn, props["PolicyDocument"])
     return Created(physical_name(ctx.stack, logical_id, max_length=128))
 
 
