@@ -1,8 +1,9 @@
 """One function's queue of invocations and its sandboxes (the function's concurrency).
 
 Each of the queue's slots takes the next invocation that is due, runs it in its sandbox
-(started on first use, replaced once it dies, times out, or its environment or start hook
-changed) and hands the outcome back to the runtime, which decides what follows.
+(started on first use, replaced once it dies, times out, goes past its function's memory, or
+its environment or start hook changed: the next invocation is then a cold start, with an empty
+``/tmp``) and hands the outcome back to the runtime, which decides what follows.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 from s3flow.local.credentials import role_credentials
 from s3flow.local.deployment import FunctionSpec
-from s3flow.local.lambda_.sandbox import Outcome
+from s3flow.local.lambda_.sandbox import OUT_OF_MEMORY, Outcome
 
 CONDITION_RETRIES_EXHAUSTED = "RetriesExhausted"
 CONDITION_EVENT_AGE_EXCEEDED = "EventAgeExceeded"
@@ -141,16 +141,27 @@ class FunctionLog:
 
 
 def report_lines(invocation: Invocation, outcome: Outcome) -> list[str]:
-    """Lambda's START / END / REPORT lines around one invocation."""
+    """Lambda's START / END / REPORT lines around one invocation, in the REPORT's field order
+    (https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html): Duration, Billed
+    Duration, Memory Size, Max Memory Used, Init Duration on a cold start. An environment stopped
+    for going past its memory adds ``Status: error`` and ``Error Type: Runtime.OutOfMemory`` to
+    the REPORT, and Lambda's line naming the error follows it."""
     rid = invocation.request_id
     duration = (outcome.ended - outcome.started) * 1000
     report = (
         f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, round(duration))} ms"
         f"\tMemory Size: {invocation.function.memory_mb} MB"
     )
+    if outcome.max_memory_mb is not None:
+        report += f"\tMax Memory Used: {outcome.max_memory_mb} MB"
     if outcome.init is not None:
         report += f"\tInit Duration: {(outcome.init[1] - outcome.init[0]) * 1000:.2f} ms"
-    return [f"START RequestId: {rid} Version: $LATEST", f"END RequestId: {rid}", report]
+    lines = [f"START RequestId: {rid} Version: $LATEST", f"END RequestId: {rid}", report]
+    payload = outcome.payload if isinstance(outcome.payload, dict) else {}
+    if not outcome.ok and payload.get("errorType") == OUT_OF_MEMORY:
+        lines[-1] += f"\tStatus: error\tError Type: {OUT_OF_MEMORY}"
+        lines.append(f"{payload.get('errorMessage')}\n{OUT_OF_MEMORY}")
+    return lines
 
 
 def sandbox_environment(
@@ -161,10 +172,13 @@ def sandbox_environment(
     xray_daemon_address: str | None,
     overrides: Mapping[str, str] | None = None,
     ca_bundle: str | None = None,
+    tmpdir: str | None = None,
 ) -> dict[str, str]:
     """The function's environment from the template plus what Lambda sets itself: the
     role's credentials, and (``ca_bundle``) the CA that signed an HTTPS emulator's
-    certificate, named by the variables Python's ``ssl`` and botocore read."""
+    certificate, named by the variables Python's ``ssl`` and botocore read. ``tmpdir``: the
+    sandbox's own ``/tmp`` (``ephemeral_storage``), as ``TMPDIR``, which ``tempfile`` reads;
+    Lambda sets no ``TMPDIR``, its ``/tmp`` being the environment's own."""
     environment = dict(spec.environment)
     environment.update(
         {
@@ -181,6 +195,8 @@ def sandbox_environment(
             **role_credentials(spec.role_arn, spec.name),
         }
     )
+    if tmpdir:
+        environment["TMPDIR"] = tmpdir
     if ca_bundle:
         environment["SSL_CERT_FILE"] = ca_bundle
         environment["AWS_CA_BUNDLE"] = ca_bundle

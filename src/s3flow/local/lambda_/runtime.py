@@ -11,8 +11,11 @@ Retries follow the function's ``EventInvokeConfig``: ``maximum_retry_attempts`` 
 after the delays in ``retry_delays`` (Lambda waits about 1 minute, then about 2; tests pass
 fractions of a second), and no attempt starts once the event is older than
 ``maximum_event_age_seconds``. What still fails is sent to the on-failure SQS queue as
-Lambda's invocation record. A sandbox that dies or times out counts as a failed attempt
-and is replaced; one that cannot start fails the attempt at once with an init error.
+Lambda's invocation record. A sandbox that dies, times out or goes past its function's
+memory (``memory``: ``Runtime.OutOfMemory``) counts as a failed attempt and is replaced; one
+that cannot start fails the attempt at once with an init error. Each sandbox has its own
+``/tmp`` of the function's ``EphemeralStorage`` size (``ephemeral_storage``), kept across its
+warm invocations.
 
 The function's output, with Lambda's START / END / REPORT lines, goes to its log group
 (``invocation.FunctionLog``); output lines in embedded metric format become CloudWatch
@@ -44,6 +47,7 @@ from s3flow.local.emf_extraction import EmfExtractor
 from s3flow.local.errors import FunctionNotFoundError
 from s3flow.local.lambda_ import invoke_api
 from s3flow.local.lambda_.destinations import QueueSender
+from s3flow.local.lambda_.ephemeral_storage import EphemeralStorage
 from s3flow.local.lambda_.function_queue import FunctionQueue
 from s3flow.local.lambda_.invocation import (
     CONDITION_EVENT_AGE_EXCEEDED,
@@ -57,6 +61,7 @@ from s3flow.local.lambda_.invocation import (
     report_lines,
     sandbox_environment,
 )
+from s3flow.local.lambda_.memory import MemoryWatchdog
 from s3flow.local.lambda_.runtime_packages import runtime_packages_folder
 from s3flow.local.lambda_.sandbox import Outcome, Sandbox, StartHook
 
@@ -142,6 +147,7 @@ class LambdaRuntime:
         self._unfinished_lock = threading.Lock()
         self._queue_sender = QueueSender(endpoint_url)
         self.metrics = EmfExtractor(self._cloudwatch)
+        self.memory_watchdog = MemoryWatchdog()  # kills a sandbox past its function's MemorySize
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -159,6 +165,7 @@ class LambdaRuntime:
         for queue in self._queues.values():
             queue.stop()
         self._queues.clear()
+        self.memory_watchdog.stop()
 
     def idle(self) -> bool:
         return all(queue.idle() for queue in self._queues.values())
@@ -244,6 +251,15 @@ class LambdaRuntime:
         return invocation.result.result(timeout=timeout or spec.timeout_seconds + 60)
 
     def new_sandbox(self, spec: FunctionSpec) -> Sandbox:
+        """A sandbox of ``spec``, with its memory watched and its own ``/tmp``."""
+        storage = EphemeralStorage.create(spec.name, spec.ephemeral_storage_mb)
+        try:
+            return self._start_sandbox(spec, storage)
+        except BaseException:
+            storage.remove()
+            raise
+
+    def _start_sandbox(self, spec: FunctionSpec, storage: EphemeralStorage) -> Sandbox:
         environment = sandbox_environment(
             spec,
             region=self.deployment.region,
@@ -251,6 +267,7 @@ class LambdaRuntime:
             xray_daemon_address=self.xray_daemon_address,
             overrides=self._overrides.get(spec.name),
             ca_bundle=self.ca_bundle,
+            tmpdir=storage.path,
         )
         group = log_group_of(spec)
         stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
@@ -273,6 +290,8 @@ class LambdaRuntime:
             on_output=self._output_to(spec.name, log),
             start_hook=self._start_hooks.get(spec.name),
             import_path=self._import_path(spec),
+            memory=(self.memory_watchdog, spec.memory_mb),
+            ephemeral_storage=storage,
         )
 
     @staticmethod

@@ -15,9 +15,13 @@ search path and runtime-included libraries"). A module the asset lacks fails the
 import as on AWS: ``Runtime.ImportModuleError``, "Unable to import module '<module>': No module
 named '<name>'" (https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html). A job
 is ``{"event", "request_id", "trace_header", "deadline"}``; the answer is
-``("ok", result)`` or ``("error", payload)`` with Lambda's error payload
-(``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``). The parent enforces
-the timeout (it kills the process) and treats a process that dies as a failed attempt.
+``("ok", result, peak)`` or ``("error", payload, peak)`` with Lambda's error payload
+(``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``) and the process's peak
+resident memory in kB (``memory``). The parent enforces the timeout (it kills the process) and
+the function's memory (its watchdog kills the process, ``Runtime.OutOfMemory``), and treats a
+process that dies as a failed attempt. Before anything else the sandbox sets up its ``/tmp``
+(``ephemeral_storage``: a private tmpfs, or a file size limit). Those two modules are loaded
+from this file's folder by path, not imported: they too use only the standard library.
 
 A sandbox may be given a start hook (``StartHook``): a ``module:function`` the worker calls
 with its argument once, before it imports the handler. It is the seam through which tests
@@ -32,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.machinery
+import importlib.util
 import json
 import logging
 import os
@@ -45,7 +50,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the parent's side only: the sandbox loads neither (see _sibling)
+    from s3flow.local.lambda_.ephemeral_storage import EphemeralStorage
+    from s3flow.local.lambda_.memory import MemoryWatchdog
 
 function_log = logging.getLogger("s3flow.local.function")
 
@@ -118,8 +127,14 @@ def load_handler(handler_path: str) -> Callable[..., Any]:
     return handler
 
 
-def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any]) -> None:
-    """The loop of the child process: import the handler once, then serve jobs."""
+def worker_main(
+    conn: Connection,
+    handler_path: str,
+    context_base: dict[str, Any],
+    peak_kb: Callable[[], int | None] = lambda: None,
+) -> None:
+    """The loop of the child process: import the handler once, then serve jobs. Each answer
+    carries ``peak_kb()``, the process's peak memory so far."""
     handler = None
     init_error: BaseException | None = None
     init_started = time.time()
@@ -127,7 +142,7 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
         handler = load_handler(handler_path)
     except Exception as error:  # reported per invocation, as Lambda reports init errors
         init_error = error
-    conn.send(("ready", (init_started, time.time())))
+    conn.send(("ready", (init_started, time.time()), peak_kb()))
     while True:
         try:
             job = conn.recv()
@@ -138,18 +153,20 @@ def worker_main(conn: Connection, handler_path: str, context_base: dict[str, Any
         if handler is None:
             assert init_error is not None
             error_type = getattr(init_error, "error_type", "Runtime.ImportModuleError")
-            conn.send(("error", error_payload(init_error, request_id, error_type)))
+            conn.send(("error", error_payload(init_error, request_id, error_type), peak_kb()))
             continue
         context = LambdaContext(aws_request_id=request_id, deadline=job["deadline"], **context_base)
         try:
             result = handler(job["event"], context)
         except Exception as error:
-            conn.send(("error", error_payload(error, request_id)))
+            conn.send(("error", error_payload(error, request_id), peak_kb()))
             continue
         try:
-            conn.send(("ok", json.loads(json.dumps(result))))
+            answer = json.loads(json.dumps(result))
         except (TypeError, ValueError) as error:
-            conn.send(("error", error_payload(error, request_id, "Runtime.MarshalError")))
+            conn.send(("error", error_payload(error, request_id, "Runtime.MarshalError"), peak_kb()))
+        else:
+            conn.send(("ok", answer, peak_kb()))
 
 
 def run_start_hook(hook: StartHook, hook_path: list[str]) -> None:
@@ -225,6 +242,11 @@ def main(argv: list[str]) -> None:
     conn = Connection(int(argv[1]))
     try:
         setup = conn.recv()
+        storage = setup.get("ephemeral_storage")
+        if storage is not None:  # first: it must be done while this process has one thread
+            _sibling("ephemeral_storage").enter(**storage)
+        memory = _sibling("memory")
+        status = memory.open_status("self")
         standard_library = [entry for entry in sys.path if entry]  # -I -S: nothing else
         sys.path[:] = [*setup["import_path"], *standard_library]
         # Bytecode goes to a cache of ours: the asset stays as synthesized (Lambda's code
@@ -233,9 +255,24 @@ def main(argv: list[str]) -> None:
         hook = setup.get("start_hook")
         if hook is not None:
             run_start_hook(StartHook(*hook), setup["hook_path"])
-        worker_main(conn, setup["handler"], setup["context"])
+        worker_main(conn, setup["handler"], setup["context"], lambda: memory.own_peak_kb(status))
     except (EOFError, OSError, KeyboardInterrupt):
         sys.exit(1)
+
+
+def _sibling(name: str) -> Any:
+    """A module of this folder, loaded by path without entering ``sys.modules``: the handler
+    never sees it."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_s3flow_sandbox_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # while it runs: dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
 
 
 @dataclass(frozen=True)
@@ -247,6 +284,11 @@ class Outcome:
     started: float  # epoch seconds
     ended: float
     init: tuple[float, float] | None = None  # the sandbox's init phase, on a cold start
+    # REPORT's Max Memory Used: the sandbox's peak so far, in MB (None: never measured)
+    max_memory_mb: int | None = None
+
+
+OUT_OF_MEMORY = "Runtime.OutOfMemory"
 
 
 class Sandbox:
@@ -260,10 +302,17 @@ class Sandbox:
         on_output: Callable[[str], None] | None = None,
         start_hook: StartHook | None = None,
         import_path: Sequence[str] | None = None,
+        *,
+        memory: tuple[MemoryWatchdog, int] | None = None,
+        ephemeral_storage: EphemeralStorage | None = None,
     ) -> None:
         """``import_path``: where the handler is imported from, before the standard library (the
-        function's code, then the runtime's packages); None for this interpreter's own path."""
+        function's code, then the runtime's packages); None for this interpreter's own path.
+        ``memory``: the watchdog and the function's memory in MB, None for no limit.
+        ``ephemeral_storage``: the sandbox's ``/tmp`` (``TMPDIR`` in ``environment`` names it),
+        removed when the sandbox ends."""
         self.on_output = on_output  # where the function's output lines go, besides our logging
+        self._storage = ephemeral_storage
         ours, theirs = socket.socketpair()
         emulator_path = [entry for entry in sys.path if entry]
         try:
@@ -283,6 +332,10 @@ class Sandbox:
             theirs.close()
             raise
         theirs.close()  # so that the child's death reads as EOF here
+        # Read while the sandbox initializes and while it runs an invocation (``run``).
+        self._memory = None if memory is None else memory[0].watch(self.process, memory[1])
+        if self._memory is not None:
+            self._memory.set_running(True)
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
         self._closed = False
@@ -297,6 +350,7 @@ class Sandbox:
                 "import_path": list(emulator_path if import_path is None else import_path),
                 "hook_path": emulator_path,
                 "bytecode_cache": os.path.join(tempfile.gettempdir(), "s3flow-lambda-bytecode"),
+                "ephemeral_storage": None if ephemeral_storage is None else ephemeral_storage.setup(),
             }
         )
         self._init: tuple[float, float] | None = None  # set once the child reports ready
@@ -326,9 +380,13 @@ class Sandbox:
         """
         with self._lock:
             self._busy = True
+        if self._memory is not None:
+            self._memory.set_running(True)
         try:
             return self._exchange(event, request_id, trace_header, timeout_seconds)
         finally:
+            if self._memory is not None:
+                self._memory.set_running(False)
             with self._lock:
                 self._busy = False
                 if self._killed:
@@ -341,22 +399,28 @@ class Sandbox:
             if self._init is None:
                 if not self._conn.poll(timeout_seconds):
                     return self._timed_out(request_id, timeout_seconds, started)
-                _, self._init = self._conn.recv()
+                _, self._init, peak = self._conn.recv()
                 cold = self._init
                 started = time.time()
+                if self._past_memory(peak):  # the init itself went past the memory
+                    return self._out_of_memory(request_id, started, cold)
             deadline = started + timeout_seconds
             self._conn.send(
                 {"event": event, "request_id": request_id, "trace_header": trace_header, "deadline": deadline}
             )
             if self._conn.poll(timeout_seconds):
-                status, payload = self._conn.recv()
-                return Outcome(status == "ok", payload, started, time.time(), cold)
+                status, payload, peak = self._conn.recv()
+                if self._past_memory(peak):  # between two polls: Lambda would have stopped it there
+                    return self._out_of_memory(request_id, started, cold)
+                return self._outcome(status == "ok", payload, started, cold)
         except (EOFError, OSError, BrokenPipeError):
             try:
                 code = self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 code = None
-            return Outcome(
+            if self._memory is not None and self._memory.exceeded:  # the watchdog killed it
+                return self._out_of_memory(request_id, started, cold)
+            return self._outcome(
                 False,
                 {
                     "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
@@ -365,17 +429,41 @@ class Sandbox:
                     "requestId": request_id,
                 },
                 started,
-                time.time(),
                 cold,
             )
         return self._timed_out(request_id, timeout_seconds, started, cold)
 
+    def _past_memory(self, peak_kb: int | None) -> bool:
+        """Takes the sandbox's own reading of its peak; True if it went past the function's
+        memory (the process is then killed)."""
+        return self._memory is not None and self._memory.record(peak_kb)
+
+    def _out_of_memory(self, request_id: str, started: float, cold: tuple[float, float] | None) -> Outcome:
+        """Lambda's answer for an environment stopped for going past its memory (``memory``)."""
+        self.kill()
+        return self._outcome(
+            False,
+            {
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
+                "errorType": OUT_OF_MEMORY,
+                "requestId": request_id,
+            },
+            started,
+            cold,
+        )
+
+    def _outcome(self, ok: bool, payload: Any, started: float, cold: tuple[float, float] | None) -> Outcome:
+        peak = None if self._memory is None else self._memory.max_memory_mb()
+        return Outcome(ok, payload, started, time.time(), cold, peak)
+
     def _timed_out(
         self, request_id: str, timeout_seconds: float, started: float, cold: tuple[float, float] | None = None
     ) -> Outcome:
+        if self._memory is not None:
+            self._memory.sample()  # its peak, for the REPORT line, before it goes
         self.kill()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        return Outcome(
+        return self._outcome(
             False,
             {
                 "errorMessage": f"{stamp} {request_id} Task timed out after {timeout_seconds:.2f} seconds",
@@ -383,19 +471,22 @@ class Sandbox:
                 "requestId": request_id,
             },
             started,
-            time.time(),
             cold,
         )
 
     def kill(self) -> None:
-        """Ends the process; safe to call from several threads. The connection is closed once,
-        and never under a ``run()`` in progress (that run closes it as it returns): closing a
-        connection another thread is reading fails that read with whatever the half-closed
-        object raises, not with the end of file a dead process gives."""
+        """Ends the process and removes its ``/tmp``; safe to call from several threads. The
+        connection is closed once, and never under a ``run()`` in progress (that run closes it
+        as it returns): closing a connection another thread is reading fails that read with
+        whatever the half-closed object raises, not with the end of file a dead process gives."""
         if self.process.poll() is None:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
+        if self._memory is not None:
+            self._memory.close()
+        if self._storage is not None:
+            self._storage.remove()
         with self._lock:
             self._killed = True
             if not self._busy:
