@@ -1,11 +1,11 @@
 """moto in server mode on loopback, inside this process, behind our own WSGI middleware.
 
-Any client reaches it with ``--endpoint-url http://127.0.0.1:<port>``, or over HTTPS
-(``https://``) when the server is given certificates (``LocalServer(tls=make_local_ca(...))``,
-``s3flow.local.tls``); while it serves, the emulator's own clients trust its CA
-(``credentials.trust_emulator_ca``). The middleware lets
-the local runtime answer some requests itself (``Route``: Lambda ``Invoke``, EventBridge
-``PutEvents``) and watch moto's answers to others (``Observer``: S3 object writes).
+Any client reaches it with ``--endpoint-url http://127.0.0.1:<port>``; given certificates
+(``LocalServer(tls=make_local_ca(...))``, ``s3flow.local.tls``) it serves HTTPS only, at
+``https://``, and while it serves the emulator's own clients trust its CA
+(``credentials.trust_emulator_ca``). The middleware lets the local runtime answer some
+requests itself (``Route``: Lambda ``Invoke``, EventBridge ``PutEvents``) and watch moto's
+answers to others (``Observer``: S3 object writes).
 Interceptors (``Middleware.add_interceptor``) see every request before the routes: the seam
 through which tests inject faults into the emulator's answers (``s3flow.testing``).
 
