@@ -11,11 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-
 from s3flow import contract
 from s3flow.functions.shared.dynamodb_json import from_dynamo
 from s3flow.local import objects_in
+from s3flow.local.credentials import emulator_client
 from s3flow.streams import stream_records
 
 ObjectVersion = tuple[str, str | None]  # (key, version id)
@@ -128,7 +127,7 @@ def count(uploaded: Sequence[ObjectVersion], *, endpoint_url: str, outputs: Mapp
     """Scans the table, reads the event log group and peeks at both failure queues."""
 
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")
+        return emulator_client(service, endpoint_url=endpoint_url, region="us-east-1")
 
     ledger = Ledger(list(uploaded))
     wanted = set(uploaded)
