@@ -39,13 +39,14 @@ class Running:
 
 @pytest.fixture
 def start_pipeline(synthesized: Path) -> Iterator[Callable[..., Running]]:
-    """Starts a pipeline on a free port (each test its own emulator); stops it afterwards."""
+    """Starts a pipeline on a free port (each test its own emulator), of the synthesized app
+    or of the ``cloud_assembly`` given; stops it afterwards."""
     started: list[LocalPipeline] = []
 
-    def start(**kwargs: Any) -> Running:
+    def start(cloud_assembly: Path | None = None, **kwargs: Any) -> Running:
         flows: list[FlowEvent] = []
         pipeline = LocalPipeline(
-            synthesized,
+            cloud_assembly or synthesized,
             STACK_NAME,
             port=0,
             concurrency=2,
