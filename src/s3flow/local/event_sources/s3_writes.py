@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +17,13 @@ from xml.sax.saxutils import escape as xml_escape
 
 from werkzeug.wrappers import Request, Response
 
+from s3flow.local.iam.api_calls.wire import credential_scope
 from s3flow.local.server import ObservedResponse
 
 EVENT_PUT = "ObjectCreated:Put"
 EVENT_COPY = "ObjectCreated:Copy"
 EVENT_MULTIPART = "ObjectCreated:CompleteMultipartUpload"
 EVENT_POST = "ObjectCreated:Post"
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-# Signature version 2: ``Authorization: AWS AccessKeyId:Signature`` (S3 still takes it).
-_CREDENTIAL_V2 = re.compile(r"^AWS ([^:\s]+):")
 # S3's limit on a key: 1,024 bytes of UTF-8, prefixes included.
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
 MAX_KEY_BYTES = 1024
@@ -49,26 +46,6 @@ class ObjectWrite:
     request_id: str
     source_ip: str
     principal: str
-
-
-def _credential(request: Request) -> tuple[str, str] | None:
-    """(access key id, service) from a SigV4 or SigV2 Authorization header or presigned URL.
-
-    SigV2 names no service; among AWS services only S3 still accepts it."""
-    header = request.headers.get("Authorization", "")
-    match = _CREDENTIAL.search(header)
-    if match:
-        return match.group(1), match.group(3)
-    presigned = request.args.get("X-Amz-Credential", "")
-    parts = presigned.split("/")
-    if len(parts) == 5:
-        return parts[0], parts[3]
-    match = _CREDENTIAL_V2.match(header)
-    if match:
-        return match.group(1), "s3"
-    if request.args.get("AWSAccessKeyId"):
-        return request.args["AWSAccessKeyId"], "s3"
-    return None
 
 
 def bucket_and_key(request: Request) -> tuple[str, str] | None:
@@ -149,16 +126,16 @@ def key_too_long(key: str, request_id: str | None = None) -> Response | None:
 
 def is_s3_request(request: Request) -> bool:
     """Unsigned, or signed for S3."""
-    credential = _credential(request)
-    return credential is None or credential[1] == "s3"
+    scope = credential_scope(request)
+    return scope is None or scope.service == "s3"
 
 
 def classify(request: Request, response: ObservedResponse) -> ObjectWrite | None:
     """The object write this request made, or None if it made none."""
     if response.status_code != 200:
         return None
-    credential = _credential(request)
-    if credential is not None and credential[1] != "s3":
+    scope = credential_scope(request)
+    if scope is not None and scope.service != "s3":
         return None
     target = bucket_and_key(request)
     if target is None:
@@ -180,5 +157,5 @@ def classify(request: Request, response: ObservedResponse) -> ObjectWrite | None
         version_id=response.headers.get("x-amz-version-id"),
         request_id=response.headers.get("x-amz-request-id") or uuid.uuid4().hex[:16].upper(),
         source_ip=request.remote_addr or "127.0.0.1",
-        principal=f"AWS:{credential[0]}" if credential else "anonymous",
+        principal=f"AWS:{scope.access_key_id}" if scope else "anonymous",
     )

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +47,7 @@ from werkzeug.wrappers import Request, Response
 from s3flow.local.errors import RequestRejected
 from s3flow.local.eventbridge.input_transformer import target_input
 from s3flow.local.eventbridge.put_events import build_event, check_request, entry_error
+from s3flow.local.iam.api_calls.wire import credential_scope
 from s3flow.local.iam.enforcement import Authorizer, Denial
 
 log = logging.getLogger(__name__)
@@ -279,5 +279,5 @@ def _error_code(error: Exception) -> str:
 
 
 def _region(request: Request) -> str:
-    match = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", request.headers.get("Authorization", ""))
-    return match.group(1) if match else "us-east-1"
+    scope = credential_scope(request)
+    return scope.region if scope is not None and scope.region else "us-east-1"
