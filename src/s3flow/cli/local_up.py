@@ -31,6 +31,7 @@ FLOW_STYLE = {
     "publish_failed": "red",
     "alarm": "magenta",  # key: the alarm's name; detail: "OLD -> NEW: reason"
     "logged": "red",  # a function's warning or error, under its object; detail: the line
+    "route_failed": "red",  # a rule's delivery was refused or failed; detail: rule, target, why
 }
 
 

@@ -84,6 +84,7 @@ class FlowKind(StrEnum):
     PUBLISH_FAILED = "publish_failed"  # the stream record was given up on: failure destination
     ALARM = "alarm"  # an alarm changed state: key is its name, detail "OLD -> NEW: reason"
     LOGGED = "logged"  # a function logged a warning or an error: about this object, if it says
+    ROUTE_FAILED = "route_failed"  # a rule could not deliver the object's event to its target
 
 
 @dataclass(frozen=True)
@@ -345,6 +346,7 @@ class LocalPipeline:
                 on_delivery=self._routed,
                 authorizer=authorizer,
                 put_metric=self._put_rule_metric,
+                on_failure=self._route_failed,
             )
             self.server.middleware.routes.extend([self.runtime.route, router.route])
             S3Hop(self._deployment, self.runtime.enqueue).install(self.server.middleware)
@@ -492,6 +494,18 @@ class LocalPipeline:
         for failure in change.failed_actions:
             detail += f"; {failure}"
         self._emit(FlowEvent(FlowKind.ALARM, "", change.name, None, detail))
+
+    def _route_failed(self, delivery: Delivery, error: str) -> None:
+        detail = delivery.event.get("detail") or {}
+        self._emit(
+            FlowEvent(
+                FlowKind.ROUTE_FAILED,
+                str(detail.get("bucketName", "")),
+                str(detail.get("objectKey", "")),
+                detail.get("versionId"),
+                f"rule {delivery.rule_name} could not deliver to {delivery.target_arn}: {error}",
+            )
+        )
 
     def _routed(self, delivery: Delivery) -> None:
         if ":logs:" not in delivery.target_arn:

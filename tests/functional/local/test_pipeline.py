@@ -13,6 +13,7 @@ import pytest
 from s3flow.local.deployment import FunctionSpec
 from s3flow.local.errors import CloudAssemblyMissingError, LocalError, PortInUseError
 from s3flow.local.event_sources.s3_event_record import objects_in
+from s3flow.local.eventbridge import Delivery
 from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.pipeline import (
@@ -89,3 +90,17 @@ def test_each_object_of_an_invocation_is_reported_as_it_flows():
 def test_the_deployment_is_only_there_once_started(tmp_path: Path):
     with pytest.raises(LocalError):
         LocalPipeline(tmp_path).deployment  # noqa: B018
+
+
+def test_a_rule_delivery_that_failed_is_reported_under_its_object(tmp_path: Path):
+    flows: list[FlowEvent] = []
+    pipeline = LocalPipeline(tmp_path, port=0, on_flow=flows.append)
+    event = {"detail": {"bucketName": "b", "objectKey": "k.csv", "versionId": "v1"}}
+
+    target = "arn:aws:logs:r:1:log-group:g"
+
+    pipeline._route_failed(Delivery("success-rule", target, event), "AccessDenied: no")
+
+    (flow,) = flows
+    assert (flow.kind, flow.bucket, flow.key, flow.version_id) == (FlowKind.ROUTE_FAILED, "b", "k.csv", "v1")
+    assert flow.detail == f"rule success-rule could not deliver to {target}: AccessDenied: no"

@@ -112,9 +112,11 @@ class EventRouter:
         on_delivery: Callable[[Delivery], None] | None = None,
         authorizer: Authorizer | None = None,
         put_metric: Callable[[str, dict[str, str]], None] | None = None,
+        on_failure: Callable[[Delivery, str], None] | None = None,
     ) -> None:
         self.account = account
         self.on_delivery = on_delivery
+        self.on_failure = on_failure  # a delivery that failed, and why
         self.authorizer = authorizer
         # (metric name, dimensions): records one datum of EventBridge's per-rule metrics.
         self.put_metric = put_metric
@@ -174,6 +176,8 @@ class EventRouter:
                 log.warning("rule %s could not deliver to %s: %s", rule.name, target.get("Arn"), error)
                 self._metric(FAILED_INVOCATIONS, rule)
                 self._dead_letter(rule, target, event, error, region)
+                if self.on_failure is not None:
+                    self.on_failure(Delivery(rule.name, target.get("Arn", ""), event), str(error))
                 continue
             if self.on_delivery is not None:
                 self.on_delivery(Delivery(rule.name, target["Arn"], event))

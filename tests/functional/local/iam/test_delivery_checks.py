@@ -58,6 +58,7 @@ def unchanged(template: Template) -> None:
 class RuleMetrics:
     def __init__(self) -> None:
         self.data: list[tuple[str, dict[str, str]]] = []
+        self.failures: list[tuple[str, str]] = []
 
     def __call__(self, name: str, dimensions: dict[str, str]) -> None:
         self.data.append((name, dimensions))
@@ -67,6 +68,7 @@ class RuleMetrics:
 
 
 def publish_one_event(deployment: Deployment) -> tuple[list[Delivery], RuleMetrics]:
+    """The deliveries made, and the rule metrics written; each failure is in ``metrics.failures``."""
     deliveries: list[Delivery] = []
     metrics = RuleMetrics()
     router = EventRouter(
@@ -74,6 +76,7 @@ def publish_one_event(deployment: Deployment) -> tuple[list[Delivery], RuleMetri
         on_delivery=deliveries.append,
         authorizer=Authorizer(deployment.policies, region=REGION),
         put_metric=metrics,
+        on_failure=lambda delivery, why: metrics.failures.append((delivery.rule_name, why)),
     )
     entry = {**SUCCESS_EVENT, "EventBusName": deployment.outputs["EventBusName"]}
     assert router.put_events([entry], region=REGION)["FailedEntryCount"] == 0
@@ -118,6 +121,8 @@ def test_without_the_logs_resource_policy_the_rule_fails_and_dead_letters_with_n
             {"EventBusName": deployment.outputs["EventBusName"], "RuleName": "s3-processing-success-dev"},
         )
     ]
+    ((rule, why),) = metrics.failures
+    assert rule == "s3-processing-success-dev" and "no resource-based policy allows" in why
     (message,) = dead_letters(deployment, endpoint)
     attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
     assert attributes["ERROR_CODE"] == "NO_PERMISSIONS"
