@@ -8,7 +8,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import building_blocks, cold_start, cost, document, e2e, narrative, package, paths, warm
+from bench import (
+    building_blocks,
+    cold_start,
+    cost,
+    document,
+    e2e,
+    enforcement,
+    narrative,
+    package,
+    paths,
+    warm,
+)
 from bench.emulator import Emulator
 from bench.report import Table
 from bench.sides import (
@@ -26,7 +37,7 @@ from bench.sides import (
     reference_as_shipped,
 )
 
-SECTIONS = ("cold", "warm", "e2e", "package", "cost")
+SECTIONS = ("cold", "warm", "e2e", "enforcement", "package", "cost")
 CONCURRENCY = (1, 4, 16)
 
 
@@ -42,11 +53,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="Markdown file to write")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
+    commands = parser.add_subparsers(dest="command", metavar="{enforcement}")
+    alone = commands.add_parser(
+        "enforcement",
+        help="only section 3b (IAM enforcement on against off), written into the document in place",
+        description=enforcement.__doc__,
+    )
+    alone.add_argument("--objects", type=int, default=enforcement.DEFAULT_OBJECTS, help="objects per burst")
+    alone.add_argument("--rounds", type=int, default=enforcement.DEFAULT_ROUNDS, help="bursts per side")
+    alone.add_argument(
+        "--concurrency", type=int, default=enforcement.CONCURRENCY, help="sandboxes per function"
+    )
+    alone.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="document to update")
+    alone.add_argument("--no-write", action="store_true", help="print the tables only")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "enforcement":
+        return enforcement_alone(args)
     repeats = args.repeats or (3 if args.quick else 9)
     objects = args.objects or (150 if args.quick else 1000)
     wanted = set(args.only.split(","))
@@ -116,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(
                 ("3. End to end through the local pipeline", t, narrative.e2e_text(levels, summary, history))
             )
+        if "enforcement" in wanted:
+            result = enforcement.measure(
+                enforcement.DEFAULT_OBJECTS // 2 if args.quick else enforcement.DEFAULT_OBJECTS,
+                2 if args.quick else enforcement.DEFAULT_ROUNDS, scratch,
+            )  # fmt: skip
+            sections.append(_enforcement_section(result, summary, "python -m bench"))
         if "package" in wanted:
             t = _show(package.table(package.packages(), package.synth_times(1 if args.quick else 3)), [])
             sections.append(("4. Deployment package and synth", t, narrative.PACKAGE_TEXT))
@@ -138,6 +170,45 @@ def main(argv: list[str] | None = None) -> int:
         document.write(args.output, run, summary, sections, row)
         print(f"wrote {args.output}")
     return 0
+
+
+ENFORCEMENT_HEADING = "3b. What IAM enforcement costs the local pipeline"
+
+
+def enforcement_alone(args: argparse.Namespace) -> int:
+    """``python -m bench enforcement``: measures section 3b alone and puts it into the document."""
+    try:
+        paths.processor_template()
+    except paths.BenchSetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    command = f"python -m bench enforcement --objects {args.objects} --rounds {args.rounds}" + (
+        f" --concurrency {args.concurrency}" if args.concurrency != enforcement.CONCURRENCY else ""
+    )
+    started, clock = document.now(), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="s3flow-bench-") as scratch:
+        result = enforcement.measure(args.objects, args.rounds, Path(scratch), args.concurrency)
+    seconds = time.perf_counter() - clock
+    summary: list[str] = []
+    when = f"{started:%Y-%m-%d %H:%M} UTC (commit {document.commit()}, {seconds:.0f} s)"
+    section = _enforcement_section(result, summary, command, when)
+    for line in summary:
+        print(f"  {line}")
+    print(f"\nbenchmark took {seconds:.0f} s")
+    if not args.no_write:
+        document.write_section(args.output, section, summary, after="3.")
+        print(f"wrote section {ENFORCEMENT_HEADING.split(' ', 1)[0]} into {args.output}")
+    return 0
+
+
+def _enforcement_section(
+    result: enforcement.Result, summary: list[str], command: str, when: str = ""
+) -> tuple[str, Table, list[str]]:
+    t = _show(enforcement.table(result), [])
+    micro = enforcement.micro_table(result)
+    print()
+    print(micro.text())
+    return ENFORCEMENT_HEADING, t, enforcement.text(result, summary, command, when)
 
 
 def _show(table: Table, results: list) -> Table:  # type: ignore[type-arg]

@@ -105,13 +105,61 @@ def write(
         "",
     ]
     for heading, table, explanation in sections:
-        lines += [f"## {heading}", "", f"_{table.title}_", "", table.markdown(), ""]
-        lines += [*(f"{note}\n" for note in table.notes)]
-        lines += [*(f"{paragraph}\n" for paragraph in explanation)]
+        lines += section_lines(heading, table, explanation)
     lines += [KEEP_START, kept.strip("\n") or "## Findings\n\n(none recorded yet)", "", HISTORY_START, ""]
     lines += ["## History", "", HISTORY_HEADER, *rows, ""]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines))
+
+
+def section_lines(heading: str, table: Table, explanation: list[str]) -> list[str]:
+    lines = [f"## {heading}", "", f"_{table.title}_", "", table.markdown(), ""]
+    lines += [*(f"{note}\n" for note in table.notes)]
+    lines += [*(f"{paragraph}\n" for paragraph in explanation)]
+    return lines
+
+
+def write_section(
+    output: Path, section: tuple[str, Table, list[str]], summary: list[str], *, after: str
+) -> None:
+    """Puts one measured section into an existing document, leaving the rest as it is.
+
+    The section replaces the one with the same number (``"3b. ..."`` replaces ``## 3b.``), else
+    goes right after section ``after`` (``"3."``); each summary line replaces the bullet that
+    starts with the same words up to its first colon, else goes at the end of the summary.
+    """
+    heading, table, explanation = section
+    text = output.read_text()
+    if KEEP_START not in text:
+        raise ValueError(f"{output} is not a generated document (no {KEEP_START!r})")
+    head, tail = text.split(KEEP_START, 1)
+    parts = re.split(r"(?m)^(?=## )", head)
+    number = heading.split(" ", 1)[0]
+    block = "\n".join(section_lines(heading, table, explanation)) + "\n"
+    found = [i for i, part in enumerate(parts) if part.startswith(f"## {number} ")]
+    if found:
+        parts[found[0]] = block
+    else:
+        anchor = [i for i, part in enumerate(parts) if part.startswith(f"## {after} ")]
+        if not anchor:
+            raise ValueError(f"{output} has no section {after!r} to put {heading!r} after")
+        parts.insert(anchor[0] + 1, block)
+    for i, part in enumerate(parts):
+        if part.startswith("## Summary"):
+            parts[i] = _with_summary(part, summary)
+    output.write_text("".join(parts) + KEEP_START + tail)
+
+
+def _with_summary(part: str, summary: list[str]) -> str:
+    lines = part.rstrip("\n").split("\n")
+    for line in summary:
+        prefix = f"- {line.split(':', 1)[0]}:"
+        at = [i for i, kept in enumerate(lines) if kept.startswith(prefix)]
+        if at:
+            lines[at[0]] = f"- {line}"
+        else:
+            lines.append(f"- {line}")
+    return "\n".join(lines) + "\n\n"
 
 
 def _between(text: str, start: str, end: str) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
 import boto3
@@ -130,6 +130,14 @@ def reference_assembly(scratch: Path) -> Path:
     return target
 
 
+class BurstObserver(Protocol):
+    """Told when a level's burst starts and ends, with its running pipeline (to count what it did)."""
+
+    def burst_started(self, pipeline: Any) -> None: ...
+
+    def burst_ended(self, pipeline: Any) -> None: ...
+
+
 class _Tracker:
     def __init__(self) -> None:
         self.uploaded: dict[str, float] = {}
@@ -207,7 +215,15 @@ def function_name() -> str:
 
 
 def run_level(
-    side: str, assembly: Path, concurrency: int, objects: int, idle_samples: int, pycache: Path
+    side: str,
+    assembly: Path,
+    concurrency: int,
+    objects: int,
+    idle_samples: int,
+    pycache: Path,
+    *,
+    enforce_iam: bool = True,
+    observer: BurstObserver | None = None,
 ) -> Level:
     from s3flow.local import LocalPipeline
 
@@ -222,7 +238,7 @@ def run_level(
     overrides = {function_name(): extra}
     pipeline = LocalPipeline(
         assembly, paths.STACK_NAME, port=_free_port(), concurrency=concurrency, on_flow=tracker.on_flow,
-        environment_overrides=overrides,
+        environment_overrides=overrides, enforce_iam=enforce_iam,
     )  # fmt: skip
     _observe_deliveries(pipeline, tracker.on_delivery)
     with pipeline:
@@ -261,6 +277,8 @@ def run_level(
         keys = [f"burst/{i:06d}.json" for i in range(objects)]
         with tracker.lock:
             tracker.wanted = objects
+        if observer is not None:
+            observer.burst_started(pipeline)
         started, cpu_started = time.perf_counter(), time.process_time()
         sandboxes_started, (busy_started, _) = _sandboxes_cpu(), _machine_busy()
         with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
@@ -273,6 +291,8 @@ def run_level(
             default=time.perf_counter(),
         )
         pipeline.wait_idle(30)
+        if observer is not None:
+            observer.burst_ended(pipeline)
     level.emulator_cores = (cpu_ended - cpu_started) / (ended - started or 1)
     level.machine_cores = (busy_ended - busy_started) / (ended - started or 1)
     level.function_cpu_ms = (sandboxes_ended - sandboxes_started) * 1000 / max(1, objects)
