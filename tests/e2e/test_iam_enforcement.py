@@ -75,3 +75,16 @@ def test_a_publisher_that_may_not_put_events_routes_nothing_and_gives_the_batch_
     assert kinds[-1] == "publish_failed"
     (record,) = queued(running, "PublisherFailureQueueUrl")
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+
+
+def test_a_function_whose_role_may_not_write_its_logs_loses_them_as_on_aws(
+    start_pipeline, synthesized: Path, tmp_path: Path
+) -> None:
+    running = start_without(start_pipeline, synthesized, tmp_path, PROCESSOR_POLICY, "logs:PutLogEvents")
+
+    upload(running, "quiet.csv")
+
+    # THEN the object is processed, and the processor's log group holds nothing of it
+    assert "recorded" in running.kinds("quiet.csv")
+    group = f"/aws/lambda/{running.outputs['LambdaFunctionName']}"
+    assert running.client("logs").describe_log_streams(logGroupName=group)["logStreams"] == []

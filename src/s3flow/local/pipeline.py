@@ -323,6 +323,8 @@ class LocalPipeline:
                 endpoint_url=self.endpoint_url, region=self.region, host=self.server.host
             )
             self.traces.start()
+            if self.enforce_iam:
+                self.iam = IamEnforcer(self._deployment)
             self.runtime = LambdaRuntime(
                 self._deployment,
                 endpoint_url=self.endpoint_url,
@@ -333,12 +335,12 @@ class LocalPipeline:
                 listener=_FlowReporter(self._emit),
                 environment_overrides=self.environment_overrides,
                 ca_bundle=self.ca_bundle,
+                authorizer=self.iam.authorizer if self.iam is not None else None,
             )
             self.runtime.start()
             self.runtime.add_listener(LambdaErrors(lambda: self._client("cloudwatch")))
             authorizer = None
-            if self.enforce_iam:
-                self.iam = IamEnforcer(self._deployment)
+            if self.iam is not None:
                 self.server.middleware.add_interceptor(self.iam)
                 authorizer = self.iam.authorizer
             router = EventRouter(

@@ -118,14 +118,22 @@ def log_group_of(spec: FunctionSpec) -> str:
 
 
 class FunctionLog:
-    """One sandbox's log stream in the function's log group in moto, as Lambda writes it."""
+    """One sandbox's log stream in the function's log group in moto, as Lambda writes it.
 
-    def __init__(self, *, account: str, region: str, group: str, stream: str) -> None:
+    ``denied``: why the function's role may not write it (None: it may); Lambda then writes
+    nothing, so the lines are lost as on AWS."""
+
+    def __init__(
+        self, *, account: str, region: str, group: str, stream: str, denied: str | None = None
+    ) -> None:
         self.account, self.region, self.group, self.stream = account, region, group, stream
+        self.denied = denied
         self._created = False
         self._lock = threading.Lock()
 
     def write(self, message: str) -> None:
+        if self.denied is not None:
+            return
         from moto.logs.models import logs_backends
 
         backend = logs_backends[self.account][self.region]

@@ -45,6 +45,7 @@ from s3flow.local.credentials import emulator_client
 from s3flow.local.deployment import Deployment, FunctionSpec
 from s3flow.local.emf_extraction import EmfExtractor
 from s3flow.local.errors import FunctionNotFoundError
+from s3flow.local.iam.enforcement import Authorizer
 from s3flow.local.lambda_ import invoke_api
 from s3flow.local.lambda_.destinations import QueueSender
 from s3flow.local.lambda_.ephemeral_storage import EphemeralStorage
@@ -123,6 +124,7 @@ class LambdaRuntime:
         listener: Listener | None = None,
         environment_overrides: Mapping[str, Mapping[str, str]] | None = None,
         ca_bundle: str | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -134,6 +136,9 @@ class LambdaRuntime:
         self.retry_delays = tuple(retry_delays)
         self.xray_daemon_address = xray_daemon_address
         self.ca_bundle = ca_bundle  # the HTTPS emulator's CA, trusted by every sandbox
+        # Lambda writes a function's logs with its role: evaluated when given, as on AWS (the
+        # failure destination's grant is checked at provisioning, as Lambda checks it).
+        self.authorizer = authorizer
         self.on_segment = on_segment
         self.listener = Listeners(listener or Listener())
         self._start_hooks: dict[str, StartHook] = {}
@@ -281,7 +286,11 @@ class LambdaRuntime:
         }
         environment["AWS_LAMBDA_LOG_STREAM_NAME"] = stream
         log = FunctionLog(
-            account=self.deployment.account, region=self.deployment.region, group=group, stream=stream
+            account=self.deployment.account,
+            region=self.deployment.region,
+            group=group,
+            stream=stream,
+            denied=self._logs_denied(spec, group, stream),
         )
         return Sandbox(
             spec.handler,
@@ -409,6 +418,21 @@ class LambdaRuntime:
             self._send_to_queue(destination, record)
         except Exception:
             log.exception("could not deliver a failed invocation to %s", destination)
+
+    def _logs_denied(self, spec: FunctionSpec, group: str, stream: str) -> str | None:
+        """Why Lambda may not write this sandbox's log stream with the function's role, if it
+        may not: on AWS the function's logs are then lost
+        (docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html#monitoring-cloudwatchlogs-prereqs)."""
+        if self.authorizer is None or spec.role_arn is None:
+            return None
+        where = f"{self.deployment.region}:{self.deployment.account}"
+        arn = f"arn:aws:logs:{where}:log-group:{group}:log-stream:{stream}"
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            denial = self.authorizer.role_may(spec.role_arn, action, arn, session_name=spec.name)
+            if denial is not None:
+                log.warning("%s: its logs are lost, as on AWS: %s", spec.name, denial.message)
+                return denial.message
+        return None
 
     def _send_to_queue(self, queue_arn: str, record: dict[str, Any]) -> None:
         self._queue_sender(queue_arn, record)
