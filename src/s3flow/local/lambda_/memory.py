@@ -21,10 +21,12 @@ readings of it, both needed:
   of memory even if it answered before anyone looked: the peak is a high-water mark, nothing
   that happened between two readings is missed;
 - a watchdog thread (one per runtime) reads the ``VmHWM`` of the sandboxes that are starting or
-  running an invocation every ``POLL_INTERVAL`` and kills the one past its limit, so a runaway
-  allocation is stopped while it runs, as Lambda stops it. An idle sandbox is not read (Lambda
-  freezes an environment between invocations), so an idle runtime costs nothing; a reading is a
-  ``pread`` on a descriptor kept open on the status file, about 10 µs.
+  running an invocation and kills the one past its limit, so a runaway allocation is stopped
+  while it runs, as Lambda stops it. A sandbox is read again before it could reach its limit
+  filling memory at ``FILL_RATE_KB_PER_S`` (``reading_interval``): every 10 ms near its limit, at
+  most every 100 ms far from it (the processor, 28 MB of 256, every 56 ms). An idle sandbox is
+  not read (Lambda freezes an environment between invocations), so an idle runtime costs
+  nothing; a reading is a ``pread`` on a descriptor kept open on the status file.
 
 Why not a resource limit: ``RLIMIT_AS`` counts virtual memory, which Python's allocator, glibc's
 per-thread arenas and every thread's stack reserve far beyond what is resident (what Lambda
@@ -35,7 +37,8 @@ needs root or a delegated cgroup.
 
 Not modelled: the memory of processes the handler starts (Lambda's limit covers the whole
 environment; here only the sandbox process is measured); between two polls a handler can go
-past its limit by what it allocates in ``POLL_INTERVAL`` before it is killed. Without
+past its limit by what it allocates in one reading interval (faster than
+``FILL_RATE_KB_PER_S``, or within the last 10 ms) before it is killed. Without
 ``/proc`` (macOS) there is no watchdog: the sandbox reports its peak from ``getrusage``, and an
 invocation past the limit fails when it answers, not while it runs.
 """
@@ -43,13 +46,20 @@ invocation past the limit fails when it answers, not while it runs.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import resource
 import subprocess
 import sys
 import threading
+import time
 
-POLL_INTERVAL = 0.01  # seconds between two readings of a running sandbox's peak
+# Seconds between two readings of a running sandbox's peak, at least and at most.
+MIN_INTERVAL = 0.01
+MAX_INTERVAL = 0.1
+# How fast a sandbox is assumed to fill memory: Python writes a new bytes object
+# (b"\x01" * n) at about 3-4 GB/s on a current machine.
+FILL_RATE_KB_PER_S = 4 * 1024 * 1024
 # One status file is about 1.5 KB; the read takes it whole.
 _STATUS_BYTES = 8192
 
@@ -68,6 +78,15 @@ def parse_peak_kb(status: bytes) -> int | None:
 def megabytes(kb: int) -> int:
     """kB as the whole MB (MiB) Lambda reports, rounded up: a peak just over 56 MB reads 57."""
     return -(-kb // 1024)
+
+
+def reading_interval(peak_kb: int | None, limit_mb: int) -> float:
+    """Seconds until a sandbox at ``peak_kb`` must be read again: no later than it could reach
+    ``limit_mb`` at ``FILL_RATE_KB_PER_S``, within ``MIN_INTERVAL`` and ``MAX_INTERVAL``."""
+    if peak_kb is None:
+        return MIN_INTERVAL
+    headroom_kb = limit_mb * 1024 - peak_kb
+    return min(MAX_INTERVAL, max(MIN_INTERVAL, headroom_kb / FILL_RATE_KB_PER_S))
 
 
 def open_status(pid: int | str) -> int | None:
@@ -105,6 +124,7 @@ class MemoryWatch:
         self.limit_mb = limit_mb
         self.peak_kb: int | None = None
         self.exceeded = False
+        self.due = 0.0  # when the watchdog reads it next (monotonic seconds)
         self._watchdog = watchdog
         self._status_fd = open_status(process.pid) if watchdog.polls else None
         # Held while the descriptor is read or closed: a closed number can be reused at once,
@@ -154,16 +174,17 @@ class MemoryWatch:
 
 
 class MemoryWatchdog:
-    """One thread that reads the peak of every running sandbox every ``interval`` seconds and
-    kills the one past its limit; it sleeps while no sandbox runs, and starts on first use."""
+    """One thread that reads the peak of every running sandbox when it is due
+    (``reading_interval``) and kills the one past its limit; it sleeps while no sandbox runs,
+    and starts on first use."""
 
-    def __init__(self, interval: float = POLL_INTERVAL) -> None:
-        self.interval = interval
+    def __init__(self) -> None:
         self.polls = _status_readable()  # without /proc, only the sandboxes' own reports count
         self._active: set[MemoryWatch] = set()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wakes_at = -math.inf  # when the sleeping thread wakes; -inf while it is awake
 
     def watch(self, process: subprocess.Popen[bytes], limit_mb: int) -> MemoryWatch:
         return MemoryWatch(process, limit_mb, self)
@@ -172,6 +193,7 @@ class MemoryWatchdog:
         if not self.polls:
             return
         with self._cond:
+            watch.due = time.monotonic() + reading_interval(watch.peak_kb, watch.limit_mb)
             self._active.add(watch)
             if self._thread is None:
                 self._stop = threading.Event()
@@ -179,7 +201,8 @@ class MemoryWatchdog:
                     target=self._poll, args=(self._stop,), name="lambda-memory-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            elif watch.due < self._wakes_at:  # only then: most invocations wake nothing
+                self._cond.notify()
 
     def deactivate(self, watch: MemoryWatch) -> None:
         with self._cond:
@@ -195,16 +218,21 @@ class MemoryWatchdog:
             thread.join(timeout=5)
 
     def _poll(self, stop: threading.Event) -> None:
-        while not stop.is_set():
+        while True:
             with self._cond:
-                while not self._active and not stop.is_set():
-                    self._cond.wait()
-                active = list(self._active)
-            for watch in active:
-                if stop.is_set():
-                    return
+                while True:
+                    if stop.is_set():
+                        return
+                    now = time.monotonic()
+                    due = [watch for watch in self._active if watch.due <= now]
+                    if due:
+                        self._wakes_at = -math.inf
+                        break
+                    self._wakes_at = min((watch.due for watch in self._active), default=math.inf)
+                    self._cond.wait(None if self._wakes_at == math.inf else self._wakes_at - now)
+            for watch in due:
                 watch.sample()
-            stop.wait(self.interval)
+                watch.due = time.monotonic() + reading_interval(watch.peak_kb, watch.limit_mb)
 
 
 def _status_readable() -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from s3flow.local.lambda_.memory import MemoryWatchdog, megabytes, parse_peak_kb
+import pytest
+
+from s3flow.local.lambda_.memory import MemoryWatchdog, megabytes, parse_peak_kb, reading_interval
 
 STATUS = b"""Name:\tpython
 Umask:\t0022
@@ -74,3 +76,10 @@ def test_a_poll_reads_the_process_s_own_figures() -> None:
     else:
         assert watch.peak_kb is None
     watch.close()
+
+
+def test_a_sandbox_is_read_again_before_it_could_fill_its_headroom_within_10_to_100_ms() -> None:
+    assert reading_interval(28 * 1024, 256) == pytest.approx(0.0557, abs=1e-3)  # the processor
+    assert reading_interval(250 * 1024, 256) == 0.01  # near its limit
+    assert reading_interval(1024, 10240) == 0.1  # far from it
+    assert reading_interval(None, 256) == 0.01  # not read yet
