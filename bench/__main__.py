@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "enforcement" in wanted:
             result = enforcement.measure(
-                enforcement.DEFAULT_OBJECTS // 2 if args.quick else enforcement.DEFAULT_OBJECTS,
+                enforcement.DEFAULT_OBJECTS // 4 if args.quick else enforcement.DEFAULT_OBJECTS,
                 2 if args.quick else enforcement.DEFAULT_ROUNDS, scratch,
             )  # fmt: skip
             sections.append(_enforcement_section(result, summary, "python -m bench"))
