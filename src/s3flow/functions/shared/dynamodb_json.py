@@ -6,10 +6,14 @@ s3transfer included: about 30 ms of every cold start of a function that otherwis
 only botocore. Numbers go through DynamoDB's decimal context (38 digits, rejecting
 inexact or rounded values); floats, NaN and Infinity are refused; binary comes back as
 ``bytes`` (boto3 wraps it in its ``Binary``).
+
+``to_json`` writes such values as JSON with each Decimal as the exact number it holds: what
+the publisher sends as an event's detail and the CLI prints.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Set
 from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any
@@ -26,14 +30,14 @@ def serialize(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": value}
     if _is_number(value):
-        return {"N": _number(value)}
+        return {"N": number(value)}
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, bytes | bytearray):
         return {"B": value}
     if isinstance(value, Set):
         if all(_is_number(member) for member in value):
-            return {"NS": [_number(member) for member in value]}
+            return {"NS": [number(member) for member in value]}
         if all(isinstance(member, str) for member in value):
             return {"SS": list(value)}
         if all(isinstance(member, bytes | bytearray) for member in value):
@@ -74,11 +78,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
-def _number(value: int | Decimal) -> str:
-    number = str(_NUMBER_CONTEXT.create_decimal(value))
-    if number in ("Infinity", "NaN"):
+def number(value: int | Decimal) -> str:
+    """The N text of a number: ``TypeError`` for NaN and Infinity, and a
+    ``decimal.DecimalException`` (an ``ArithmeticError``) for one the context cannot hold
+    exactly (over 38 digits, or an exponent out of its range, as boto3 refuses them)."""
+    text = str(_NUMBER_CONTEXT.create_decimal(value))
+    if text in ("Infinity", "-Infinity", "NaN", "-NaN", "sNaN", "-sNaN"):
         raise TypeError("Infinity and NaN not supported")
-    return number
+    return text
 
 
 def to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
@@ -89,12 +96,62 @@ def from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
     return {name: deserialize(value) for name, value in item.items()}
 
 
-def plain(value: Any) -> Any:
-    """DynamoDB's Decimals back to int/float so items can be JSON-encoded."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | set | tuple):
-        return [plain(v) for v in value]
-    return value
+def to_json(value: Any) -> str:
+    """JSON text as ``json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+    sort_keys=True)`` writes it, but with each ``Decimal`` written as the exact number it
+    holds (``json.dumps`` refuses Decimals, and ``float()`` would round one of more than 17
+    digits). Sets are written as lists; NaN and Infinity as ``json.dumps`` writes them (not
+    JSON: callers that send the text refuse it)."""
+    out: list[str] = []
+    _write_json(value, out)
+    return "".join(out)
+
+
+def _write_json(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(_json_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, Decimal):
+        out.append(_decimal_json(value))
+    elif isinstance(value, float):
+        out.append(json.dumps(value))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        for index, name in enumerate(sorted(value)):
+            if not isinstance(name, str):
+                raise TypeError(f"keys must be str, not {type(name).__name__}")
+            out.append("," if index else "")
+            out.append(_json_string(name))
+            out.append(":")
+            _write_json(value[name], out)
+        out.append("}")
+    elif isinstance(value, list | tuple | Set):
+        out.append("[")
+        for index, member in enumerate(value):
+            out.append("," if index else "")
+            _write_json(member, out)
+        out.append("]")
+    else:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder json.dumps uses for strings with ensure_ascii=False.
+_json_string = json.encoder.encode_basestring
+
+
+def _decimal_json(value: Decimal) -> str:
+    if not value.is_finite():
+        return "NaN" if value.is_nan() else "-Infinity" if value.is_signed() else "Infinity"
+    # An integral value as an integer (1E+2 as 100, 1.0 as 1) up to DynamoDB's largest
+    # magnitude, past which int() would spell out a huge number; else Decimal's own text,
+    # which is a JSON number (1.5E-7, 0.1) holding every digit.
+    if value == value.to_integral_value() and value.adjusted() < 128:
+        return str(int(value))
+    return str(value)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from s3flow import contract
-from s3flow.functions.shared.dynamodb_json import plain
+from s3flow.functions.shared.dynamodb_json import to_json
 
 # PutEvents limits (AWS enforces them, moto does not): entries per call, bytes per request.
 MAX_ENTRIES_PER_CALL = 10
@@ -26,11 +25,12 @@ def detail_type(item: dict[str, Any]) -> str:
 
 def entry_for(item: dict[str, Any], *, event_bus_name: str) -> dict[str, Any]:
     """The PutEvents entry announcing one item; ``TraceHeader`` is added at publish time."""
-    detail = {name: plain(value) for name, value in item.items() if name not in _NOT_IN_DETAIL}
+    detail = {name: value for name, value in item.items() if name not in _NOT_IN_DETAIL}
     return {
         "Source": contract.EVENT_SOURCE,
         "DetailType": detail_type(item),
-        "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        # Numbers as stored: a step's Decimal("0.1") is 0.1 in the detail, never a float's rounding.
+        "Detail": to_json(detail),
         "EventBusName": event_bus_name,
     }
 

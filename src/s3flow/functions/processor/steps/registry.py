@@ -20,16 +20,21 @@ gets an error item and an error event naming the step. See docs/extending.md.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import importlib
 import json
+import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from s3flow import contract
 from s3flow.functions.processor.exceptions import StepConfigurationError, StepOutputError
+from s3flow.functions.shared.dynamodb_json import number as dynamodb_number
+from s3flow.functions.shared.dynamodb_json import to_json
 
 MAX_STEP_FIELDS_BYTES = 8 * 1024
 MAX_STEP_FIELDS_DEPTH = 16  # DynamoDB allows 32 levels; the item adds two (steps, name)
@@ -86,6 +91,71 @@ class ObjectRef:
             yield from body.iter_chunks(chunk_bytes)
         finally:
             body.close()
+
+    def lines(
+        self, encoding: str = "utf-8", errors: str = "strict", *, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    ) -> Iterator[str]:
+        """The object's text line by line, without their endings, as iterating over a file
+        opened in text mode reads it (``\\n``, ``\\r\\n`` and ``\\r`` each end a line); streamed from
+        one GetObject, so memory holds a chunk and the current line, whatever the object's size."""
+        for line in _lines_with_endings(self._text(encoding, errors, chunk_bytes)):
+            yield line[:-2] if line.endswith("\r\n") else line[:-1] if line[-1] in "\r\n" else line
+
+    def csv_rows(
+        self,
+        dialect: str | csv.Dialect | type[csv.Dialect] = "excel",
+        *,
+        encoding: str = "utf-8",
+        errors: str = "strict",
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        **fmtparams: Any,
+    ) -> Iterator[list[str]]:
+        """The object's rows as ``csv.reader(f, dialect, **fmtparams)`` reads them from a file
+        opened with ``newline=""`` (a quoted field keeps its line breaks); streamed like ``lines``."""
+        lines = _lines_with_endings(self._text(encoding, errors, chunk_bytes))
+        return csv.reader(lines, dialect, **fmtparams)
+
+    def _text(self, encoding: str, errors: str, chunk_bytes: int) -> Iterator[str]:
+        """The object decoded chunk by chunk: a character cut by a chunk boundary is completed
+        by the next chunk; bytes left incomplete at the end are an error under ``errors``."""
+        decoder = codecs.getincrementaldecoder(encoding)(errors)
+        for chunk in self.stream(chunk_bytes):
+            yield decoder.decode(chunk)
+        yield decoder.decode(b"", final=True)
+
+
+# What ends a line in text mode (universal newlines): str.splitlines would also split on
+# \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which a file does not.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines_with_endings(texts: Iterable[str]) -> Iterator[str]:
+    """Lines as a file opened with ``newline=""`` yields them: each with its ending as written.
+
+    A line cut across pieces is held as its parts until its end arrives; a ``\\r`` that ends a
+    piece waits for the next piece, which may start with the ``\\n`` of a ``\\r\\n``.
+    """
+    parts: list[str] = []
+    for text in texts:
+        if not text:
+            continue
+        start = 0
+        if parts and parts[-1].endswith("\r"):
+            if text.startswith("\n"):
+                parts.append("\n")
+                start = 1
+            yield "".join(parts)
+            parts = []
+        for end in _LINE_END.finditer(text, start):
+            if end.end() == len(text) and end.group() == "\r":
+                break  # maybe the first half of a \r\n: the next piece tells
+            parts.append(text[start : end.end()])
+            yield "".join(parts)
+            parts, start = [], end.end()
+        if start < len(text):
+            parts.append(text[start:])
+    if parts:
+        yield "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -169,45 +239,89 @@ def load_steps(spec: str = "") -> tuple[RegisteredStep, ...]:
     return steps
 
 
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
-
-
 def storable(name: str, fields: Any) -> dict[str, Any]:
-    """A step's output as it will be stored: a JSON object with Decimals for DynamoDB.
+    """A step's output as it will be stored: a JSON object, its numbers as DynamoDB keeps them.
 
-    Raises ``StepOutputError`` for anything else: not a mapping, a non-string or empty
-    key, a value JSON cannot encode (NaN, sets, objects), too large or too deep.
+    ``int`` and ``Decimal`` stay as they are and a ``float`` becomes the Decimal of its
+    shortest text (0.1 as Decimal("0.1")), so the item holds DynamoDB numbers and the event
+    detail the same digits (``dynamodb_json.to_json``). Raises ``StepOutputError`` for anything
+    else: not a mapping, an empty key or one JSON has no text for, a value JSON cannot encode
+    (NaN or Infinity, sets, bytes, objects), a number DynamoDB cannot hold exactly (over 38
+    digits, magnitude outside 1E-130 .. 1E+126), too large once encoded, or too deep.
     """
     if fields is None:
         return {}
     if not isinstance(fields, Mapping):
         raise StepOutputError(f"step {name} returned {type(fields).__name__}, not a mapping")
-    try:
-        text = json.dumps(dict(fields), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as error:
-        raise StepOutputError(f"step {name} returned fields that are not JSON: {error}") from error
-    size = len(text.encode("utf-8"))
+    value: dict[str, Any] = _stored(name, fields, 1)
+    size = len(to_json(value).encode("utf-8"))
     if size > MAX_STEP_FIELDS_BYTES:
         raise StepOutputError(f"step {name} returned {size} bytes of fields, over {MAX_STEP_FIELDS_BYTES}")
-    value = json.loads(text, parse_float=Decimal)
-    if _depth(value) > MAX_STEP_FIELDS_DEPTH:
-        raise StepOutputError(f"step {name} returned fields nested deeper than {MAX_STEP_FIELDS_DEPTH}")
-    if _has_empty_key(value):
-        raise StepOutputError(f"step {name} returned a field with an empty name")
     return value
 
 
-def _has_empty_key(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(key == "" or _has_empty_key(v) for key, v in value.items())
-    if isinstance(value, list):
-        return any(_has_empty_key(v) for v in value)
-    return False
+def _not_json(name: str, why: str) -> StepOutputError:
+    return StepOutputError(f"step {name} returned fields that are not JSON: {why}")
+
+
+def _stored(name: str, value: Any, depth: int) -> Any:
+    """``value`` as stored; ``depth``: how many objects and arrays hold it, itself included."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # a str subclass (an enum) as its text, as json.dumps writes it
+    if isinstance(value, int | float | Decimal):
+        return _number(name, value)
+    if isinstance(value, Mapping | list | tuple):
+        if depth > MAX_STEP_FIELDS_DEPTH:
+            raise StepOutputError(f"step {name} returned fields nested deeper than {MAX_STEP_FIELDS_DEPTH}")
+        if isinstance(value, Mapping):
+            return {_key(name, key): _stored(name, member, depth + 1) for key, member in value.items()}
+        return [_stored(name, member, depth + 1) for member in value]
+    raise _not_json(name, f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _key(name: str, key: Any) -> str:
+    """A field name; ``int``, ``float``, ``bool`` and ``None`` keys become text as json.dumps writes them."""
+    if isinstance(key, str):
+        text = str.__str__(key)
+    elif isinstance(key, bool | int | float) or key is None:
+        if isinstance(key, float) and not math.isfinite(key):
+            raise _not_json(name, f"a key is {key!r}")
+        text = json.dumps(key)
+    else:
+        raise _not_json(name, f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+    if not text:
+        raise StepOutputError(f"step {name} returned a field with an empty name")
+    return text
+
+
+def _number(name: str, value: int | float | Decimal) -> int | Decimal:
+    """The number as stored, refused unless DynamoDB holds it exactly: 38 digits, 1E-130 to
+    9.99...E+125 in magnitude (narrower than boto3's decimal context, which lets 1E-150 and
+    1E+126 through for DynamoDB to refuse):
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _not_json(name, f"{value!r} is not a number")
+        value = Decimal(float.__repr__(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise _not_json(name, f"Decimal({str(value)!r}) is not a number")
+    else:
+        value = int(value)  # an int subclass (an enum) as the number it is
+    try:
+        dynamodb_number(value)
+        fits = not value or -130 <= Decimal(value).adjusted() <= 125
+    except ArithmeticError:
+        fits = False
+    if not fits:
+        raise StepOutputError(
+            f"step {name} returned {value}, a number DynamoDB cannot store exactly "
+            "(at most 38 digits, magnitude from 1E-130 to under 1E+126)"
+        )
+    return value
 
 
 def failure(step: str, error: BaseException) -> StepFailure:
