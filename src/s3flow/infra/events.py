@@ -68,7 +68,15 @@ class LogGroupTarget:
 class Events(Construct):
     """Custom event bus whose rules route processor events to one log group."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, environment_suffix: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """``removal_policy`` applies to what holds events: the log group and dead-letter queue."""
         super().__init__(scope, construct_id)
 
         self.bus = events.EventBus(
@@ -82,7 +90,7 @@ class Events(Construct):
             "EventProcessingLogGroup",
             log_group_name=f"/aws/events/processing-{environment_suffix}",
             retention=logs.RetentionDays.ONE_WEEK,
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
         accept_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         # Events the log group refused after every retry wait here (14 days) for a look.
@@ -92,6 +100,7 @@ class Events(Construct):
             queue_name=f"processing-events-dlq-{environment_suffix}",
             why_last="This queue is the rules' dead-letter queue itself (cdk-nag only recognises "
             "SQS-to-SQS redrive); a queue behind it would only move the messages.",
+            removal_policy=removal_policy,
         )
         self.success_rule = self._route(
             "SuccessEventRule",

@@ -37,14 +37,20 @@ def function_code() -> lambda_.Code:
     return processor_code(ARCHITECTURE)
 
 
-def function_log_group(scope: Construct, construct_id: str, *, function_name: str) -> logs.LogGroup:
-    """The function's own log group, kept a month and deleted with the stack."""
+def function_log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    function_name: str,
+    removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+) -> logs.LogGroup:
+    """The function's own log group, kept a month; deleted with the stack unless retained."""
     log_group = logs.LogGroup(
         scope,
         construct_id,
         log_group_name=f"/aws/lambda/{function_name}",
         retention=LOG_RETENTION,
-        removal_policy=RemovalPolicy.DESTROY,
+        removal_policy=removal_policy,
     )
     accept_checkov(log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
     return log_group
@@ -77,9 +83,12 @@ def pipeline_function(
     role: iam.Role,
     log_group: logs.LogGroup,
     environment: Mapping[str, str],
+    memory_mb: int = MEMORY_SIZE,
+    timeout: Duration = TIMEOUT,
     **props: Any,
 ) -> lambda_.Function:
-    """A function of the shared asset: arm64, Python 3.13, 256 MB, 5 min, X-Ray active.
+    """A function of the shared asset: arm64, Python 3.13, X-Ray active; 256 MB and 5 min
+    unless its owner passes the operator's settings.
 
     No Lambda Insights layer: the extension adds cold-start time and a per-invocation cost,
     and the functions publish their own metrics in CloudWatch embedded metric format, which
@@ -95,8 +104,8 @@ def pipeline_function(
         handler=handler,
         code=code,
         role=role,
-        memory_size=MEMORY_SIZE,
-        timeout=TIMEOUT,
+        memory_size=memory_mb,
+        timeout=timeout,
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment=dict(environment),

@@ -83,9 +83,10 @@ class Monitoring(Construct):
         publishing: FunctionUnit,
         event_routing: EventRoutingUnit,
         alarm_email: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         """Watches whole units: each function with its failure queue, and the event routing
-        (bus, rules, dead-letter queue)."""
+        (bus, rules, dead-letter queue). ``removal_policy`` is the topic key's."""
         super().__init__(scope, construct_id)
         self._suffix = environment_suffix
         function, failure_queue = processing.function, processing.failure_queue
@@ -102,7 +103,7 @@ class Monitoring(Construct):
             description=f"Encrypts the s3flow-{environment_suffix} alarm topic",
             enable_key_rotation=True,
             pending_window=Duration.days(7),
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
         self.topic_key.grant(
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"

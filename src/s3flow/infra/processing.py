@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
@@ -14,12 +15,15 @@ from s3flow import contract
 from s3flow.infra.errors import SettingError
 from s3flow.infra.findings import accept, accept_checkov
 from s3flow.infra.functions import (
+    MEMORY_SIZE,
+    TIMEOUT,
     XRAY_WILDCARD_REASON,
     function_log_group,
     function_role,
     pipeline_function,
 )
 from s3flow.infra.queues import retention_queue
+from s3flow.infra.settings import CallService, ReadBucket, StepPermission
 
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(6)
@@ -64,7 +68,13 @@ class Processing(Construct):
         environment_suffix: str,
         code: lambda_.Code,
         processing_steps: Sequence[str] | None = None,
+        memory_mb: int = MEMORY_SIZE,
+        timeout: Duration = TIMEOUT,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        step_permissions: Sequence[StepPermission] = (),
     ) -> None:
+        """``removal_policy`` applies to the log group and the failure queue;
+        ``step_permissions`` are what the steps need beyond the trigger bucket."""
         super().__init__(scope, construct_id)
         function_name = f"s3-object-processor-{environment_suffix}"
 
@@ -76,15 +86,18 @@ class Processing(Construct):
             queue_name=f"s3-object-processor-failures-{environment_suffix}",
             why_last="This queue is the function's on-failure destination, the end of the line: a "
             "queue behind it would only move the messages; `s3flow redrive` replays them.",
+            removal_policy=removal_policy,
         )
-        self.log_group = function_log_group(self, "ProcessorLogGroup", function_name=function_name)
+        self.log_group = function_log_group(
+            self, "ProcessorLogGroup", function_name=function_name, removal_policy=removal_policy
+        )
         # The stack adds the data-plane grants (table writes, object reads); no event
         # publishing: the publisher function sends the events from the table's stream.
         self.role = function_role(
             self,
             "S3ProcessorLambdaRole",
             description=f"Runs {function_name}: writes its records and logs only",
-            wildcard_reason=f"Only {XRAY_WILDCARD_REASON}",
+            wildcard_reason=_wildcard_reason(step_permissions),
         )
         self.function = pipeline_function(
             self,
@@ -99,6 +112,8 @@ class Processing(Construct):
             retry_attempts=ASYNC_RETRY_ATTEMPTS,
             max_event_age=ASYNC_MAX_EVENT_AGE,
             on_failure=destinations.SqsDestination(self.failure_queue),
+            memory_mb=memory_mb,
+            timeout=timeout,
         )
         if processing_steps:
             # Users' own steps (docs/extending.md); their code must be in the asset.
@@ -111,3 +126,50 @@ class Processing(Construct):
         )
         accept(self.function, "Serverless-LambdaDLQ", reason)
         accept_checkov(self.function, "CKV_AWS_116", reason)
+        for permission in step_permissions:
+            self._grant(permission)
+
+    def _grant(self, permission: StepPermission) -> None:
+        """One declared permission as statements of the processor's role, each naming its
+        actions and resources; only the operator's declaration widens it, never a grant."""
+        if isinstance(permission, ReadBucket):
+            bucket = permission.bucket_arn or f"arn:{Aws.PARTITION}:s3:::{permission.bucket_name}"
+            objects = f"{bucket}/*"
+            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+            if permission.list_objects:
+                self.role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket]))
+            shown = permission.bucket_arn or f"arn:<AWS::Partition>:s3:::{permission.bucket_name}"
+            accept(
+                self.role,
+                f"AwsSolutions-IAM5[Resource::{shown}/*]",
+                f"Object reads of {permission.bucket_name}, which a processing step declared in "
+                "stepPermissions: the step may read any key, so the object part cannot be narrower.",
+            )
+            return
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=list(permission.actions), resources=list(permission.resources))
+        )
+        for resource in permission.resources:
+            if "*" in resource and resource != "*":  # '*' alone: _wildcard_reason names it
+                accept(
+                    self.role,
+                    f"AwsSolutions-IAM5[Resource::{resource}]",
+                    f"{', '.join(permission.actions)} on {resource}, as a processing step declared "
+                    "in stepPermissions (the operator's own scope for the step's calls).",
+                )
+
+
+def _wildcard_reason(step_permissions: Sequence[StepPermission]) -> str:
+    """The cdk-nag reason for the role's statements on '*': X-Ray's, and any a step declared."""
+    declared = sorted(
+        action
+        for permission in step_permissions
+        if isinstance(permission, CallService) and "*" in permission.resources
+        for action in permission.actions
+    )
+    if not declared:
+        return f"Only {XRAY_WILDCARD_REASON}"
+    return (
+        f"{XRAY_WILDCARD_REASON} And {', '.join(declared)}, which a processing step declared in "
+        "stepPermissions on '*': the operator's declaration that AWS defines no resource for them."
+    )

@@ -8,7 +8,7 @@ published goes, as batch metadata (``DDBStreamBatchInfo``), to the failure queue
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
@@ -19,6 +19,8 @@ from s3flow import contract
 from s3flow.infra.errors import SettingError
 from s3flow.infra.findings import accept, accept_checkov
 from s3flow.infra.functions import (
+    MEMORY_SIZE,
+    TIMEOUT,
     XRAY_WILDCARD_REASON,
     function_log_group,
     function_role,
@@ -69,7 +71,11 @@ class Publishing(Construct):
         table: dynamodb.ITable,
         event_bus: events.IEventBus,
         publisher_batching_window_seconds: int = 0,
+        memory_mb: int = MEMORY_SIZE,
+        timeout: Duration = TIMEOUT,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
+        """``removal_policy`` applies to the log group and the failure queue."""
         super().__init__(scope, construct_id)
         window = batching_window_value(publisher_batching_window_seconds)
         function_name = f"{contract.PUBLISHER_FUNCTION_PREFIX}-{environment_suffix}"
@@ -84,8 +90,11 @@ class Publishing(Construct):
             why_last="This queue is the stream mapping's on-failure destination, the end of the "
             "line: it holds batch metadata for a person to act on; a queue behind it would only "
             "move the messages.",
+            removal_policy=removal_policy,
         )
-        self.log_group = function_log_group(self, "PublisherLogGroup", function_name=function_name)
+        self.log_group = function_log_group(
+            self, "PublisherLogGroup", function_name=function_name, removal_policy=removal_policy
+        )
         self.role = function_role(
             self,
             "PublisherRole",
@@ -111,6 +120,8 @@ class Publishing(Construct):
                 # function itself (the SendMessage grant SqsDlq gives it covers that).
                 contract.ENV_PUBLISHER_FAILURE_QUEUE_URL: self.failure_queue.queue_url,
             },
+            memory_mb=memory_mb,
+            timeout=timeout,
         )
         reason = (
             "Invoked synchronously by its DynamoDB stream mapping, never asynchronously, so a "

@@ -15,7 +15,14 @@ SQS_SSE_REASON = (
 )
 
 
-def retention_queue(scope: Construct, construct_id: str, *, queue_name: str, why_last: str) -> sqs.Queue:
+def retention_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    queue_name: str,
+    why_last: str,
+    removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+) -> sqs.Queue:
     """An encrypted, TLS-only queue keeping messages 14 days (SQS's longest).
 
     ``why_last`` is the reason, recorded with the cdk-nag acknowledgements, that this queue
@@ -28,7 +35,7 @@ def retention_queue(scope: Construct, construct_id: str, *, queue_name: str, why
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
         retention_period=Duration.days(14),
-        removal_policy=RemovalPolicy.DESTROY,
+        removal_policy=removal_policy,
     )
     accept_checkov(queue, "CKV_AWS_27", SQS_SSE_REASON)
     for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from aws_cdk import Aws, CfnElement, CfnOutput, Stack, Tags
+from aws_cdk import Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -19,9 +19,12 @@ from s3flow.infra.monitoring import Monitoring
 from s3flow.infra.naming import validated_environment_suffix
 from s3flow.infra.processing import Processing
 from s3flow.infra.publishing import Publishing, batching_window_value
+from s3flow.infra.settings import CONTEXT_KEYS, PipelineSettings, refuse_miscased_keys
 from s3flow.infra.storage import Storage
 
 DEFAULT_ENVIRONMENT_SUFFIX = "dev"
+# The context keys the stack reads itself; PipelineSettings reads settings.CONTEXT_KEYS.
+STACK_CONTEXT_KEYS = ("environmentSuffix", "alarmEmail", "processingSteps", "publisherBatchingWindow")
 
 
 def resolve_environment_suffix(scope: Construct, environment_suffix: str | None) -> str:
@@ -55,6 +58,16 @@ def resolve_publisher_batching_window(scope: Construct, seconds: int | None) -> 
     return 0 if value is None else batching_window_value(value)
 
 
+def resolve_settings(scope: Construct, settings: PipelineSettings | None) -> PipelineSettings:
+    """Prop first, then the context values (``-c processorMemoryMb=512``, docs/operations.md
+    "Settings"); the prop is taken whole, so a construct user's settings never mix with -c."""
+    context = scope.node.get_all_context()
+    refuse_miscased_keys(context, (*CONTEXT_KEYS, *STACK_CONTEXT_KEYS))
+    if settings is not None:
+        return settings
+    return PipelineSettings.from_context(context)
+
+
 class TapStack(Stack):
     def __init__(
         self,
@@ -65,14 +78,23 @@ class TapStack(Stack):
         alarm_email: str | None = None,
         processing_steps: Sequence[str] | None = None,
         publisher_batching_window_seconds: int | None = None,
+        settings: PipelineSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         suffix = resolve_environment_suffix(self, environment_suffix)
         self.environment_suffix = suffix
+        self.settings = resolve_settings(self, settings)
+        removal_policy = RemovalPolicy.RETAIN if self.settings.retain else RemovalPolicy.DESTROY
 
-        self.storage = Storage(self, "Storage", environment_suffix=suffix)
-        self.events = Events(self, "Events", environment_suffix=suffix)
+        self.storage = Storage(
+            self,
+            "Storage",
+            environment_suffix=suffix,
+            removal_policy=removal_policy,
+            existing_bucket_name=self.settings.existing_bucket_name,
+        )
+        self.events = Events(self, "Events", environment_suffix=suffix, removal_policy=removal_policy)
         # One asset, two functions: the processor writes records, the publisher sends
         # their events from the table's stream (the transactional outbox).
         code = function_code()
@@ -82,6 +104,10 @@ class TapStack(Stack):
             environment_suffix=suffix,
             code=code,
             processing_steps=resolve_processing_steps(self, processing_steps),
+            memory_mb=self.settings.processor_memory_mb,
+            timeout=Duration.seconds(self.settings.processor_timeout_seconds),
+            removal_policy=removal_policy,
+            step_permissions=self.settings.step_permissions,
         )
         self.publishing = Publishing(
             self,
@@ -93,6 +119,9 @@ class TapStack(Stack):
             publisher_batching_window_seconds=resolve_publisher_batching_window(
                 self, publisher_batching_window_seconds
             ),
+            memory_mb=self.settings.publisher_memory_mb,
+            timeout=Duration.seconds(self.settings.publisher_timeout_seconds),
+            removal_policy=removal_policy,
         )
         self._wire()
         self.monitoring = Monitoring(
@@ -103,6 +132,7 @@ class TapStack(Stack):
             publishing=self.publishing,
             event_routing=self.events,
             alarm_email=resolve_alarm_email(self, alarm_email),
+            removal_policy=removal_policy,
         )
         self._tag(suffix)
         self._outputs(suffix)
@@ -144,15 +174,30 @@ class TapStack(Stack):
                 resources=[bucket.arn_for_objects("*")],
             )
         )
-        bucket_id = self.resolve(self.get_logical_id(cast(CfnElement, bucket.node.default_child)))
+        if self.settings.existing_bucket_name is not None:  # imported: an ARN built from its name
+            objects = f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}/*"
+        else:
+            bucket_id = self.resolve(self.get_logical_id(cast(CfnElement, bucket.node.default_child)))
+            objects = f"<{bucket_id}.Arn>/*"
         accept(
             self.processing.role,
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+            f"AwsSolutions-IAM5[Resource::{objects}]",
             "Object reads of the one trigger bucket: any key may be uploaded, so the object "
             "part of the ARN cannot be narrower; no other bucket and no bucket-level action.",
         )
-        bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(fn))
+        # The same call for an imported bucket: CDK's notifications custom resource then
+        # adds this configuration to the bucket's own and leaves the others in place.
+        bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(fn), *self._key_filters()
+        )
         self._accept_notification_handler()
+
+    def _key_filters(self) -> list[s3.NotificationKeyFilter]:
+        """The notification's key filter, only when one is set: none leaves the template as it was."""
+        prefix, suffix = self.settings.notification_prefix, self.settings.notification_suffix
+        if not (prefix or suffix):
+            return []
+        return [s3.NotificationKeyFilter(prefix=prefix or None, suffix=suffix or None)]
 
     def _accept_notification_handler(self) -> None:
         # CDK's own stack-wide handler that applies the bucket's notification config.
@@ -184,7 +229,7 @@ class TapStack(Stack):
                 accept_checkov(handler, check_id, reason)
 
     def _tag(self, suffix: str) -> None:
-        purposes = {
+        purposes: dict[IConstruct, str] = {
             self.storage.table: "LambdaInvocationLogging",
             self.processing.function: "S3EventProcessing",
             self.storage.bucket: "LambdaTrigger",
@@ -193,8 +238,11 @@ class TapStack(Stack):
             self.publishing.function: "OutboxEventPublishing",
             self.publishing.failure_queue: "UnpublishedBatchRetention",
             self.events.dead_letter_queue: "UndeliveredEventRetention",
-            self.storage.access_log_bucket: "AccessLogging",
         }
+        if self.storage.access_log_bucket is not None:
+            purposes[self.storage.access_log_bucket] = "AccessLogging"
+        if self.settings.existing_bucket_name is not None:
+            del purposes[self.storage.bucket]  # its owner's to tag: CloudFormation does not manage it
         for resource, purpose in purposes.items():
             Tags.of(resource).add("Environment", suffix)
             Tags.of(resource).add("Purpose", purpose)
@@ -227,11 +275,16 @@ class TapStack(Stack):
                 publisher_queue.queue_url,
                 "SQS queue of stream batches the publisher could not publish (batch metadata)",
             ),
-            "AccessLogBucketName": (log_bucket.bucket_name, "Bucket of the trigger bucket's access logs"),
+            "AccessLogBucketName": (
+                log_bucket.bucket_name if log_bucket else None,
+                "Bucket of the trigger bucket's access logs",
+            ),
             "AlarmTopicArn": (self.monitoring.topic.topic_arn, "SNS topic the pipeline's alarms notify"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of the flow"),
         }
         for output_id, (value, description) in outputs.items():
+            if value is None:  # an imported trigger bucket has no access-log bucket of ours
+                continue
             export_name = f"{output_id}-{suffix}"
             CfnOutput(self, output_id, value=value, description=description, export_name=export_name)
         CfnOutput(

@@ -17,10 +17,25 @@ ACCESS_LOG_PREFIX = "object-trigger-bucket/"
 
 
 class Storage(Construct):
-    """The trigger bucket and the record table, with the time index."""
+    """The trigger bucket and the record table, with the time index.
 
-    def __init__(self, scope: Construct, construct_id: str, *, environment_suffix: str) -> None:
+    ``existing_bucket_name`` imports that bucket as the trigger bucket instead: then neither
+    it nor an access-log bucket is created here (``access_log_bucket`` is None), and its
+    owner keeps its settings (versioning, encryption, policy, logging). ``removal_policy``
+    applies to what is created; DESTROY also empties the buckets on delete.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_suffix: str,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        existing_bucket_name: str | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
+        self._removal_policy = removal_policy
 
         self.table = dynamodb.Table(
             self,
@@ -39,7 +54,7 @@ class Storage(Construct):
             # and after, so the publisher sends each new record's event (and a retried
             # record's changed status) without the processor calling EventBridge.
             stream=dynamodb.StreamViewType[contract.STREAM_VIEW_TYPE],
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
         accept_checkov(
             self.table,
@@ -61,6 +76,12 @@ class Storage(Construct):
             projection_type=dynamodb.ProjectionType.INCLUDE,
             non_key_attributes=list(contract.TIME_INDEX_PROJECTED_ATTRIBUTES),
         )
+
+        self.bucket: s3.IBucket
+        self.access_log_bucket: s3.Bucket | None = None
+        if existing_bucket_name is not None:
+            self.bucket = s3.Bucket.from_bucket_name(self, "ObjectTriggerBucket", existing_bucket_name)
+            return
 
         # Server access logs of the trigger bucket: who uploaded or read what, for
         # audits. Kept 90 days; a log bucket does not log itself (that would loop).
@@ -102,16 +123,18 @@ class Storage(Construct):
         )
 
     def _private_bucket(self, construct_id: str, **props: Any) -> s3.Bucket:
-        """Every bucket here: versioned, never public, TLS only, SSE-S3, emptied on delete.
+        """Every bucket here: versioned, never public, TLS only, SSE-S3; emptied on delete when
+        it is destroyed with the stack (CloudFormation cannot delete a bucket holding objects).
 
         SSE-S3 rather than KMS: S3 server access logging only delivers to SSE-S3 buckets.
         """
+        destroy = self._removal_policy == RemovalPolicy.DESTROY
         return s3.Bucket(
             self,
             construct_id,
             versioned=True,
-            removal_policy=RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
+            removal_policy=self._removal_policy,
+            auto_delete_objects=destroy,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,

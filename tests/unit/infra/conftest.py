@@ -46,12 +46,11 @@ def add_security_checks(app: App) -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    outdir = tmp_path_factory.mktemp("cdk.out")
+def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesized:
+    """The app with this ``-c`` context, synthesized with cdk-nag into ``outdir``."""
     nag_error: str | None = None
     with network_blocked():  # a session fixture runs before the tier's per-test guard
-        app, stack = create_app(outdir=str(outdir))
+        app, stack = create_app(outdir=str(outdir), context=context)
         add_security_checks(app)
         try:
             app.synth()
@@ -65,6 +64,11 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         # The template is written before validation runs; read it so other tests still work.
         template = Template.from_json(json.loads((outdir / stack.template_file).read_text()))
     return Synthesized(stack, template, outdir, nag_error, report)
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
 
 
 @pytest.fixture(scope="session")
