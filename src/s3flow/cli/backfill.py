@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from s3flow import contract
+from s3flow.cli.queries import has_record
 from s3flow.cli.s3events import cli_record
 from s3flow.cli.target import Target
 from s3flow.functions.processor.records import object_id
@@ -50,7 +50,8 @@ class BackfillSummary:
 
 
 def list_versions(s3: Any, bucket: str, prefix: str = "") -> Iterator[ObjectVersion]:
-    """Every object version under the prefix, oldest first per key; delete markers are skipped."""
+    """Every object version under the prefix, newest first per key (as S3 lists them); delete
+    markers are skipped."""
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
         for version in page.get("Versions", []):
             vid = version.get("VersionId")
@@ -61,19 +62,6 @@ def list_versions(s3: Any, bucket: str, prefix: str = "") -> Iterator[ObjectVers
                 etag=str(version.get("ETag", "")).strip('"'),
                 last_modified=version["LastModified"].astimezone(UTC),
             )
-
-
-def has_record(dynamodb: Any, table: str, request_id: str) -> bool:
-    """True when a record exists under the object id (its event then exists or is on its way)."""
-    page = dynamodb.query(
-        TableName=table,
-        KeyConditionExpression="#pk = :pk",
-        ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
-        ExpressionAttributeValues={":pk": {"S": request_id}},
-        ProjectionExpression="#pk",
-        Limit=1,
-    )
-    return bool(page.get("Items"))
 
 
 def event_record(version: ObjectVersion, bucket: str, region: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from s3flow import contract
-from s3flow.cli import logs, publish_failures, queries, render, timeparse, traces, uploads
+from s3flow.cli import logs, publish_failures, queries, render, show, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
 
@@ -44,6 +44,9 @@ EndpointOption = Annotated[
 ]
 RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region (default: your AWS config).")]
 Status = typer.Option("--status", help="SUCCESS or ERROR.", case_sensitive=False)
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="JSON Lines: one document per line, every attribute, numbers exact.")
+]
 
 
 def _print_version(requested: bool) -> None:
@@ -158,16 +161,21 @@ def records(
     since: Annotated[str, typer.Option(help="Start: ISO-8601, a date, or -30m/-1h/-2d.")] = "-1h",
     until: Annotated[str, typer.Option(help="End: ISO-8601, a date, `now`, or an offset.")] = "now",
     status: Annotated[str | None, Status] = None,
+    json_lines: JsonOption = False,
     stack: StackOption = None,
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Records written in a time range, read through the time index."""
+    """Records written in a time range, read through the time index, with their step fields."""
     if status and status.upper() not in (contract.STATUS_SUCCESS, contract.STATUS_ERROR):
         raise CliError(f"--status must be SUCCESS or ERROR, not {status!r}")
     start, end = timeparse.parse_range(since, until)
     end = queries.readable_until(end)
-    items = queries.fetch_records(_target(stack, endpoint_url, region), start, end, status)
+    items = queries.fetch_records(_target(stack, endpoint_url, region), start, end, status, whole=True)
+    if json_lines:
+        for line in render.json_lines(items):
+            typer.echo(line)
+        return
     render.console().print(
         render.records_table(items, title=f"records {start:%Y-%m-%dT%H:%M:%SZ} .. {end:%Y-%m-%dT%H:%M:%SZ}")
     )
@@ -177,6 +185,7 @@ def records(
 def events(
     since: Annotated[str, typer.Option(help="Start: ISO-8601, a date, or -30m/-1h/-2d.")] = "-1h",
     limit: Annotated[int, typer.Option(min=1, help="Show at most the last N.")] = 50,
+    json_lines: JsonOption = False,
     stack: StackOption = None,
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
@@ -184,6 +193,10 @@ def events(
     """The events the bus's rules delivered to the log group."""
     start = timeparse.parse_when(since, option="--since")
     routed = queries.fetch_events(_target(stack, endpoint_url, region), start, limit)
+    if json_lines:
+        for line in render.json_lines(event.document for event in routed):
+            typer.echo(line)
+        return
     render.console().print(render.events_table(routed))
 
 
@@ -377,3 +390,6 @@ def demo(
         cdk_out=cdk_out, stack=stack, port=port, concurrency=concurrency, console=render.console()
     ):
         raise typer.Exit(1)
+
+
+app.command("show")(show.command)

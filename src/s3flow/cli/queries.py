@@ -1,4 +1,4 @@
-"""Read what the pipeline produced: records (time index), routed events (log group), failures (queue).
+"""Read what the pipeline produced: records (time index, table), routed events (log group), failures (queue).
 
 Small functions over a ``Target``; they return plain data and leave printing to ``render``.
 """
@@ -6,15 +6,19 @@ Small functions over a ``Target``; they return plain data and leave printing to 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from s3flow import contract
+from s3flow.cli.errors import CliError
 from s3flow.cli.target import Target
 from s3flow.cli.time_range import query_time_range
+from s3flow.functions.shared.dynamodb_json import from_dynamo
 from s3flow.local import objects_in
 
 
@@ -41,15 +45,77 @@ def readable_until(end: datetime, now: datetime | None = None) -> datetime:
 
 
 def fetch_records(
-    target: Target, start: datetime, end: datetime, status: str | None = None
+    target: Target, start: datetime, end: datetime, status: str | None = None, *, whole: bool = False
 ) -> list[dict[str, Any]]:
-    """The records in ``[start, end]`` from the time index (``end`` cut to ``readable_until``)."""
+    """The records in ``[start, end]`` from the time index (``end`` cut to ``readable_until``).
+
+    The index holds only ``contract.TIME_INDEX_PROJECTED_ATTRIBUTES``; ``whole`` reads each
+    record's every attribute (step fields included) from the table too.
+    """
     end = readable_until(end)
     dynamodb, table = target.client("dynamodb"), target.output("DynamoDBTableName")
     items = query_time_range(dynamodb, table, start, end, shards=time_index_shards(target))
     if status:
         items = [item for item in items if str(item.get("status", "")).upper() == status.upper()]
-    return items
+    return whole_items(dynamodb, table, items) if whole else items
+
+
+# BatchGetItem takes at most 100 keys per call; keys it could not read come back to be asked again.
+BATCH_GET_KEYS = 100
+BATCH_GET_ATTEMPTS = 8
+
+
+def whole_items(dynamodb: Any, table: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table's items for these index entries, in their order; an entry whose item is gone
+    (deleted since the index was read) stays as it is."""
+    key_names = (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY)
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    keys = [{name: {"S": str(entry[name])} for name in key_names} for entry in entries]
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        wanted: dict[str, Any] = {table: {"Keys": keys[start : start + BATCH_GET_KEYS]}}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            page = dynamodb.batch_get_item(RequestItems=wanted)
+            for raw in page.get("Responses", {}).get(table, []):
+                item = from_dynamo(raw)
+                found[(item[key_names[0]], item[key_names[1]])] = item
+            wanted = page.get("UnprocessedKeys") or {}
+            if not wanted:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled: back off before asking again
+        else:
+            raise CliError(f"{table} kept some records unread after {BATCH_GET_ATTEMPTS} attempts: try again")
+    return [found.get((entry[key_names[0]], entry[key_names[1]]), entry) for entry in entries]
+
+
+def _query_object_id(dynamodb: Any, table: str, request_id: str, **options: Any) -> dict[str, Any]:
+    return dict(
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
+            ExpressionAttributeValues={":pk": {"S": request_id}},
+            **options,
+        )
+    )
+
+
+def has_record(dynamodb: Any, table: str, request_id: str) -> bool:
+    """True when a record exists under the object id (its event then exists or is on its way)."""
+    page = _query_object_id(dynamodb, table, request_id, ProjectionExpression="#pk", Limit=1)
+    return bool(page.get("Items"))
+
+
+def object_records(dynamodb: Any, table: str, request_id: str) -> list[dict[str, Any]]:
+    """Every record under one object id, whole (one Query on the table's partition key):
+    one, save for a redelivery that carried another event time (docs/data-model.md)."""
+    items: list[dict[str, Any]] = []
+    options: dict[str, Any] = {"ConsistentRead": True}
+    while True:
+        page = _query_object_id(dynamodb, table, request_id, **options)
+        items.extend(from_dynamo(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        options["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +129,14 @@ class RoutedEvent:
     @property
     def status(self) -> str:
         return str(self.detail.get("status", ""))
+
+    @property
+    def document(self) -> Any:
+        """The entry as delivered, its numbers exact (Decimals); an entry that is not JSON as its text."""
+        try:
+            return json.loads(self.raw, parse_float=Decimal)
+        except ValueError:
+            return self.raw
 
 
 def parse_log_message(message: str) -> dict[str, Any]:
@@ -79,18 +153,26 @@ def parse_log_message(message: str) -> dict[str, Any]:
 
 
 def fetch_events(
-    target: Target, start: datetime | None = None, limit: int | None = None
+    target: Target, start: datetime | None = None, limit: int | None = None, *, request_id: str | None = None
 ) -> list[RoutedEvent]:
+    """The entries of the event log group since ``start``, oldest first (the last ``limit``);
+    with ``request_id``, only the events of that record."""
     logs = target.client("logs")
     kwargs: dict[str, Any] = {"logGroupName": target.output("EventLogGroupName")}
     if start is not None:
         kwargs["startTime"] = int(start.timestamp() * 1000)
+    if request_id is not None:
+        # The service keeps the entries holding the id (a quoted term: an exact phrase), so a
+        # busy group is not read whole; the detail's requestId is then checked here.
+        kwargs["filterPattern"] = f'"{request_id}"'
     events: list[RoutedEvent] = []
     while True:
         page = logs.filter_log_events(**kwargs)
         for entry in page.get("events", []):
             message = entry.get("message", "")
-            events.append(RoutedEvent(entry.get("timestamp", 0), parse_log_message(message), message))
+            event = RoutedEvent(entry.get("timestamp", 0), parse_log_message(message), message)
+            if request_id is None or event.detail.get(contract.TABLE_PARTITION_KEY) == request_id:
+                events.append(event)
         token = page.get("nextToken")
         if not token or token == kwargs.get("nextToken"):
             break
@@ -244,7 +326,6 @@ def _fully_recorded(target: Target, payload: Any) -> bool:
 
     Its event is then the publisher's business (published, or in the publisher's failure queue).
     """
-    from s3flow.cli.backfill import has_record
     from s3flow.functions.processor.records import ObjectRecord, parse_record
 
     records = payload.get("Records") if isinstance(payload, dict) else None

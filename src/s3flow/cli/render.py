@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -12,13 +12,18 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from s3flow import contract
 from s3flow.cli.publish_failures import FailedBatch
 from s3flow.cli.queries import FailedInvocation, RoutedEvent
 from s3flow.cli.traces import Timeline, TraceSummary
 from s3flow.cli.uploads import Uploaded
+from s3flow.functions.processor.items import FAILED_STEP
+from s3flow.functions.shared.dynamodb_json import to_json
 
 BAR_WIDTH = 30
+STEPS_WIDTH = 48
 STATUS_STYLE = {"SUCCESS": "green", "ERROR": "red"}
+STEPS = contract.STEPS_ATTRIBUTE
 
 
 def console(stderr: bool = False) -> Console:
@@ -60,6 +65,8 @@ def uploads_table(uploaded: list[Uploaded]) -> Table:
 
 
 def records_table(items: list[dict[str, Any]], title: str = "records") -> Table:
+    """One row per record; a ``steps`` column when a record has step fields or a failed step."""
+    with_steps = any(STEPS in item or FAILED_STEP in item for item in items)
     table = Table(title=f"{title} ({len(items)})", title_justify="left")
     for name, justify in (
         ("timestamp", "left"),
@@ -67,17 +74,46 @@ def records_table(items: list[dict[str, Any]], title: str = "records") -> Table:
         ("key", "left"),
         ("version id", "left"),
         ("bytes", "right"),
+        *((("steps", "left"),) if with_steps else ()),
     ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for item in items:
-        table.add_row(
+        row: list[str | Text] = [
             str(item.get("timestamp", "")),
             _status(item.get("status")),
             str(item.get("objectKey") or item.get("errorMessage") or ""),
             str(item.get("versionId") or "-"),
             f"{int(item['size']):,}" if item.get("size") is not None else "",
-        )
+        ]
+        if with_steps:
+            row.append(steps_summary(item))
+        table.add_row(*row)
     return table
+
+
+def steps_summary(item: dict[str, Any], width: int = STEPS_WIDTH) -> Text:
+    """The record's step fields as compact JSON, cut to ``width``; or the step that failed."""
+    if FAILED_STEP in item:
+        return Text(f"failed: {item[FAILED_STEP]}", style="red")
+    return Text(short(to_json(item[STEPS]), width) if STEPS in item else "")
+
+
+def json_lines(documents: Iterable[Any]) -> Iterator[str]:
+    """JSON Lines: each document compact on one line, keys sorted, numbers exact (DynamoDB's
+    Decimals as the event detail has them)."""
+    return (to_json(document) for document in documents)
+
+
+def pretty_json(value: Any, level: int = 0) -> str:
+    """Indented JSON (two spaces), keys sorted and numbers exact, for reading."""
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict) and value:
+        members = (f"{inner}{to_json(name)}: {pretty_json(value[name], level + 1)}" for name in sorted(value))
+        return "{\n" + ",\n".join(members) + f"\n{pad}}}"
+    if isinstance(value, list | tuple | set | frozenset) and value:
+        members = (f"{inner}{pretty_json(member, level + 1)}" for member in value)
+        return "[\n" + ",\n".join(members) + f"\n{pad}]"
+    return to_json(value)
 
 
 def events_table(events: list[RoutedEvent], title: str = "events in the log group") -> Table:

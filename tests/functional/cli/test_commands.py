@@ -96,6 +96,37 @@ def test_an_uploaded_object_shows_in_records_events_and_traces(local, runner, tm
     assert "requestId=" in timeline.output
 
 
+def test_show_gathers_an_objects_record_event_and_trace_from_the_pipeline(local, runner, tmp_path: Path):
+    # GIVEN an object uploaded twice through the pipeline: two versions, each processed
+    key = f"shown {uuid.uuid4().hex[:6]}.txt"
+    for body in ("first", "second"):
+        (tmp_path / key).write_text(body)
+        assert runner.invoke(app, ["put", str(tmp_path / key), *local.args]).exit_code == 0
+    local.settle()
+    newest = local.client("s3").head_object(Bucket=local.outputs["S3BucketName"], Key=key)["VersionId"]
+    [record] = [r for r in _records_for(local, key) if r["versionId"] == newest]
+    trace_id = trace_root(record.get("xrayTraceId"))
+    assert trace_id, record
+    _wait_for_spans(local, trace_id)
+
+    # WHEN the key is shown, as JSON and as tables
+    as_json = runner.invoke(app, ["show", key, "--json", *local.args])
+    as_tables = runner.invoke(app, ["show", key, *local.args], env={"COLUMNS": "200"})
+
+    # THEN it is the newest version's record, the success event announcing it, and its trace
+    assert as_json.exit_code == 0, as_json.output
+    shown = json.loads(as_json.output)
+    assert [r["requestId"] for r in shown["records"]] == [record["requestId"]]
+    assert [e["detail"]["versionId"] for e in shown["events"]] == [newest]
+    assert [e["detail-type"] for e in shown["events"]] == [contract.DETAIL_TYPE_SUCCESS]
+    [trace] = shown["traces"]
+    assert trace["traceId"] == trace_id
+    assert {"processing", "dynamodb", "eventbridge"} <= {span["kind"] for span in trace["spans"]}
+    assert as_tables.exit_code == 0, as_tables.output
+    assert f"{key} (version {newest}), the newest of 2 versions" in as_tables.output
+    assert f"trace {trace_id}" in as_tables.output
+
+
 def _wait_for_spans(local, trace_id: str, timeout: float = 30) -> None:
     """Spans reach the trace store over UDP, after the invocation returns: wait for them."""
     from s3flow.cli.target import resolve_target
