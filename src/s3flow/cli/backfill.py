@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -26,6 +26,8 @@ from s3flow.functions.processor.time_index import format_timestamp
 # Well under Lambda's 1 MB limit on an asynchronous invocation's payload (API_Invoke).
 MAX_PAYLOAD_BYTES = 200 * 1024
 MAX_RECORDS_PER_INVOKE = 25
+
+Sent = TypeVar("Sent")  # what a caller sends each S3 record for (an object version, a record)
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,9 @@ def event_record(version: ObjectVersion, bucket: str, region: str) -> dict[str, 
     )
 
 
-def batches(
-    records: Iterable[tuple[ObjectVersion, dict[str, Any]]],
-) -> Iterator[list[tuple[ObjectVersion, dict]]]:
+def batches(records: Iterable[tuple[Sent, dict[str, Any]]]) -> Iterator[list[tuple[Sent, dict[str, Any]]]]:
     """Groups of records whose event stays under the async payload limit."""
-    batch: list[tuple[ObjectVersion, dict[str, Any]]] = []
+    batch: list[tuple[Sent, dict[str, Any]]] = []
     size = len(json.dumps({"Records": []}))
     for item in records:
         record_size = len(json.dumps(item[1]).encode("utf-8")) + 1
@@ -92,6 +92,34 @@ def batches(
         size += record_size
     if batch:
         yield batch
+
+
+@dataclass
+class Invoked(Generic[Sent]):
+    accepted: list[Sent] = field(default_factory=list)
+    rejected: list[Sent] = field(default_factory=list)  # their invoke was refused
+    invocations: int = 0
+
+
+def invoke_in_batches(target: Target, records: Iterable[tuple[Sent, dict[str, Any]]]) -> Invoked[Sent]:
+    """Send the S3 records to the processor, one asynchronous invoke per batch (``batches``);
+    each record's ``Sent`` is counted accepted or rejected with its batch."""
+    function = target.output("LambdaFunctionName")
+    invoked: Invoked[Sent] = Invoked()
+    for batch in batches(records):
+        payload = json.dumps({"Records": [record for _, record in batch]}).encode("utf-8")
+        try:
+            accepted = (
+                target.client("lambda")
+                .invoke(FunctionName=function, InvocationType="Event", Payload=payload)
+                .get("StatusCode")
+                == 202
+            )
+        except ClientError:
+            accepted = False
+        invoked.invocations += 1
+        (invoked.accepted if accepted else invoked.rejected).extend(sent for sent, _ in batch)
+    return invoked
 
 
 def backfill(
@@ -121,18 +149,7 @@ def backfill(
     if dry_run:
         summary.sent = [version for version, _ in missing]
         return summary
-    function = target.output("LambdaFunctionName")
-    for batch in batches(missing):
-        payload = json.dumps({"Records": [record for _, record in batch]}).encode("utf-8")
-        try:
-            accepted = (
-                target.client("lambda")
-                .invoke(FunctionName=function, InvocationType="Event", Payload=payload)
-                .get("StatusCode")
-                == 202
-            )
-        except ClientError:
-            accepted = False
-        summary.invocations += 1
-        (summary.sent if accepted else summary.rejected).extend(version for version, _ in batch)
+    invoked = invoke_in_batches(target, missing)
+    summary.sent, summary.rejected = invoked.accepted, invoked.rejected
+    summary.invocations = invoked.invocations
     return summary

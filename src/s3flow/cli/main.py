@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from s3flow import contract
-from s3flow.cli import logs, publish_failures, queries, render, show, timeparse, traces, uploads
+from s3flow.cli import logs, publish_failures, queries, render, reprocess, show, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
 
@@ -337,6 +337,9 @@ def backfill(
     )
     if summary.rejected:
         raise typer.Exit(1)
+
+
+app.command("reprocess")(reprocess.command)
 
 
 @app.command()

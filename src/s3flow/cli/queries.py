@@ -60,6 +60,27 @@ def fetch_records(
     return whole_items(dynamodb, table, items) if whole else items
 
 
+def scan_records(target: Target, status: str, key_prefix: str = "") -> list[dict[str, Any]]:
+    """Every record with ``status`` (and an ``objectKey`` under ``key_prefix``), whole, from a
+    consistent ``Scan`` of the table: for when no time range narrows the search. DynamoDB
+    filters after reading, so the whole table is read (and billed) whatever matches;
+    ``fetch_records`` reads one range through the time index instead."""
+    dynamodb, table = target.client("dynamodb"), target.output("DynamoDBTableName")
+    names, values = {"#status": "status"}, {":status": {"S": status}}
+    expression = "#status = :status"
+    if key_prefix:
+        expression += " AND begins_with(#key, :prefix)"
+        names["#key"], values[":prefix"] = "objectKey", {"S": key_prefix}
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=table,
+        FilterExpression=expression,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+        ConsistentRead=True,
+    )
+    return [from_dynamo(item) for page in pages for item in page.get("Items", [])]
+
+
 # BatchGetItem takes at most 100 keys per call; keys it could not read come back to be asked again.
 BATCH_GET_KEYS = 100
 BATCH_GET_ATTEMPTS = 8
