@@ -123,8 +123,10 @@ def rebuild(item: dict[str, Any], region: str) -> tuple[dict[str, Any] | None, s
         return None, NOT_A_STEP_ERROR
     try:
         record = event_record(item, region)
-    except (KeyError, TypeError, ValueError) as error:
-        return None, f"its event cannot be rebuilt: {error!r} missing or unreadable"
+    except KeyError as error:
+        return None, f"its event cannot be rebuilt: the record has no {error.args[0]}"
+    except (TypeError, ValueError) as error:
+        return None, f"its event cannot be rebuilt: {error}"
     parsed = parse_record(record)
     if not (
         isinstance(parsed, ObjectRecord)

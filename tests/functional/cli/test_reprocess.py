@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from s3flow import contract
-from s3flow.cli import queries
+from s3flow.cli import queries, reprocess
 from s3flow.cli.main import app
 from s3flow.cli.target import resolve_target
 from s3flow.functions.processor.records import object_id
@@ -37,29 +39,16 @@ def fragile_step(local) -> Iterator[None]:
 
 def _records(local, key: str, version_id: str) -> list[dict[str, Any]]:
     """Every record under the object version's id, read consistently."""
-    bucket = local.outputs["S3BucketName"]
-    page = local.client("dynamodb").query(
-        TableName=local.outputs["DynamoDBTableName"],
-        KeyConditionExpression="#pk = :pk",
-        ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
-        ExpressionAttributeValues={":pk": {"S": object_id(bucket, key, version_id, None, None)}},
-        ConsistentRead=True,
-    )
-    from s3flow.functions.shared.dynamodb_json import from_dynamo
-
-    return [from_dynamo(item) for item in page["Items"]]
+    request_id = object_id(local.outputs["S3BucketName"], key, version_id, None, None)
+    return queries.object_records(local.client("dynamodb"), local.outputs["DynamoDBTableName"], request_id)
 
 
 def _announced(local, record: dict[str, Any]) -> list[str]:
-    """The detail types of the events delivered for the record, oldest first."""
+    """The statuses of the events delivered for the record, oldest first."""
     target = resolve_target(endpoint_url=local.endpoint_url)
-    events = queries.fetch_events(target, datetime.now(UTC) - timedelta(hours=1))
-    request_id = record[contract.TABLE_PARTITION_KEY]
-    return [
-        str(event.detail.get("status"))
-        for event in events
-        if event.detail.get(contract.TABLE_PARTITION_KEY) == request_id
-    ]
+    start = datetime.now(UTC) - timedelta(hours=1)
+    events = queries.fetch_events(target, start, request_id=record[contract.TABLE_PARTITION_KEY])
+    return [event.status for event in events]
 
 
 def test_reprocess_replaces_each_step_error_once_after_the_fix(local, runner, fragile_step):
@@ -135,3 +124,87 @@ def test_bad_input_is_one_line_before_anything_is_read(runner, stopped_endpoint,
 
     assert result.exit_code == 1
     assert message in one_error_line(result.output)
+
+
+def _step_error(**changes: Any) -> dict[str, Any]:
+    """A step-error record as the processor stores it, of an object version keyed by ``changes``."""
+    item: dict[str, Any] = {
+        "bucketName": "b",
+        "objectKey": "in/a b+é.txt",
+        "size": Decimal(3),
+        "eventName": "ObjectCreated:Put",
+        contract.TABLE_SORT_KEY: "2026-11-25T09:21:29.372Z",
+        "status": contract.STATUS_ERROR,
+        "failedStep": "fragile",
+        "versionId": "v1",
+        **changes,
+    }
+    version, sequencer = item.get("versionId"), item.get("sequencer")
+    item.setdefault(contract.TABLE_PARTITION_KEY, object_id("b", "in/a b+é.txt", version, sequencer, None))
+    return {name: value for name, value in item.items() if value is not None}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"versionId": None, "sequencer": "0062E99A88DC407460"}],
+    ids=["versioned", "unversioned, keyed by its sequencer"],
+)
+def test_the_rebuilt_event_names_the_record_itself(changes):
+    item = _step_error(**changes)
+
+    record, why = reprocess.rebuild(item, "us-east-1")
+
+    assert why is None and record is not None
+    assert record["eventTime"] == item[contract.TABLE_SORT_KEY]
+    assert record["s3"]["configurationId"] == "s3flow-reprocess"
+
+
+@pytest.mark.parametrize(
+    ("item", "why"),
+    [
+        ({contract.TABLE_PARTITION_KEY: "error#ab12", "status": contract.STATUS_ERROR}, reprocess.BAD_RECORD),
+        (_step_error(failedStep=None), reprocess.NOT_A_STEP_ERROR),
+        (_step_error(requestId="0" * 64), "the processor would not map it to this record"),
+        (_step_error(size=None), "its event cannot be rebuilt: the record has no size"),
+    ],
+    ids=["bad record", "error without a failed step", "another object id", "no size"],
+)
+def test_a_record_the_processor_would_not_retry_is_skipped_with_why(item, why):
+    record, reason = reprocess.rebuild(item, "us-east-1")
+
+    assert record is None
+    assert why in str(reason)
+
+
+class _HeadObject:
+    """An S3 client whose HeadObject answers with ``code`` (None: the object is there)."""
+
+    def __init__(self, code: str | None) -> None:
+        self.code, self.asked = code, []
+
+    def head_object(self, **params: Any) -> dict[str, Any]:
+        self.asked.append(params)
+        if self.code:
+            raise ClientError({"Error": {"Code": self.code, "Message": ""}}, "HeadObject")
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [
+        (None, None),
+        ("404", reprocess.VERSION_GONE),
+        ("412", reprocess.OBJECT_REPLACED),
+        ("403", "cannot read the object: 403"),
+    ],
+    ids=["there", "gone", "replaced", "forbidden"],
+)
+def test_an_unversioned_object_must_still_have_its_etag(code, why):
+    s3 = _HeadObject(code)
+
+    reason = reprocess.object_missing(
+        s3, _step_error(versionId=None, sequencer="0062E99A88DC407460", eTag="e1")
+    )
+
+    assert reason == why
+    assert s3.asked == [{"Bucket": "b", "Key": "in/a b+é.txt", "IfMatch": '"e1"'}]
