@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from s3flow.local.pipeline import FlowEvent, LocalPipeline
@@ -81,6 +82,8 @@ def fake_stack() -> Iterator[FakeStack]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     try:
+        # moto's state is global to the process: start from an empty emulator, as each test expects.
+        requests.post(f"http://127.0.0.1:{port}/moto-api/reset", timeout=60).raise_for_status()
         stack = FakeStack(f"http://127.0.0.1:{port}", {})
         outputs = _create_resources(stack)
         _register_stack(stack, outputs)
