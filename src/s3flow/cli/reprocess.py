@@ -212,11 +212,19 @@ def summary_line(summary: ReprocessSummary, dry_run: bool) -> str:
 def command(
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="Records with this status (repeatable; default and only one: ERROR)."),
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Records with this status: ERROR, the one a retry replaces (default).",
+        ),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(help="Records since (event time: ISO-8601, a date, -1h/-2d), via the time index."),
+        typer.Option(
+            metavar="WHEN",
+            help="Records since (event time: ISO-8601, a date, -1h/-2d), via the time index;"
+            " without it, a Scan of the whole table.",
+        ),
     ] = None,
     prefix: Annotated[str, typer.Option(help="Only keys under this prefix.")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be re-run.")] = False,
