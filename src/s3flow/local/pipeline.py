@@ -498,27 +498,17 @@ class LocalPipeline:
         self._emit(FlowEvent(FlowKind.ALARM, "", change.name, None, detail))
 
     def _route_failed(self, delivery: Delivery, error: str) -> None:
-        detail = delivery.event.get("detail") or {}
-        self._emit(
-            FlowEvent(
-                FlowKind.ROUTE_FAILED,
-                str(detail.get("bucketName", "")),
-                str(detail.get("objectKey", "")),
-                detail.get("versionId"),
-                f"rule {delivery.rule_name} could not deliver to {delivery.target_arn}: {error}",
-            )
-        )
+        why = f"rule {delivery.rule_name} could not deliver to {delivery.target_arn}: {error}"
+        self._emit_delivery(FlowKind.ROUTE_FAILED, delivery, why)
 
     def _routed(self, delivery: Delivery) -> None:
         if ":logs:" not in delivery.target_arn:
             return
+        how = f"{delivery.event.get('detail-type', '')} via rule {delivery.rule_name}"
+        self._emit_delivery(FlowKind.ROUTED, delivery, how)
+
+    def _emit_delivery(self, kind: FlowKind, delivery: Delivery, text: str) -> None:
+        """A flow event about the object whose event a rule delivered (or could not)."""
         detail = delivery.event.get("detail") or {}
-        self._emit(
-            FlowEvent(
-                FlowKind.ROUTED,
-                str(detail.get("bucketName", "")),
-                str(detail.get("objectKey", "")),
-                detail.get("versionId"),
-                f"{delivery.event.get('detail-type', '')} via rule {delivery.rule_name}",
-            )
-        )
+        bucket, key = str(detail.get("bucketName", "")), str(detail.get("objectKey", ""))
+        self._emit(FlowEvent(kind, bucket, key, detail.get("versionId"), text))
