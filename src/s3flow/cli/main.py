@@ -14,7 +14,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from s3flow import contract
 from s3flow.cli import logs, publish_failures, queries, render, reprocess, show, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
-from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, ENDPOINT_ENV, STACK_ENV, Target, resolve_target
+from s3flow.cli.options import EndpointOption, JsonOption, RegionOption, StackOption
+from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, Target, resolve_target
 
 app = typer.Typer(
     cls=OneLineErrorGroup,
@@ -32,21 +33,7 @@ local_app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 
-StackOption = Annotated[
-    str | None,
-    typer.Option("--stack", envvar=STACK_ENV, help="Stack to read outputs from; alone, it targets AWS."),
-]
-EndpointOption = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint-url", envvar=ENDPOINT_ENV, help="Endpoint to talk to (default: local emulator)."
-    ),
-]
-RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region (default: your AWS config).")]
 Status = typer.Option("--status", help="SUCCESS or ERROR.", case_sensitive=False)
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="JSON Lines: one document per line, every attribute, numbers exact.")
-]
 
 
 def _print_version(requested: bool) -> None:

@@ -33,7 +33,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from s3flow import contract
 from s3flow.cli import queries, render, timeparse
 from s3flow.cli.errors import CliError
-from s3flow.cli.target import ENDPOINT_ENV, STACK_ENV, Target, resolve_target
+from s3flow.cli.options import EndpointOption, RegionOption, StackOption
+from s3flow.cli.target import Target, resolve_target
 
 CONFIGURATION_ID = "s3flow-reprocess"
 # The one status whose records the processor replaces (a SUCCESS record never is).
@@ -228,19 +229,9 @@ def command(
     ] = None,
     prefix: Annotated[str, typer.Option(help="Only keys under this prefix.")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be re-run.")] = False,
-    stack: Annotated[
-        str | None,
-        typer.Option("--stack", envvar=STACK_ENV, help="Stack to read outputs from; alone, it targets AWS."),
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint-url", envvar=ENDPOINT_ENV, help="Endpoint to talk to (default: local emulator)."
-        ),
-    ] = None,
-    region: Annotated[
-        str | None, typer.Option("--region", help="AWS region (default: your AWS config).")
-    ] = None,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
 ) -> None:
     """Run the processing steps again for records a step failed for (each error replaced once)."""
     statuses = chosen_statuses(status)

@@ -23,8 +23,9 @@ from s3flow import contract
 from s3flow.cli import render
 from s3flow.cli.backfill import list_versions
 from s3flow.cli.errors import CliError
+from s3flow.cli.options import EndpointOption, RegionOption, StackOption
 from s3flow.cli.queries import RoutedEvent, fetch_events, object_records
-from s3flow.cli.target import ENDPOINT_ENV, STACK_ENV, Target, resolve_target
+from s3flow.cli.target import Target, resolve_target
 from s3flow.cli.traces import Timeline, get_timelines
 from s3flow.functions.processor.records import object_id
 from s3flow.functions.shared.observability.trace_header import trace_root
@@ -172,19 +173,9 @@ def command(
     json_document: Annotated[
         bool, typer.Option("--json", help="One JSON document: the records, their events, their traces.")
     ] = False,
-    stack: Annotated[
-        str | None,
-        typer.Option("--stack", envvar=STACK_ENV, help="Stack to read outputs from; alone, it targets AWS."),
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint-url", envvar=ENDPOINT_ENV, help="Endpoint to talk to (default: local emulator)."
-        ),
-    ] = None,
-    region: Annotated[
-        str | None, typer.Option("--region", help="AWS region (default: your AWS config).")
-    ] = None,
+    stack: StackOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
 ) -> None:
     """One object's record with its step fields, the events announcing it, and its trace timeline."""
     target = resolve_target(stack, endpoint_url, region)
