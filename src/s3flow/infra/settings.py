@@ -135,7 +135,8 @@ def _whole_number(name: str, value: object, low: int, high: int, unit: str) -> N
 
 def _label(prop: str) -> str:
     """How an error names a setting: its context key, then its prop."""
-    return f"{_CONTEXT[prop][0]} ({prop})"
+    context_key = (_CONTEXT.get(prop) or _STEP_CONTEXT[prop])[0]
+    return f"{context_key} ({prop})"
 
 
 def _key_filter(name: str, value: object) -> None:
@@ -158,6 +159,10 @@ class PipelineSettings:
       the processor's role only.
     - ``existing_bucket_name``: trigger on this bucket instead of creating one (and its
       access-log bucket).
+    - ``step_packages``: the packages (folders) and modules (``.py`` files) of the team's
+      processing steps, copied to the root of the processor's asset; relative paths are from
+      the app's folder. ``step_requirements``: their pinned requirements file (every
+      requirement with its ``--hash``), installed into the asset as requirements-lambda.txt is.
     """
 
     processor_memory_mb: int = DEFAULT_MEMORY_MB
@@ -169,6 +174,8 @@ class PipelineSettings:
     removal_policy: RemovalPolicyName = "destroy"
     step_permissions: tuple[StepPermission, ...] = ()
     existing_bucket_name: str | None = None
+    step_packages: tuple[str, ...] = ()
+    step_requirements: str | None = None
 
     def __post_init__(self) -> None:
         for prop in ("processor_memory_mb", "publisher_memory_mb"):
@@ -194,6 +201,18 @@ class PipelineSettings:
             problem = bucket_name_problem(name) if isinstance(name, str) else "not a string"
             if problem:
                 raise SettingError(f"{_label('existing_bucket_name')} {name!r} is invalid: {problem}")
+        packages = self.step_packages
+        if isinstance(packages, str) or not isinstance(packages, Iterable):
+            raise SettingError(f"{_label('step_packages')} must be a list of paths, got {packages!r}")
+        packages = tuple(packages)
+        if not all(isinstance(path, str) and path.strip() for path in packages):
+            raise SettingError(f"{_label('step_packages')} must be a list of paths, got {list(packages)!r}")
+        object.__setattr__(self, "step_packages", packages)
+        requirements = self.step_requirements
+        if requirements is not None and not (isinstance(requirements, str) and requirements.strip()):
+            raise SettingError(
+                f"{_label('step_requirements')} must be the path of a requirements file, got {requirements!r}"
+            )
 
     @property
     def retain(self) -> bool:
@@ -206,8 +225,9 @@ class PipelineSettings:
         Values given with ``-c`` arrive as strings, values from cdk.json as JSON types: both
         are taken.
         """
+        refuse_miscased_keys(context, STEP_CONTEXT_KEYS)
         values: dict[str, Any] = {}
-        for prop, (context_key, parse) in _CONTEXT.items():
+        for prop, (context_key, parse) in {**_CONTEXT, **_STEP_CONTEXT}.items():
             value = context.get(context_key)
             if value is not None:
                 values[prop] = parse(value)
@@ -270,6 +290,13 @@ def _as_is(value: object) -> object:
     return value
 
 
+def _path_list(value: object) -> object:
+    """Comma-separated paths (``-c stepPackages=my_company,tools/extra.py``) or a list (cdk.json)."""
+    if isinstance(value, str):
+        return tuple(path.strip() for path in value.split(",") if path.strip())
+    return value
+
+
 # prop -> (context key, how the context's value becomes the prop's); the dataclass checks it.
 _CONTEXT: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "processor_memory_mb": ("processorMemoryMb", _number),
@@ -283,3 +310,11 @@ _CONTEXT: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "existing_bucket_name": ("existingBucketName", _as_is),
 }
 CONTEXT_KEYS: tuple[str, ...] = tuple(context_key for context_key, _ in _CONTEXT.values())
+# The step sources' settings, read by from_context like the others but kept out of
+# CONTEXT_KEYS, whose list docs/operations.md "Settings" documents; from_context refuses
+# their miscased keys itself.
+_STEP_CONTEXT: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "step_packages": ("stepPackages", _path_list),
+    "step_requirements": ("stepRequirements", _as_is),
+}
+STEP_CONTEXT_KEYS: tuple[str, ...] = tuple(context_key for context_key, _ in _STEP_CONTEXT.values())
