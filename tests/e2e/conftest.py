@@ -37,6 +37,13 @@ class Running:
         return [flow.detail for flow in self.flows if flow.key == key and flow.kind == FlowKind.LOGGED]
 
 
+@pytest.fixture(scope="module")
+def s3flow_cloud_assembly(synthesized: Path) -> Path:
+    """The plugin's ``s3flow_pipeline`` runs the app synthesized for this session (``cdk.out``
+    is shared with whoever synthesizes next)."""
+    return synthesized
+
+
 @pytest.fixture
 def start_pipeline(synthesized: Path) -> Iterator[Callable[..., Running]]:
     """Starts a pipeline on a free port (each test its own emulator), of the synthesized app

@@ -10,7 +10,8 @@ Installed with the package, so any pytest run with s3flow installed has them:
   (``--s3flow-cdk-out`` / ini ``s3flow_cdk_out``, default ``cdk.out``; ``--s3flow-stack``
   / ini ``s3flow_stack``, default ``TapStackdev``), one per test module, each test seeing
   its own uploads (``s3flow.testing.pipeline.PipelineTest``). Override the
-  ``s3flow_cloud_assembly`` fixture to synthesize elsewhere.
+  ``s3flow_cloud_assembly`` fixture to synthesize elsewhere, ``s3flow_pipeline_options``
+  to pass more ``LocalPipeline`` arguments.
 
 Importing this module costs nothing but pytest: the emulator and boto3 are imported when
 the pipeline fixture is first used.
@@ -76,8 +77,16 @@ def s3flow_cloud_assembly(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="module")
+def s3flow_pipeline_options() -> dict[str, Any]:
+    """More ``LocalPipeline`` arguments for the module's pipeline (override in a test module),
+    e.g. ``environment_overrides`` with ``AWS_MAX_ATTEMPTS`` to make injected faults exhaust
+    the functions' client retries sooner."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def s3flow_running(
-    s3flow_cloud_assembly: Path, s3flow_stack_name: str
+    s3flow_cloud_assembly: Path, s3flow_stack_name: str, s3flow_pipeline_options: dict[str, Any]
 ) -> Iterator[tuple[LocalPipeline, list[FlowEvent]]]:
     """The module's pipeline and everything it reported; started once, stopped after the module."""
     template = Path(s3flow_cloud_assembly) / f"{s3flow_stack_name}.template.json"
@@ -90,7 +99,7 @@ def s3flow_running(
     from s3flow.testing.pipeline import start
 
     flows: list[FlowEvent] = []
-    pipeline = start(Path(s3flow_cloud_assembly), s3flow_stack_name, flows)
+    pipeline = start(Path(s3flow_cloud_assembly), s3flow_stack_name, flows, **s3flow_pipeline_options)
     try:
         yield pipeline, flows
     finally:

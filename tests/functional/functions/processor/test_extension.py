@@ -1,15 +1,13 @@
-"""The extension API without the handler: ObjectRef reads and the example steps on a moto bucket."""
+"""The extension API without the handler: ObjectRef reads on a moto bucket. The example steps
+themselves run on bytes with the run_step fixture (tests/unit/testing/test_run_step.py)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from s3flow.functions.processor.steps.checksum import sha256
-from s3flow.functions.processor.steps.content_type import content_type
 from s3flow.functions.processor.steps.registry import ObjectRef
 
 
@@ -77,23 +75,8 @@ def test_the_s3_client_is_created_only_when_a_step_reads(aws) -> None:
     assert obj.read() == b"" and created == []
 
 
-def test_checksum_streams_the_whole_object(aws, uploads) -> None:
-    body = bytes(range(256)) * 5000  # over one 1 MiB chunk
-    obj = ref(uploads, "big.bin", body)
-
-    assert sha256(obj) == {"sha256": hashlib.sha256(body).hexdigest(), "bytesRead": len(body)}
-
-
 def test_checksum_refuses_a_size_mismatch(aws, uploads) -> None:
     obj = ref(uploads, "short.bin", b"abc", size=4)
 
     with pytest.raises(ValueError, match="3 bytes"):
         sha256(obj)
-
-
-def test_content_type_reads_only_the_first_bytes(aws, uploads, api_calls) -> None:
-    obj = ref(uploads, "img", b"\x89PNG\r\n\x1a\n" + b"\x00" * 5000)
-
-    assert content_type(obj) == {"contentType": "image/png", "sniffedBytes": 512}
-    [call] = api_calls.of("s3", "GetObject")
-    assert call.params["Range"] == "bytes=0-511"
