@@ -25,8 +25,10 @@ readings of it, both needed:
   while it runs, as Lambda stops it. A sandbox is read again before it could reach its limit
   filling memory at ``FILL_RATE_KB_PER_S`` (``reading_interval``): every 10 ms near its limit, at
   most every 100 ms far from it (the processor, 28 MB of 256, every 56 ms). An idle sandbox is
-  not read (Lambda freezes an environment between invocations), so an idle runtime costs
-  nothing; a reading is a ``pread`` on a descriptor kept open on the status file.
+  not read (Lambda freezes an environment between invocations), and an invocation does not wake
+  the thread (it keeps its own pace), so the cost does not grow with the invocation rate; an
+  idle runtime costs nothing. A reading is a ``pread`` on a descriptor kept open on the status
+  file.
 
 Why not a resource limit: ``RLIMIT_AS`` counts virtual memory, which Python's allocator, glibc's
 per-thread arenas and every thread's stack reserve far beyond what is resident (what Lambda
@@ -46,7 +48,6 @@ invocation past the limit fails when it answers, not while it runs.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import resource
 import subprocess
@@ -175,8 +176,11 @@ class MemoryWatch:
 
 class MemoryWatchdog:
     """One thread that reads the peak of every running sandbox when it is due
-    (``reading_interval``) and kills the one past its limit; it sleeps while no sandbox runs,
-    and starts on first use."""
+    (``reading_interval``) and kills the one past its limit. It keeps its own pace while
+    sandboxes run (an invocation does not wake it: a new one is read at the thread's next tick,
+    at most ``MAX_INTERVAL`` later) and sleeps once none has run for ``IDLE_AFTER`` seconds."""
+
+    IDLE_AFTER = 1.0
 
     def __init__(self) -> None:
         self.polls = _status_readable()  # without /proc, only the sandboxes' own reports count
@@ -184,7 +188,7 @@ class MemoryWatchdog:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._wakes_at = -math.inf  # when the sleeping thread wakes; -inf while it is awake
+        self._asleep = False  # the thread waits for an activation
 
     def watch(self, process: subprocess.Popen[bytes], limit_mb: int) -> MemoryWatch:
         return MemoryWatch(process, limit_mb, self)
@@ -201,7 +205,7 @@ class MemoryWatchdog:
                     target=self._poll, args=(self._stop,), name="lambda-memory-watchdog", daemon=True
                 )
                 self._thread.start()
-            elif watch.due < self._wakes_at:  # only then: most invocations wake nothing
+            elif self._asleep:
                 self._cond.notify()
 
     def deactivate(self, watch: MemoryWatch) -> None:
@@ -218,21 +222,28 @@ class MemoryWatchdog:
             thread.join(timeout=5)
 
     def _poll(self, stop: threading.Event) -> None:
-        while True:
+        idle_since: float | None = None
+        while not stop.is_set():
             with self._cond:
-                while True:
-                    if stop.is_set():
-                        return
-                    now = time.monotonic()
-                    due = [watch for watch in self._active if watch.due <= now]
-                    if due:
-                        self._wakes_at = -math.inf
-                        break
-                    self._wakes_at = min((watch.due for watch in self._active), default=math.inf)
-                    self._cond.wait(None if self._wakes_at == math.inf else self._wakes_at - now)
+                now = time.monotonic()
+                if self._active:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= self.IDLE_AFTER:
+                    self._asleep = True
+                    self._cond.wait()  # until a sandbox runs, or stop()
+                    self._asleep = False
+                    idle_since = None
+                    continue
+                # Those due now or within the shortest interval: one wake-up reads them together.
+                due = [watch for watch in self._active if watch.due <= now + MIN_INTERVAL]
+                rest = [watch.due for watch in self._active if watch.due > now + MIN_INTERVAL]
             for watch in due:
                 watch.sample()
                 watch.due = time.monotonic() + reading_interval(watch.peak_kb, watch.limit_mb)
+            upcoming = [watch.due for watch in due] + rest
+            stop.wait(max(0.0, min(upcoming, default=now + MAX_INTERVAL) - time.monotonic()))
 
 
 def _status_readable() -> bool:
