@@ -11,23 +11,35 @@ every cold start (~50 ms for this asset, measured in docs/performance.md). When 
 3.13 is on this machine the asset is precompiled with it, in ``unchecked-hash`` mode so the
 bytecode is used whatever the files' times after unzipping; without one the asset is still
 correct, only slower to start, and synth says so.
+
+A team's processing steps (docs/extending.md "Registering steps") make the processor's asset:
+the same layout plus the step packages at its root and the step requirements installed
+beside the processor's. After building it, a fresh interpreter that sees only the asset and
+what Lambda's runtime provides imports every registered step; one that does not import fails
+the synth in one line rather than every invocation after the deploy.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+
+from s3flow.infra.errors import SettingError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/s3flow
@@ -36,6 +48,11 @@ CACHE_DIR = PROJECT_ROOT / ".build" / "lambda-deps"
 LAMBDA_PYTHON_VERSION = "3.13"
 # Files of the s3flow package that run in Lambda; nothing from infra, local or cli.
 RUNTIME_SOURCES = ("__init__.py", "contract.py", "functions")
+# What Lambda's Python runtime puts on the path after the function's code: boto3 and its
+# dependencies (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html, "Runtime-included
+# SDK versions"). The same list as the local sandbox's (s3flow.local, which infra may not import).
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+STEP_CHECK_TIMEOUT_SECONDS = 120
 
 
 def _pip_platform(architecture: lambda_.Architecture) -> str:
@@ -44,9 +61,11 @@ def _pip_platform(architecture: lambda_.Architecture) -> str:
     return "manylinux2014_aarch64" if arm else "manylinux2014_x86_64"
 
 
-def install_dependencies(architecture: lambda_.Architecture) -> Path:
-    """Install requirements-lambda.txt once per content hash; return the folder."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + _pip_platform(architecture).encode()).hexdigest()[:16]
+def install_dependencies(architecture: lambda_.Architecture, requirements: Path | None = None) -> Path:
+    """Install a pinned requirements file (requirements-lambda.txt by default) once per content
+    hash; return the folder."""
+    requirements = requirements or REQUIREMENTS
+    digest = hashlib.sha256(requirements.read_bytes() + _pip_platform(architecture).encode()).hexdigest()[:16]
     target = CACHE_DIR / digest
     if target.is_dir():
         return target
@@ -57,12 +76,12 @@ def install_dependencies(architecture: lambda_.Architecture) -> Path:
         "--require-hashes", "--only-binary=:all:", "--implementation", "cp",
         "--python-version", LAMBDA_PYTHON_VERSION,
         "--platform", _pip_platform(architecture),
-        "--target", str(staging), "-r", str(REQUIREMENTS),
+        "--target", str(staging), "-r", str(requirements),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise RuntimeError(f"Lambda dependency install failed:\n{result.stderr}")
+        raise RuntimeError(f"Lambda dependency install failed ({requirements.name}):\n{result.stderr}")
     try:
         os.replace(staging, target)  # atomic: parallel synths never see half a folder
     except OSError:
@@ -70,8 +89,10 @@ def install_dependencies(architecture: lambda_.Architecture) -> Path:
     return target
 
 
+@functools.cache
 def lambda_python() -> str | None:
-    """A CPython interpreter of Lambda's version, to precompile the asset with, or None."""
+    """A CPython interpreter of Lambda's version, to precompile the asset with, or None; looked
+    for once per process (each candidate is started to ask its version)."""
     candidates = [
         os.environ.get("S3FLOW_LAMBDA_PYTHON"),
         shutil.which(f"python{LAMBDA_PYTHON_VERSION}"),
@@ -106,8 +127,60 @@ def precompile(output_dir: Path) -> bool:
     return True
 
 
-def build_asset(output_dir: Path, architecture: lambda_.Architecture) -> None:
-    """Lay out the asset: dependencies at the root, then the s3flow runtime sources."""
+@dataclass(frozen=True)
+class StepSources:
+    """What the team's processing steps add to the processor's asset, with absolute paths:
+    their packages or modules, their pinned requirements, and the entries to check."""
+
+    packages: tuple[Path, ...] = ()
+    requirements: Path | None = None
+    steps: tuple[str, ...] = ()
+
+    def digest(self) -> str:
+        """A hash of everything these sources put in the asset: it changes with any file."""
+        hasher = hashlib.sha256("\0".join(self.steps).encode())
+        files = [self.requirements] if self.requirements else []
+        for package in self.packages:
+            files += sorted(package.rglob("*.py")) if package.is_dir() else [package]
+        for path in files:
+            hasher.update(f"\0{path}\0".encode() + path.read_bytes())
+        return hasher.hexdigest()[:16]
+
+
+_STEP_PACKAGES = "stepPackages (step_packages)"
+_STEP_REQUIREMENTS = "stepRequirements (step_requirements)"
+
+
+def step_sources(
+    packages: Sequence[str], requirements: str | None, steps: Sequence[str], *, base: Path = PROJECT_ROOT
+) -> StepSources:
+    """The settings' paths resolved from the app's folder (``base``) and checked; SettingError
+    naming the setting for a path that is not there or a package the asset already has."""
+    resolved: list[Path] = []
+    for given in packages:
+        path = (base / given).resolve()
+        if not (path.is_dir() or (path.is_file() and path.suffix == ".py")):
+            raise SettingError(f"{_STEP_PACKAGES}: {given!r} is not a folder or a .py file (from {base})")
+        if path.name.removesuffix(".py") == "s3flow":
+            raise SettingError(f"{_STEP_PACKAGES}: {given!r} would replace the s3flow package in the asset")
+        if path.name in (p.name for p in resolved):
+            raise SettingError(
+                f"{_STEP_PACKAGES}: two packages named {path.name!r}; the asset's root has one"
+            )
+        resolved.append(path)
+    requirements_path = None
+    if requirements is not None:
+        requirements_path = (base / requirements).resolve()
+        if not requirements_path.is_file():
+            raise SettingError(f"{_STEP_REQUIREMENTS}: {requirements!r} is not a file (from {base})")
+    return StepSources(tuple(resolved), requirements_path, tuple(steps))
+
+
+def build_asset(
+    output_dir: Path, architecture: lambda_.Architecture, steps: StepSources | None = None
+) -> None:
+    """Lay out the asset: dependencies at the root, then the s3flow runtime sources, then the
+    steps' requirements and packages; a SettingError if a step package would replace a file."""
     shutil.copytree(install_dependencies(architecture), output_dir, dirs_exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     package_out = output_dir / "s3flow"
@@ -118,27 +191,146 @@ def build_asset(output_dir: Path, architecture: lambda_.Architecture) -> None:
             shutil.copytree(source, package_out / name, ignore=ignore, dirs_exist_ok=True)
         else:
             shutil.copy2(source, package_out / name)
+    if steps is not None:
+        if steps.requirements is not None:
+            shutil.copytree(
+                install_dependencies(architecture, steps.requirements), output_dir, dirs_exist_ok=True
+            )
+        for package in steps.packages:
+            target = output_dir / package.name
+            if target.exists():
+                raise SettingError(
+                    f"{_STEP_PACKAGES}: {package.name!r} would replace the asset's own {package.name!r}"
+                    " (a dependency of the processor or of the steps)"
+                )
+            if package.is_dir():
+                shutil.copytree(package, target, ignore=ignore)
+            else:
+                shutil.copy2(package, target)
     precompile(output_dir)
+
+
+def runtime_packages_folder(folder: Path) -> Path:
+    """Fill ``folder`` with links to ``RUNTIME_PROVIDED`` as installed here: what the step check
+    sees besides the asset, as the local sandbox does (s3flow.local.lambda_.runtime_packages)."""
+    for name in RUNTIME_PROVIDED:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name}, which Lambda's Python runtime provides, is not installed")
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source)
+    return folder
+
+
+# Runs in `python -I -S -B`: no site packages, no PYTHON* variables (so the path is set here),
+# no bytecode written into the asset (it would change the asset's hash).
+_STEP_CHECK = """
+import importlib, sys
+sys.path[:0] = sys.argv[1:3]
+for entry in sys.argv[3:]:
+    module_name, _, attribute = entry.rpartition("=")[2].partition(":")
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except BaseException as error:
+        print(f"processing step {entry} cannot be imported from the built asset: "
+              f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": "))
+        break
+    if not callable(target):
+        print(f"processing step {entry} is not callable in the built asset: it is a {type(target).__name__}")
+        break
+"""
+
+
+# Lambda sets the region; a step that makes a client when imported needs it (no call is made).
+_CHECK_ENVIRONMENT = {"PATH": os.defpath, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def step_problem(asset_dir: Path, steps: Sequence[str]) -> str | None:
+    """Import each step entry from the built asset in an isolated interpreter (Lambda's Python
+    when this machine has it); the first that fails, as one line, or None."""
+    if not steps:
+        return None
+    interpreter = lambda_python() or sys.executable
+    with tempfile.TemporaryDirectory(prefix="s3flow-lambda-runtime-") as runtime:
+        command = [
+            interpreter, "-I", "-S", "-B", "-c", _STEP_CHECK,
+            str(asset_dir), str(runtime_packages_folder(Path(runtime))), *steps,
+        ]  # fmt: skip
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False,
+            timeout=STEP_CHECK_TIMEOUT_SECONDS, cwd=asset_dir, env=_CHECK_ENVIRONMENT,
+        )  # fmt: skip
+    lines = result.stdout.strip().splitlines()
+    if lines:
+        return lines[-1]
+    if result.returncode != 0:  # the interpreter itself failed, or a step exited it
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"processing steps cannot be checked in the built asset: {last}"
+    return None
 
 
 @jsii.implements(ILocalBundling)
 class _PipBundling:
-    def __init__(self, architecture: lambda_.Architecture) -> None:
+    def __init__(self, architecture: lambda_.Architecture, steps: StepSources | None = None) -> None:
         self._architecture = architecture
+        self._steps = steps
+        # Why the asset cannot be built, and which registered step does not import from it,
+        # for the stack to report: an exception raised here would reach the app wrapped in
+        # CDK's bundling error, several lines long.
+        self.error: str | None = None
+        self.step_problem: str | None = None
 
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
-        build_asset(Path(output_dir), self._architecture)
+        try:
+            build_asset(Path(output_dir), self._architecture, self._steps)
+        except SettingError as error:
+            self.error = str(error)
+            return True
+        if self._steps is not None:
+            self.step_problem = step_problem(Path(output_dir), self._steps.steps)
         return True
 
 
-def processor_code(architecture: lambda_.Architecture) -> lambda_.Code:
-    """The processor asset, bundled locally; Docker is never used."""
+def _code(bundling: _PipBundling, environment: dict[str, str] | None = None) -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(PACKAGE_DIR),
         asset_hash_type=AssetHashType.OUTPUT,
         bundling=BundlingOptions(
             # Required by the API but never pulled: local bundling always succeeds or raises.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=_PipBundling(architecture),
+            local=bundling,
+            environment=environment,
         ),
     )
+
+
+def processor_code(architecture: lambda_.Architecture) -> lambda_.Code:
+    """The processor asset, bundled locally; Docker is never used."""
+    return _code(_PipBundling(architecture))
+
+
+@dataclass
+class StepsCode:
+    """The processor's asset with the team's steps; what went wrong is known once it is bundled."""
+
+    code: lambda_.Code
+    _bundling: _PipBundling = field(repr=False)
+
+    @property
+    def error(self) -> str | None:
+        """Why the asset could not be built (a step package would replace a file of it)."""
+        return self._bundling.error
+
+    @property
+    def step_problem(self) -> str | None:
+        """The first registered step that does not import from the built asset, in one line."""
+        return self._bundling.step_problem
+
+
+def steps_code(architecture: lambda_.Architecture, steps: StepSources) -> StepsCode:
+    """The asset with the steps' packages and requirements, checked when it is bundled (when a
+    function binds it). The sources' digest is part of the bundling options, so CDK's in-process
+    asset cache never hands back an asset built from other step files."""
+    bundling = _PipBundling(architecture, steps)
+    return StepsCode(_code(bundling, {"S3FLOW_STEP_SOURCES": steps.digest()}), bundling)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
 from s3flow import contract
+from s3flow.infra.bundling import step_sources, steps_code
 from s3flow.infra.errors import SettingError
 from s3flow.infra.findings import accept, accept_checkov
 from s3flow.infra.functions import (
+    ARCHITECTURE,
     MEMORY_SIZE,
     TIMEOUT,
     XRAY_WILDCARD_REASON,
@@ -23,14 +26,13 @@ from s3flow.infra.functions import (
     pipeline_function,
 )
 from s3flow.infra.queues import retention_queue
-from s3flow.infra.settings import CallService, ReadBucket, StepPermission
+from s3flow.infra.settings import CallService, PipelineSettings, ReadBucket, StepPermission
 
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 # One entry of contract.ENV_PROCESSING_STEPS: "module:function" or "name=module:function".
-# Checked at synth so that a malformed entry fails here, not in every invocation; whether
-# the module imports is only known in the function (a configuration error: the invocation
-# fails and, after Lambda's retries, waits in the failure queue).
+# Checked at synth so that a malformed entry fails here, not in every invocation; whether it
+# imports from the built asset is checked too (bundling.step_problem).
 _STEP_ENTRY = re.compile(contract.PROCESSING_STEP_ENTRY)
 # Lambda refuses a function whose environment variables, names and values, total over 4 KB
 # (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The steps are the only
@@ -72,11 +74,29 @@ class Processing(Construct):
         timeout: Duration = TIMEOUT,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         step_permissions: Sequence[StepPermission] = (),
+        step_packages: Sequence[str] | None = None,
+        step_requirements: str | None = None,
     ) -> None:
         """``removal_policy`` applies to the log group and the failure queue;
-        ``step_permissions`` are what the steps need beyond the trigger bucket."""
+        ``step_permissions`` are what the steps need beyond the trigger bucket.
+
+        With processing steps the function runs its own asset: ``code``'s layout plus
+        ``step_packages`` and ``step_requirements`` (the stack's settings when not given),
+        in which every step is imported at synth (a warning, in one line, for one that does not)."""
         super().__init__(scope, construct_id)
         function_name = f"s3-object-processor-{environment_suffix}"
+        entries = processing_steps_value(processing_steps).split(",") if processing_steps else []
+        built = None
+        if entries:
+            if step_packages is None and step_requirements is None:
+                # The stack's resolved settings (its prop, else the context); read here because
+                # the stack builds the shared asset before it knows whether steps are registered.
+                stack_settings = getattr(Stack.of(self), "settings", None)
+                if isinstance(stack_settings, PipelineSettings):
+                    step_packages = stack_settings.step_packages
+                    step_requirements = stack_settings.step_requirements
+            built = steps_code(ARCHITECTURE, step_sources(step_packages or (), step_requirements, entries))
+            code = built.code
 
         # Invocations that still fail after Lambda's retries land here with their event,
         # so nothing is dropped; 14 days is SQS's longest retention.
@@ -115,11 +135,14 @@ class Processing(Construct):
             memory_mb=memory_mb,
             timeout=timeout,
         )
-        if processing_steps:
-            # Users' own steps (docs/extending.md); their code must be in the asset.
-            self.function.add_environment(
-                contract.ENV_PROCESSING_STEPS, processing_steps_value(processing_steps)
-            )
+        if built is not None:
+            # Binding the code bundled it: the steps were imported from the asset just built.
+            if built.error:
+                raise SettingError(built.error)
+            if built.step_problem:
+                print(f"s3flow: warning: {built.step_problem}", file=sys.stderr)
+            # Users' own steps (docs/extending.md), in the function's own asset.
+            self.function.add_environment(contract.ENV_PROCESSING_STEPS, ",".join(entries))
         reason = (
             "Failed async invocations go to the on-failure destination (the failure queue), "
             "which keeps the error with the event; a dead-letter queue would duplicate it."
