@@ -167,13 +167,13 @@ def resolve(step: Step | str, name: str | None = None) -> tuple[str, Step]:
     entry, named and checked as the processor's registry names and checks them."""
     if isinstance(step, str):
         # The registry's own import of S3FLOW_PROCESSING_STEPS entries (its checks, its errors).
-        steps = registry._import(step)
+        steps = registry.import_steps(step)
         if len(steps) != 1:
             raise StepConfigurationError(f"run_step runs one step, not {len(steps)}: {step!r}")
-        return registry._check_name(name or steps[0].name), steps[0].function
+        return registry.check_name(name or steps[0].name), steps[0].function
     if not callable(step):
         raise StepConfigurationError(f"a step is a callable or 'module:function', not {type(step).__name__}")
-    return registry._check_name(name or str(getattr(step, "__name__", ""))), step
+    return registry.check_name(name or str(getattr(step, "__name__", ""))), step
 
 
 def run_step(
@@ -204,7 +204,7 @@ def run_step(
         client_factory=lambda: client,
     )
     try:
-        return registry.storable(step_name, function(ref))
+        return registry.run_step(registry.RegisteredStep(step_name, function), ref)
     except Exception as error:
         failed = registry.failure(step_name, error)
         error.add_note(

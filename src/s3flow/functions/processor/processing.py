@@ -233,7 +233,7 @@ class _StepRunner:
     def __call__(self, item: dict[str, Any], summary: Summary, max_entry_bytes: int) -> dict[str, Any]:
         if not self._steps:
             return with_step_fields(item, {})
-        from s3flow.functions.processor.steps.registry import ObjectRef, failure, storable
+        from s3flow.functions.processor.steps.registry import ObjectRef, failure, run_step
 
         ref = ObjectRef(
             bucket=item["bucketName"],
@@ -248,7 +248,7 @@ class _StepRunner:
             with self._trace.span("processing_step") as span:
                 span.annotate("step", step.name)
                 try:
-                    outputs[step.name] = storable(step.name, step.function(ref))
+                    outputs[step.name] = run_step(step, ref)
                 except Exception as error:  # noqa: BLE001 - a user step fails only its own object
                     failed = failure(step.name, error)
                     span.fail(f"step {step.name} failed: {failed.message}")

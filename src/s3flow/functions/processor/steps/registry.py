@@ -175,7 +175,7 @@ _registered: list[RegisteredStep] = []
 _imported: dict[str, tuple[RegisteredStep, ...]] = {}
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     if not STEP_NAME.fullmatch(name):
         raise StepConfigurationError(
             f"step name {name!r} must start with a letter and use at most 64 letters, digits, '_' or '-'"
@@ -185,7 +185,7 @@ def _check_name(name: str) -> str:
 
 def register_step(function: Step, *, name: str | None = None) -> Step:
     """Register ``function`` under ``name`` (default: its ``__name__``); returns it unchanged."""
-    step = RegisteredStep(_check_name(name or str(getattr(function, "__name__", ""))), function)
+    step = RegisteredStep(check_name(name or str(getattr(function, "__name__", ""))), function)
     if any(existing.name == step.name for existing in _registered):
         raise StepConfigurationError(f"a step named {step.name!r} is already registered")
     _registered.append(step)
@@ -212,7 +212,7 @@ def parse_steps(spec: str) -> list[tuple[str | None, str, str]]:
     return entries
 
 
-def _import(spec: str) -> tuple[RegisteredStep, ...]:
+def import_steps(spec: str) -> tuple[RegisteredStep, ...]:
     steps = []
     for name, module_name, attribute in parse_steps(spec):
         try:
@@ -221,7 +221,7 @@ def _import(spec: str) -> tuple[RegisteredStep, ...]:
             raise StepConfigurationError(f"cannot import step {module_name}:{attribute}: {error}") from error
         if not callable(function):
             raise StepConfigurationError(f"step {module_name}:{attribute} is not callable")
-        steps.append(RegisteredStep(_check_name(name or attribute), function))
+        steps.append(RegisteredStep(check_name(name or attribute), function))
     return tuple(steps)
 
 
@@ -230,13 +230,19 @@ def load_steps(spec: str = "") -> tuple[RegisteredStep, ...]:
     container), then those registered in code."""
     spec = spec.strip()
     if spec not in _imported:
-        _imported[spec] = _import(spec) if spec else ()
+        _imported[spec] = import_steps(spec) if spec else ()
     steps = (*_imported[spec], *_registered)
     names = [step.name for step in steps]
     clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:
         raise StepConfigurationError(f"more than one step named {', '.join(clashes)}")
     return steps
+
+
+def run_step(step: RegisteredStep, ref: ObjectRef) -> dict[str, Any]:
+    """One step run on one object, its output as it will be stored: what the processor does
+    for each registered step, and what ``s3flow.testing``'s ``run_step`` fixture does in a test."""
+    return storable(step.name, step.function(ref))
 
 
 def storable(name: str, fields: Any) -> dict[str, Any]:
