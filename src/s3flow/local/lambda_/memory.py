@@ -38,9 +38,9 @@ handler can catch, where Lambda kills the process. A cgroup's ``memory.max`` wou
 needs root or a delegated cgroup.
 
 Not modelled: the memory of processes the handler starts (Lambda's limit covers the whole
-environment; here only the sandbox process is measured); between two polls a handler can go
-past its limit by what it allocates in one reading interval (faster than
-``FILL_RATE_KB_PER_S``, or within the last 10 ms) before it is killed. Without
+environment; here only the sandbox process is measured); a handler can go past its limit by
+what it allocates before the next reading (faster than ``FILL_RATE_KB_PER_S``, or in the first
+100 ms of an invocation, before the thread's next tick) and is killed then. Without
 ``/proc`` (macOS) there is no watchdog: the sandbox reports its peak from ``getrusage``, and an
 invocation past the limit fails when it answers, not while it runs.
 """
