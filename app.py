@@ -10,6 +10,11 @@ sys.path.insert(0, str(ROOT / "src"))
 # CI and developer machines run Node 20; jsii's end-of-life banner is noise here.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from s3flow.infra.settings import ignore_project_context_from_cli  # noqa: E402
+
+# Before aws_cdk loads: its node process reads the CLI's context once, when it starts.
+ignore_project_context_from_cli()
+
 from s3flow.infra.app import USAGE, context_arguments, create_app  # noqa: E402
 from s3flow.infra.errors import SettingError  # noqa: E402
 

@@ -10,6 +10,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from s3flow.infra.errors import SettingError
+from s3flow.infra.settings import cdk_own_context, ignoring_project_context
 from s3flow.infra.stack import TapStack, resolve_environment_suffix
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -23,6 +24,13 @@ def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
     through the CLI, so without this they would synthesize a different template.
     """
     return dict(json.loads(path.read_text()).get("context", {}))
+
+
+def project_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """cdk.json's context, or only its feature flags when S3FLOW_IGNORE_PROJECT_CONTEXT=1
+    (settings.IGNORE_PROJECT_CONTEXT: the repository's tests ignore a developer's settings)."""
+    context = cdk_json_context(path)
+    return cdk_own_context(context) if ignoring_project_context() else context
 
 
 USAGE = "usage: python app.py [-c key=value ...]  (the settings: docs/operations.md#settings)"
@@ -63,9 +71,10 @@ def create_app(
 
     ``context`` is what ``-c`` gives (``python app.py -c`` and the tests): it wins over the
     context the CDK CLI passes in CDK_CONTEXT_JSON, which wins over cdk.json's, the CLI's
-    own order, so both ways of synthesizing read the same settings the same way.
+    own order, so both ways of synthesizing read the same settings the same way. Under
+    S3FLOW_IGNORE_PROJECT_CONTEXT=1 only ``context`` sets the pipeline (``project_context``).
     """
-    app = cdk.App(outdir=outdir, context=cdk_json_context(), post_cli_context=context or None)
+    app = cdk.App(outdir=outdir, context=project_context(), post_cli_context=context or None)
     suffix = resolve_environment_suffix(app, None)
     stack = TapStack(app, f"TapStack{suffix}", environment_suffix=suffix)
     return app, stack

@@ -10,8 +10,9 @@ design's, so an app without settings synthesizes the same template as before the
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -318,3 +319,28 @@ _STEP_CONTEXT: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "step_requirements": ("stepRequirements", _as_is),
 }
 STEP_CONTEXT_KEYS: tuple[str, ...] = tuple(context_key for context_key, _ in _STEP_CONTEXT.values())
+
+# Set to "1", the app reads no setting from the project's context (cdk.json's "context",
+# cdk.context.json, ~/.cdk.json, which the CDK CLI passes in CDK_CONTEXT_JSON): only CDK's own
+# keys are kept, so only ``-c`` (or ``create_app(context=...)``) changes the pipeline. This
+# repository's tests set it: they never depend on the steps or settings a developer configured.
+IGNORE_PROJECT_CONTEXT = "S3FLOW_IGNORE_PROJECT_CONTEXT"
+
+
+def ignoring_project_context(environ: Mapping[str, str] = os.environ) -> bool:
+    return environ.get(IGNORE_PROJECT_CONTEXT) == "1"
+
+
+def cdk_own_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """CDK's own context only: its feature flags (``@aws-cdk/...``) and ``aws:`` keys."""
+    return {key: value for key, value in context.items() if key.startswith(("@", "aws:"))}
+
+
+def ignore_project_context_from_cli(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Under IGNORE_PROJECT_CONTEXT, keep only CDK's own keys of the context the CDK CLI passes.
+
+    Call it before aws_cdk is imported: CDK's node process reads CDK_CONTEXT_JSON when it starts.
+    """
+    given = environ.get("CDK_CONTEXT_JSON")
+    if ignoring_project_context(environ) and given:
+        environ["CDK_CONTEXT_JSON"] = json.dumps(cdk_own_context(json.loads(given)))
