@@ -53,7 +53,7 @@ def test_a_bad_step_source_setting_is_one_line_naming_it(context: dict[str, obje
 
 
 def test_a_construct_user_gives_them_as_props() -> None:
-    settings = PipelineSettings(step_packages=["my_company"], step_requirements="steps.txt")
+    settings = PipelineSettings(step_packages=("my_company",), step_requirements="steps.txt")
 
     assert settings.step_packages == ("my_company",)
     with pytest.raises(SettingError, match="step_packages"):
