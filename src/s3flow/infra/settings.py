@@ -322,8 +322,9 @@ STEP_CONTEXT_KEYS: tuple[str, ...] = tuple(context_key for context_key, _ in _ST
 
 # Set to "1", the app reads no setting from the project's context (cdk.json's "context",
 # cdk.context.json, ~/.cdk.json, which the CDK CLI passes in CDK_CONTEXT_JSON): only CDK's own
-# keys are kept, so only ``-c`` (or ``create_app(context=...)``) changes the pipeline. This
-# repository's tests set it: they never depend on the steps or settings a developer configured.
+# keys are kept, so only ``python app.py -c`` (or ``create_app(context=...)``) changes the
+# pipeline; the CLI's own -c arrive merged in CDK_CONTEXT_JSON and are dropped with the rest.
+# For tests, which must never depend on the steps or settings a developer configured.
 IGNORE_PROJECT_CONTEXT = "S3FLOW_IGNORE_PROJECT_CONTEXT"
 
 
