@@ -24,7 +24,7 @@ SIZE_MB = 8  # Lambda's least is 512: a small one keeps the writes short
 def tmp_files(size_mb: int = SIZE_MB) -> FunctionSpec:
     base = spec("tmp_files")
     return dataclasses.replace(
-        base, handler="tests.functional.local.lambda_.limits_handlers.tmp_files", ephemeral_storage_mb=size_mb
+        base, handler=f"{__package__}.limits_handlers.tmp_files", ephemeral_storage_mb=size_mb
     )
 
 

@@ -13,7 +13,8 @@ from s3flow.local.lambda_.runtime import Listener
 
 from .runtime_support import Recorder, failures, make_runtime, spec
 
-HANDLERS = "tests.functional.local.lambda_.limits_handlers"
+# By the name this package was imported under: the sandbox imports it from the parent's sys.path.
+HANDLERS = f"{__package__}.limits_handlers"
 
 
 def small(handler: str, *, retries: int = 2, timeout: int = 30) -> FunctionSpec:
