@@ -141,7 +141,13 @@ class StepSources:
         hasher = hashlib.sha256("\0".join(self.steps).encode())
         files = [self.requirements] if self.requirements else []
         for package in self.packages:
-            files += sorted(package.rglob("*.py")) if package.is_dir() else [package]
+            if package.is_dir():  # every file the copy takes: bytecode is left behind
+                files += sorted(
+                    path for path in package.rglob("*")
+                    if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+                )  # fmt: skip
+            else:
+                files.append(package)
         for path in files:
             hasher.update(f"\0{path}\0".encode() + path.read_bytes())
         return hasher.hexdigest()[:16]

@@ -232,3 +232,16 @@ def test_the_asset_hash_changes_with_the_step_source(tmp_path: Path, monkeypatch
     steps.write_text(steps.read_text() + "\n# changed\n")
 
     assert _asset_hash(outdir, sources) != before
+
+
+def test_the_sources_digest_covers_every_file_the_asset_takes(tmp_path: Path) -> None:
+    # The digest keys CDK's in-process asset cache: a data file of a package counts too.
+    _write_step_sources(tmp_path)
+    (tmp_path / "my_company" / "__pycache__").mkdir()
+    sources = bundling.step_sources(["my_company"], None, ["my_company.steps:first_line"], base=tmp_path)
+    before = sources.digest()
+
+    (tmp_path / "my_company" / "__pycache__" / "steps.cpython-311.pyc").write_bytes(b"not copied")
+    assert sources.digest() == before
+    (tmp_path / "my_company" / "labels.json").write_text("{}")
+    assert sources.digest() != before
