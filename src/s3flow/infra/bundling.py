@@ -157,11 +157,18 @@ _STEP_PACKAGES = "stepPackages (step_packages)"
 _STEP_REQUIREMENTS = "stepRequirements (step_requirements)"
 
 
+def app_folder() -> Path:
+    """Where relative step paths start: this checkout's root (its app.py and cdk.json), or, for
+    an installed s3flow, the folder the app runs in (the CDK CLI runs it in cdk.json's)."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "cdk.json").is_file() else Path.cwd()
+
+
 def step_sources(
-    packages: Sequence[str], requirements: str | None, steps: Sequence[str], *, base: Path = PROJECT_ROOT
+    packages: Sequence[str], requirements: str | None, steps: Sequence[str], *, base: Path | None = None
 ) -> StepSources:
-    """The settings' paths resolved from the app's folder (``base``) and checked; SettingError
-    naming the setting for a path that is not there or a package the asset already has."""
+    """The settings' paths resolved from the app's folder (``base``, else ``app_folder()``) and
+    checked; SettingError naming the setting for a path that is not there or would replace s3flow."""
+    base = base or app_folder()
     resolved: list[Path] = []
     for given in packages:
         path = (base / given).resolve()

@@ -245,3 +245,13 @@ def test_the_sources_digest_covers_every_file_the_asset_takes(tmp_path: Path) ->
     assert sources.digest() == before
     (tmp_path / "my_company" / "labels.json").write_text("{}")
     assert sources.digest() != before
+
+
+def test_relative_paths_start_from_the_checkout_or_else_the_apps_folder(
+    team: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert bundling.app_folder() == bundling.PROJECT_ROOT  # this checkout: app.py and cdk.json
+    monkeypatch.setattr(bundling, "PROJECT_ROOT", tmp_path)  # s3flow installed, not checked out
+    monkeypatch.chdir(team)  # where the CDK CLI runs the app: cdk.json's folder
+
+    assert bundling.step_sources(["my_company"], None, []).packages == (team / "my_company",)
