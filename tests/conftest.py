@@ -21,6 +21,8 @@ for key, value in {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    # Synthesize with -c values only: never with the steps or settings of a checkout's cdk.json.
+    "S3FLOW_IGNORE_PROJECT_CONTEXT": "1",
 }.items():
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
@@ -82,7 +81,7 @@ class Processing(Construct):
 
         With processing steps the function runs its own asset: ``code``'s layout plus
         ``step_packages`` and ``step_requirements`` (the stack's settings when not given),
-        in which every step is imported at synth (a warning, in one line, for one that does not)."""
+        in which every step must import at synth, else a SettingError in one line."""
         super().__init__(scope, construct_id)
         function_name = f"s3-object-processor-{environment_suffix}"
         entries = processing_steps_value(processing_steps).split(",") if processing_steps else []
@@ -140,7 +139,7 @@ class Processing(Construct):
             if built.error:
                 raise SettingError(built.error)
             if built.step_problem:
-                print(f"s3flow: warning: {built.step_problem}", file=sys.stderr)
+                raise SettingError(built.step_problem)
             # Users' own steps (docs/extending.md), in the function's own asset.
             self.function.add_environment(contract.ENV_PROCESSING_STEPS, ",".join(entries))
         reason = (

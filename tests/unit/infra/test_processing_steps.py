@@ -30,9 +30,15 @@ def test_the_function_has_no_steps_by_default(template: Template) -> None:
 
 @pytest.fixture(scope="module")
 def with_steps(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    # Synth imports each step from the built asset: the package is the team's, outside s3flow.
+    package = tmp_path_factory.mktemp("team") / "my_steps"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "content.py").write_text("def sniff(obj):\n    return {}\n")
+    (package / "checksum.py").write_text("def sha256(obj):\n    return {}\n")
     app, stack = create_app(
         outdir=str(tmp_path_factory.mktemp("cdk.out")),
-        context={"environmentSuffix": "steps", "processingSteps": STEPS},
+        context={"environmentSuffix": "steps", "processingSteps": STEPS, "stepPackages": str(package)},
     )
     app.synth()
     return Template.from_stack(stack)
