@@ -26,7 +26,10 @@ for key, value in {
 }.items():
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
-
+# The CLI sizes its tables for a terminal; captured, it uses its own width unless COLUMNS is
+# set (pytest-xdist workers inherit COLUMNS=80 from a non-terminal controller).
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 @pytest.fixture(scope="session")

@@ -283,8 +283,10 @@ def test_anything_but_context_arguments_is_one_error_line(arguments: list[str], 
 def _app_py(
     outdir: Path, *arguments: str, cli_context: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python app.py ...``; ``cli_context`` stands for the context the CDK CLI hands over."""
-    environment = {key: value for key, value in os.environ.items() if key != "CDK_CONTEXT_JSON"}
+    """``python app.py ...``; ``cli_context`` stands for the context the CDK CLI hands over
+    (read as the CLI's, so without the tests' S3FLOW_IGNORE_PROJECT_CONTEXT)."""
+    left_out = ("CDK_CONTEXT_JSON", "S3FLOW_IGNORE_PROJECT_CONTEXT")
+    environment = {key: value for key, value in os.environ.items() if key not in left_out}
     if cli_context is not None:
         environment["CDK_CONTEXT_JSON"] = json.dumps(cli_context)
     return subprocess.run(
