@@ -181,12 +181,10 @@ class Authorizer:
 
 @dataclass(frozen=True)
 class _Session:
+    """Whose sandbox signed a request: the function's role, the session named after it."""
+
     role_arn: str
     function_name: str
-
-    @property
-    def arn(self) -> str:
-        return role_session_arn(self.role_arn, self.function_name)
 
 
 class IamEnforcer:
