@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import glob
 import hashlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -40,6 +39,7 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 from s3flow.infra.errors import SettingError
+from s3flow.lambda_runtime import link_runtime_packages
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/s3flow
@@ -48,10 +48,6 @@ CACHE_DIR = PROJECT_ROOT / ".build" / "lambda-deps"
 LAMBDA_PYTHON_VERSION = "3.13"
 # Files of the s3flow package that run in Lambda; nothing from infra, local or cli.
 RUNTIME_SOURCES = ("__init__.py", "contract.py", "functions")
-# What Lambda's Python runtime puts on the path after the function's code: boto3 and its
-# dependencies (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html, "Runtime-included
-# SDK versions"). The same list as the local sandbox's (s3flow.local, which infra may not import).
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 STEP_CHECK_TIMEOUT_SECONDS = 120
 
 
@@ -223,19 +219,6 @@ def build_asset(
     precompile(output_dir)
 
 
-def runtime_packages_folder(folder: Path) -> Path:
-    """Fill ``folder`` with links to ``RUNTIME_PROVIDED`` as installed here: what the step check
-    sees besides the asset, as the local sandbox does (s3flow.local.lambda_.runtime_packages)."""
-    for name in RUNTIME_PROVIDED:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise RuntimeError(f"{name}, which Lambda's Python runtime provides, is not installed")
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (folder / source.name).symlink_to(source)
-    return folder
-
-
 # Runs in `python -I -S -B`: no site packages, no PYTHON* variables (so the path is set here),
 # no bytecode written into the asset (it would change the asset's hash).
 _STEP_CHECK = """
@@ -268,7 +251,7 @@ def step_problem(asset_dir: Path, steps: Sequence[str]) -> str | None:
     with tempfile.TemporaryDirectory(prefix="s3flow-lambda-runtime-") as runtime:
         command = [
             interpreter, "-I", "-S", "-B", "-c", _STEP_CHECK,
-            str(asset_dir), str(runtime_packages_folder(Path(runtime))), *steps,
+            str(asset_dir), str(link_runtime_packages(Path(runtime))), *steps,
         ]  # fmt: skip
         result = subprocess.run(
             command, capture_output=True, text=True, check=False,

@@ -9,7 +9,6 @@ dependencies, linked from this venv).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -20,11 +19,9 @@ from aws_cdk.assertions import Template
 
 from s3flow import contract
 from s3flow.infra.bundling import lambda_python
+from s3flow.lambda_runtime import link_runtime_packages
 
 from .conftest import Synthesized
-
-# What the AWS Lambda Python runtime puts on the path besides the function code.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 PROBE = """
 import importlib, importlib.util, json, os, sys
@@ -52,14 +49,7 @@ def _asset_dir(synthesized: Synthesized) -> Path:
 
 @pytest.fixture(scope="module")
 def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lambda-runtime")
-    for name in RUNTIME_PROVIDED:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin is not None, name
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (folder / source.name).symlink_to(source)
-    return folder
+    return link_runtime_packages(tmp_path_factory.mktemp("lambda-runtime"))
 
 
 def test_function_code_is_the_bundled_asset(synthesized: Synthesized, template: Template) -> None:
