@@ -16,8 +16,9 @@ from s3flow.functions.shared.aws_api.client import TRANSPORT_ERROR
 from s3flow.functions.shared.aws_api.errors import ApiCallError
 from s3flow.functions.shared.aws_api.services import DYNAMODB, EVENTBRIDGE, SQS
 from s3flow.functions.shared.backoff import Backoff
+from s3flow.local.tls import LocalCertificates, make_local_ca
 
-from .support import Reply, ScriptedServer, TlsAuthority, tls_authority
+from .support import Reply, ScriptedServer
 
 
 def test_calls_share_one_kept_alive_connection(server: ScriptedServer, clients, pauses) -> None:
@@ -115,16 +116,16 @@ def ca_bundle_loads(monkeypatch: pytest.MonkeyPatch) -> list[ssl.SSLContext]:
 
 
 @pytest.fixture
-def trusted(tmp_path, monkeypatch: pytest.MonkeyPatch) -> TlsAuthority:
+def trusted(tmp_path, monkeypatch: pytest.MonkeyPatch) -> LocalCertificates:
     """A CA the default trust store holds because SSL_CERT_FILE names it, as OpenSSL reads it."""
-    authority = tls_authority(tmp_path / "trusted")
+    authority = make_local_ca(tmp_path / "trusted", hosts=["127.0.0.1"])
     monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
     return authority
 
 
 @pytest.fixture
-def https_server(trusted: TlsAuthority) -> Iterator[ScriptedServer]:
-    scripted = ScriptedServer(tls=trusted.server_context)
+def https_server(trusted: LocalCertificates) -> Iterator[ScriptedServer]:
+    scripted = ScriptedServer(tls=trusted.server_context())
     yield scripted
     scripted.stop()
 
@@ -162,10 +163,12 @@ def test_clients_built_and_used_over_http_load_no_ca_bundle(
     ],
 )
 def test_a_certificate_the_trust_store_or_the_host_does_not_match_is_refused(
-    tmp_path, trusted: TlsAuthority, clients, ca_bundle_loads, server_ca: str, host: str, refusal: str
+    tmp_path, trusted: LocalCertificates, clients, ca_bundle_loads, server_ca: str, host: str, refusal: str
 ) -> None:
-    authority = trusted if server_ca == "trusted" else tls_authority(tmp_path / server_ca, "stranger CA")
-    scripted = ScriptedServer(tls=authority.server_context)
+    authority = (
+        trusted if server_ca == "trusted" else make_local_ca(tmp_path / server_ca, hosts=["127.0.0.1"])
+    )
+    scripted = ScriptedServer(tls=authority.server_context())
     try:
         url = scripted.url.replace("127.0.0.1", host)
         with pytest.raises(ApiCallError) as raised:
