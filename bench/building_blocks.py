@@ -27,6 +27,7 @@ BOTOCORE_DYNAMODB = "botocore only: session + a DynamoDB client (our processor b
 BOTOCORE_EVENTS = "botocore only: session + an EventBridge client (our publisher before the JSON client)"
 JSON_DYNAMODB = "our standard-library JSON client: a DynamoDB client (our processor)"
 JSON_EVENTS = "our standard-library JSON client: an EventBridge client (our publisher)"
+TLS_CONTEXT = "a default TLS client context, loading a ~140-authority CA bundle (ours, first HTTPS call)"
 TRACER_ALONE = "OpenTelemetry SDK tracer provider, alone"
 TRACER_AFTER_BOTO3 = "OpenTelemetry SDK tracer provider, boto3 already loaded"
 # label -> (loaded before the clock starts, code timed), in a fresh interpreter each
@@ -53,6 +54,8 @@ BLOCKS = {
         "",
         "from s3flow.functions.shared.aws_api import EVENTBRIDGE, JsonApiClient; JsonApiClient(EVENTBRIDGE)",
     ),
+    # SSL_CERT_FILE is the benchmark's Lambda-sized bundle (bench.emulator), as our functions load it.
+    TLS_CONTEXT: ("import ssl", "ssl.create_default_context()"),
     TRACER_ALONE: ("", TRACER_PROVIDER),
     TRACER_AFTER_BOTO3: (BOTO3, TRACER_PROVIDER),
     "aws-xray-sdk recorder + patch_all(), boto3 already loaded": (

@@ -1,4 +1,14 @@
-"""The local AWS the benchmarks run against: moto's threaded server on a free loopback port."""
+"""The local AWS the benchmarks run against: moto on a free loopback port, over HTTPS.
+
+Lambda's functions reach AWS over TLS only, so every cold start there builds a TLS context
+(loading the runtime's CA bundle) and makes a handshake before its first call answers. The
+benchmark serves the emulator over HTTPS with a CA made for the run
+(``s3flow.local.tls.make_local_ca``), and hands both sides a CA bundle the size of the one
+they load on Lambda: botocore's own bundle (what the reference's botocore loads on Lambda) with
+the run's CA appended. Ours reads it through ``SSL_CERT_FILE`` (Python's default context),
+the reference's botocore through ``AWS_CA_BUNDLE``; so context creation, bundle loading and the
+handshake are in every cold-start row on both sides.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +16,20 @@ import logging
 import os
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+import botocore.httpsession
 
 from bench import paths
 from bench.events import REGION
+from s3flow.local.server import LocalServer
+from s3flow.local.tls import make_local_ca
 from s3flow.testing.records_table import create_table_request
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -29,22 +43,34 @@ class Resources:
     event_bus_name: str
     bucket: str  # where benchmark objects are uploaded: no notification, so nothing else reacts
     provisioned_from: str  # "from the template" or "by hand"
+    ca_bundle: str  # what clients trust: a Lambda-sized bundle holding the run's CA
+
+
+def lambda_sized_ca_bundle(ca_file: Path, directory: Path) -> Path:
+    """botocore's CA bundle (the one botocore loads on Lambda, about 140 authorities) with
+    ``ca_file`` appended: loading it costs what loading the real trust store costs."""
+    bundle = directory / "ca-bundle.pem"
+    shipped = Path(botocore.httpsession.DEFAULT_CA_BUNDLE).read_bytes()
+    bundle.write_bytes(shipped.rstrip(b"\n") + b"\n" + ca_file.read_bytes())
+    return bundle
 
 
 class Emulator:
-    """Starts moto, creates the table, bus and an object bucket; ``client()`` talks to it."""
+    """Starts moto over HTTPS, creates the table, bus and an object bucket; ``client()`` talks to it."""
 
     def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._certificates_dir = tempfile.TemporaryDirectory(prefix="s3flow-bench-tls-")
+        certificates = make_local_ca(self._certificates_dir.name)
+        self.ca_bundle = str(lambda_sized_ca_bundle(certificates.ca_file, Path(self._certificates_dir.name)))
+        self._server = LocalServer("127.0.0.1", 0, tls=certificates)
         self.resources: Resources | None = None
 
     def __enter__(self) -> Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server.start()
-        host, port = self._server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+        endpoint = self._server.endpoint_url
         table, bus, source = self._provision(endpoint)
-        self.resources = Resources(endpoint, table, bus, BENCH_BUCKET, source)
+        self.resources = Resources(endpoint, table, bus, BENCH_BUCKET, source, self.ca_bundle)
         s3 = self.client("s3")
         s3.create_bucket(Bucket=BENCH_BUCKET)
         s3.put_bucket_versioning(Bucket=BENCH_BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -52,11 +78,13 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self._server.stop()
+        self._certificates_dir.cleanup()
 
     def client(self, service: str, endpoint_url: str | None = None) -> Any:
         return boto3.client(
             service,
             endpoint_url=endpoint_url or (self.resources.endpoint_url if self.resources else None),
+            verify=self.ca_bundle,
             region_name=REGION,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -71,7 +99,7 @@ class Emulator:
         template = paths.CLOUD_ASSEMBLY / f"{paths.STACK_NAME}.template.json"
         if provision is not None and template.is_file():
             try:
-                with _aws_env(endpoint):
+                with _aws_env(endpoint, self.ca_bundle):
                     deployment = provision(
                         paths.CLOUD_ASSEMBLY, paths.STACK_NAME, endpoint_url=endpoint, region=REGION
                     )
@@ -114,8 +142,13 @@ class Emulator:
 class _aws_env:  # noqa: N801 - used like contextlib helpers
     """Points boto3 at the emulator for code that builds its own clients (the provisioner)."""
 
-    def __init__(self, endpoint: str) -> None:
-        self._values = {**CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": endpoint}
+    def __init__(self, endpoint: str, ca_bundle: str) -> None:
+        self._values = {
+            **CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_CA_BUNDLE": ca_bundle,
+        }
         self._saved: dict[str, str | None] = {}
 
     def __enter__(self) -> None:

@@ -14,6 +14,14 @@ from bench.stats import median, ratio
 from s3flow import contract
 from s3flow.local.event_sources.dynamodb_stream import POLL_INTERVAL
 
+TLS_TEXT = (
+    "Both sides reach the emulator over HTTPS, as Lambda's functions reach AWS: it is served with a CA "
+    "made for the run, and each side trusts it through a bundle the size of the one it loads on Lambda "
+    "(botocore's ~140 authorities plus the run's CA): ours through `SSL_CERT_FILE` (Python's default "
+    "context), the reference's botocore through `AWS_CA_BUNDLE`. So every first-event column includes "
+    "building the TLS context, loading that bundle and the handshake (section 1b has the context alone)."
+)
+
 
 def cold_text(results: list[cold_start.ColdResult], summary: list[str], history: dict[str, str]) -> list[str]:
     ok = [r for r in results if r.runs and r.side.sampled and r.side.role == PROCESSOR]
@@ -68,6 +76,7 @@ def cold_text(results: list[cold_start.ColdResult], summary: list[str], history:
     goal = _goal_text(by)
     if goal:
         text.insert(0, goal)
+    text.append(TLS_TEXT)
     bytecode = (
         "*With bytecode* is our asset compiled for this interpreter (`compileall --invalidation-mode "
         "unchecked-hash`): the bundler ships bytecode compiled for Lambda's Python 3.13, which this 3.11 "

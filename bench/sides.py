@@ -162,6 +162,10 @@ def child_env(side: Side, resources: Resources, daemon_address: str, pycache: Pa
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ENDPOINT_URL": resources.endpoint_url,
+        # The emulator is served over HTTPS (bench.emulator): ours trusts it through Python's
+        # default context, the reference through botocore's AWS_CA_BUNDLE.
+        "SSL_CERT_FILE": resources.ca_bundle,
+        "AWS_CA_BUNDLE": resources.ca_bundle,
         "AWS_LAMBDA_FUNCTION_NAME": side.function_name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
