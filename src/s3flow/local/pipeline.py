@@ -96,6 +96,8 @@ class FlowEvent:
     detail: str = ""
     # The Lambda event the object travels in (received, recorded, retrying, failed).
     payload: Any = field(default=None, repr=False, compare=False)
+    # The function's code the attempt ran (recorded, retrying, failed): lambda_.code_update.
+    code_version: str | None = None
 
 
 # (bucket, key, version id) of one object version.
@@ -123,9 +125,10 @@ class _FlowReporter(Listener):
     def __init__(self, emit: Callable[[FlowEvent], None]) -> None:
         self.emit = emit
 
-    def _each(self, invocation: Invocation, kind: FlowKind, detail: str) -> None:
+    def _each(self, invocation: Invocation, kind: FlowKind, detail: str, code: Outcome | None = None) -> None:
+        code_version = code.code_version if code is not None else None
         for bucket, key, version in objects_in(invocation.event) or [("", "", None)]:
-            self.emit(FlowEvent(kind, bucket, key, version, detail, invocation.event))
+            self.emit(FlowEvent(kind, bucket, key, version, detail, invocation.event, code_version))
 
     def queued(self, invocation: Invocation) -> None:
         self._each(invocation, FlowKind.RECEIVED, f"request {invocation.request_id}")
@@ -136,15 +139,15 @@ class _FlowReporter(Listener):
             detail = ", ".join(f"{name} {value}" for name, value in payload.items())
         else:
             detail = ""
-        self._each(invocation, FlowKind.RECORDED, detail)
+        self._each(invocation, FlowKind.RECORDED, detail, outcome)
 
     def retrying(self, invocation: Invocation, outcome: Outcome, delay: float) -> None:
         detail = f"attempt {invocation.attempts} failed ({_error_text(outcome)}); retry in {delay:g}s"
-        self._each(invocation, FlowKind.RETRYING, detail)
+        self._each(invocation, FlowKind.RETRYING, detail, outcome)
 
     def failed(self, invocation: Invocation, condition: str) -> None:
         detail = f"{condition} after {invocation.attempts} attempt(s): {_error_text(invocation.last)}"
-        self._each(invocation, FlowKind.FAILED, detail)
+        self._each(invocation, FlowKind.FAILED, detail, invocation.last)
 
     def logged(self, function_name: str, line: str) -> None:
         entry = parse_log_line(line)

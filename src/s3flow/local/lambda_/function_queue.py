@@ -2,8 +2,8 @@
 
 Each of the queue's slots takes the next invocation that is due, runs it in its sandbox
 (started on first use, replaced once it dies, times out, goes past its function's memory, or
-its environment or start hook changed: the next invocation is then a cold start, with an empty
-``/tmp``) and hands the outcome back to the runtime, which decides what follows.
+its environment, start hook or code changed: the next invocation is then a cold start, with an
+empty ``/tmp``) and hands the outcome back to the runtime, which decides what follows.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class FunctionQueue:
         self._running = 0
         self._cond = threading.Condition()
         self._stopping = False
-        self._generation = 0  # bumped when the environment override or start hook changes
+        self._generation = 0  # bumped when the environment override, start hook or code changes
         self._sandboxes: set[Sandbox] = set()
         self._threads = [
             threading.Thread(target=self._slot, name=f"lambda-{spec.name}-{i}", daemon=True)
@@ -70,6 +70,13 @@ class FunctionQueue:
 
     def renew_sandboxes(self) -> None:
         with self._cond:
+            self._generation += 1
+
+    def update_spec(self, spec: FunctionSpec) -> None:
+        """The function's new code or settings: each sandbox finishes the invocation it runs,
+        then is retired; the next invocation of each slot starts a sandbox of ``spec``."""
+        with self._cond:
+            self.spec = spec
             self._generation += 1
 
     def stop(self) -> None:
@@ -116,9 +123,10 @@ class FunctionQueue:
                     self._retire(sandbox)
                     sandbox = None
                 if sandbox is None:
-                    generation = self._generation
+                    with self._cond:  # the spec and its generation together (``update_spec``)
+                        generation, spec = self._generation, self.spec
                     try:
-                        sandbox = self.runtime.new_sandbox(self.spec)
+                        sandbox = self.runtime.new_sandbox(spec)
                     except Exception as error:
                         log.exception("could not start a sandbox of %s", self.spec.name)
                         self.runtime.settle(invocation, self.runtime.start_failed(invocation, error), self)

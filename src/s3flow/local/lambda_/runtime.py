@@ -36,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +48,7 @@ from s3flow.local.emf_extraction import EmfExtractor
 from s3flow.local.errors import FunctionNotFoundError
 from s3flow.local.iam.enforcement import Authorizer
 from s3flow.local.lambda_ import invoke_api
+from s3flow.local.lambda_.code_update import CodeVersion, asset_sha
 from s3flow.local.lambda_.destinations import QueueSender
 from s3flow.local.lambda_.ephemeral_storage import EphemeralStorage
 from s3flow.local.lambda_.function_queue import FunctionQueue
@@ -146,6 +148,10 @@ class LambdaRuntime:
             k: dict(v) for k, v in (environment_overrides or {}).items()
         }
         self._queues: dict[str, FunctionQueue] = {}
+        # (function name, code folder) -> the version that code got: a revert to a folder run
+        # before is a new version, as a new upload of old code is on AWS.
+        self._code_versions: dict[tuple[str, str | None], CodeVersion] = {}
+        self._code_lock = threading.Lock()
         # Async invocations accepted and not yet done (succeeded, or given up on): what a stop
         # loses, since the emulator keeps them in memory only.
         self._unfinished: dict[str, Invocation] = {}
@@ -158,6 +164,7 @@ class LambdaRuntime:
 
     def start(self) -> None:
         for name, spec in self.deployment.functions.items():
+            self._code_versions[(name, spec.code_directory)] = CodeVersion(1, asset_sha(spec.code_directory))
             self._queues[name] = FunctionQueue(self, spec, self.slots_for(spec))
 
     def slots_for(self, spec: FunctionSpec) -> int:
@@ -202,6 +209,35 @@ class LambdaRuntime:
             self._overrides.pop(spec.name, None)
         if spec.name in self._queues:
             self._queues[spec.name].renew_sandboxes()
+
+    def code_version(self, function_name: str) -> CodeVersion:
+        """The version of the function's code new invocations run (``code_update``)."""
+        spec = self.resolve(function_name)
+        return self._version_of(spec)
+
+    def _version_of(self, spec: FunctionSpec) -> CodeVersion:
+        with self._code_lock:
+            return self._code_versions.get(
+                (spec.name, spec.code_directory), CodeVersion(1, asset_sha(spec.code_directory))
+            )
+
+    def update_function_code(self, function_name: str, code_directory: str) -> CodeVersion:
+        """The function runs ``code_directory`` from its next invocation on, in new sandboxes;
+        invocations running now finish on the code they started with (``code_update``)."""
+        spec = self.resolve(function_name)
+        with self._code_lock:
+            newest = max(
+                (version for (name, _), version in self._code_versions.items() if name == spec.name),
+                key=lambda version: version.number,
+                default=CodeVersion(0),
+            )
+            version = newest.next(code_directory)
+            self._code_versions[(spec.name, code_directory)] = version
+        updated = replace(spec, code_directory=code_directory)
+        self.deployment.functions[spec.name] = updated
+        if spec.name in self._queues:
+            self._queues[spec.name].update_spec(updated)
+        return version
 
     def add_listener(self, listener: Listener) -> None:
         """``listener`` is told of every invocation's progress from now on, after the others
@@ -301,6 +337,7 @@ class LambdaRuntime:
             import_path=self._import_path(spec),
             memory=(self.memory_watchdog, spec.memory_mb),
             ephemeral_storage=storage,
+            code_version=str(self._version_of(spec)),
         )
 
     @staticmethod
@@ -365,6 +402,7 @@ class LambdaRuntime:
             },
             now,
             now,
+            code_version=str(self.code_version(invocation.function.name)),
         )
         invocation.last = outcome
         return outcome

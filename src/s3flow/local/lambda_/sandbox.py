@@ -286,6 +286,8 @@ class Outcome:
     init: tuple[float, float] | None = None  # the sandbox's init phase, on a cold start
     # REPORT's Max Memory Used: the sandbox's peak so far, in MB (None: never measured)
     max_memory_mb: int | None = None
+    # The function's code this attempt ran (``code_update.CodeVersion`` as text), if known.
+    code_version: str | None = None
 
 
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
@@ -305,13 +307,16 @@ class Sandbox:
         *,
         memory: tuple[MemoryWatchdog, int] | None = None,
         ephemeral_storage: EphemeralStorage | None = None,
+        code_version: str | None = None,
     ) -> None:
         """``import_path``: where the handler is imported from, before the standard library (the
         function's code, then the runtime's packages); None for this interpreter's own path.
         ``memory``: the watchdog and the function's memory in MB, None for no limit.
         ``ephemeral_storage``: the sandbox's ``/tmp`` (``TMPDIR`` in ``environment`` names it),
-        removed when the sandbox ends."""
-        self.on_output = on_output  # where the function's output lines go, besides our logging
+        removed when the sandbox ends. ``code_version``: which version of the function's code
+        ``import_path`` holds, named in every ``Outcome``."""
+        self.on_output = on_output
+        self.code_version = code_version  # where the function's output lines go, besides our logging
         self._storage = ephemeral_storage
         ours, theirs = socket.socketpair()
         emulator_path = [entry for entry in sys.path if entry]
@@ -454,7 +459,7 @@ class Sandbox:
 
     def _outcome(self, ok: bool, payload: Any, started: float, cold: tuple[float, float] | None) -> Outcome:
         peak = None if self._memory is None else self._memory.max_memory_mb()
-        return Outcome(ok, payload, started, time.time(), cold, peak)
+        return Outcome(ok, payload, started, time.time(), cold, peak, self.code_version)
 
     def _timed_out(
         self, request_id: str, timeout_seconds: float, started: float, cold: tuple[float, float] | None = None
