@@ -15,6 +15,7 @@ from bench import (
     document,
     e2e,
     enforcement,
+    local_timings,
     narrative,
     package,
     paths,
@@ -37,7 +38,7 @@ from bench.sides import (
     reference_as_shipped,
 )
 
-SECTIONS = ("cold", "warm", "e2e", "enforcement", "package", "cost")
+SECTIONS = ("cold", "warm", "e2e", "enforcement", "package", "local", "cost")
 CONCURRENCY = (1, 4, 16)
 
 
@@ -151,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         if "package" in wanted:
             t = _show(package.table(package.packages(), package.synth_times(1 if args.quick else 3)), [])
             sections.append(("4. Deployment package and synth", t, narrative.PACKAGE_TEXT))
+        if "local" in wanted:
+            timings = local_timings.measure(repeats=3 if args.quick else 5, make_runs=1 if args.quick else 2)
+            summary.append(local_timings.summary(timings))
+            sections.append((LOCAL_HEADING, _show(local_timings.table(timings), []), [local_timings.TEXT]))
         if "cost" in wanted and warm_results and all(not r.failure for r in warm_results):
             bills = _bills(warm_results, cold_results)
             t = _show(cost.table(bills), [])
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+LOCAL_HEADING = "4b. What a user waits for locally"
 ENFORCEMENT_HEADING = "3b. What IAM enforcement costs the local pipeline"
 
 
