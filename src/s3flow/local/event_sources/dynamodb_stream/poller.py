@@ -121,16 +121,28 @@ class StreamPoller:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Starts polling; LATEST begins after the records already in the stream."""
+    def start(self, checkpoints: Mapping[str, int | None] | None = None) -> None:
+        """Starts polling; LATEST begins after the records already in the stream.
+        ``checkpoints`` (an earlier poller's ``checkpoints()`` for this mapping, e.g. from a
+        saved state) resume where that poller was instead, for the shards they name: the
+        records it had taken or given up on are not delivered again, the others are."""
         arn = self.mapping.event_source_arn
         for shard in self.reader.shards(arn):
+            if checkpoints is not None and shard in checkpoints:
+                self._checkpoints[shard] = checkpoints[shard]
+                continue
             at_end = self.mapping.starting_position == "LATEST"
             self._checkpoints[shard] = self.reader.last(arn, shard) if at_end else None
         self._thread = threading.Thread(
             target=self._run, name=f"stream-{self.mapping.logical_id}", daemon=True
         )
         self._thread.start()
+
+    def checkpoints(self) -> dict[str, int | None]:
+        """Per shard, the sequence number of the last record taken or given up on, with every
+        record before it (None: none yet); what ``start`` resumes from."""
+        with self._lock:
+            return dict(self._checkpoints)
 
     def request_stop(self) -> None:
         """No further invocation starts; the one in flight, if any, is neither retried nor discarded."""
@@ -344,9 +356,15 @@ class StreamPollers:
         """One poller per enabled mapping; ``options`` are ``StreamPoller``'s keyword arguments."""
         return cls([StreamPoller(mapping, **options) for mapping in mappings if mapping.enabled])
 
-    def start(self) -> None:
+    def start(self, positions: Mapping[str, Mapping[str, int | None]] | None = None) -> None:
+        """Starts every poller; ``positions`` (``positions()`` of earlier pollers) resume each
+        mapping they name where it was."""
         for poller in self.pollers:
-            poller.start()
+            poller.start((positions or {}).get(poller.mapping.logical_id))
+
+    def positions(self) -> dict[str, dict[str, int | None]]:
+        """Per mapping (logical id), its poller's ``checkpoints()``."""
+        return {poller.mapping.logical_id: poller.checkpoints() for poller in self.pollers}
 
     def request_stop(self) -> None:
         for poller in self.pollers:
