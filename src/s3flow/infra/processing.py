@@ -75,25 +75,29 @@ class Processing(Construct):
         step_permissions: Sequence[StepPermission] = (),
         step_packages: Sequence[str] | None = None,
         step_requirements: str | None = None,
+        reserved_concurrency: int | None = None,
     ) -> None:
         """``removal_policy`` applies to the log group and the failure queue;
         ``step_permissions`` are what the steps need beyond the trigger bucket.
 
         With processing steps the function runs its own asset: ``code``'s layout plus
         ``step_packages`` and ``step_requirements`` (the stack's settings when not given),
-        in which every step must import at synth, else a SettingError in one line."""
+        in which every step must import at synth, else a SettingError in one line.
+        ``reserved_concurrency`` is the stack's ``processor_reserved_concurrency`` when not given."""
         super().__init__(scope, construct_id)
         function_name = f"s3-object-processor-{environment_suffix}"
         entries = processing_steps_value(processing_steps).split(",") if processing_steps else []
+        stack_settings = getattr(Stack.of(self), "settings", None)
+        if reserved_concurrency is None and isinstance(stack_settings, PipelineSettings):
+            reserved_concurrency = stack_settings.processor_reserved_concurrency
         built = None
         if entries:
-            if step_packages is None and step_requirements is None:
-                # The stack's resolved settings (its prop, else the context); read here because
-                # the stack builds the shared asset before it knows whether steps are registered.
-                stack_settings = getattr(Stack.of(self), "settings", None)
-                if isinstance(stack_settings, PipelineSettings):
-                    step_packages = stack_settings.step_packages
-                    step_requirements = stack_settings.step_requirements
+            # The stack's resolved settings (its prop, else the context); read here because
+            # the stack builds the shared asset before it knows whether steps are registered.
+            unset = step_packages is None and step_requirements is None
+            if unset and isinstance(stack_settings, PipelineSettings):
+                step_packages = stack_settings.step_packages
+                step_requirements = stack_settings.step_requirements
             built = steps_code(ARCHITECTURE, step_sources(step_packages or (), step_requirements, entries))
             code = built.code
 
@@ -133,6 +137,8 @@ class Processing(Construct):
             on_failure=destinations.SqsDestination(self.failure_queue),
             memory_mb=memory_mb,
             timeout=timeout,
+            # None leaves the property out: the account's unreserved pool, as before the setting.
+            reserved_concurrent_executions=reserved_concurrency,
         )
         if built is not None:
             # Binding the code bundled it: the steps were imported from the asset just built.

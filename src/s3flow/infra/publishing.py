@@ -8,7 +8,7 @@ published goes, as batch metadata (``DDBStreamBatchInfo``), to the failure queue
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
@@ -27,6 +27,7 @@ from s3flow.infra.functions import (
     pipeline_function,
 )
 from s3flow.infra.queues import retention_queue
+from s3flow.infra.settings import PipelineSettings
 
 # Only records with a new image can carry an event to publish (INSERT and MODIFY; a REMOVE
 # has only the old image), so Lambda drops the others before invoking and no invocation is
@@ -74,9 +75,19 @@ class Publishing(Construct):
         memory_mb: int = MEMORY_SIZE,
         timeout: Duration = TIMEOUT,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        batch_size: int | None = None,
+        parallelization_factor: int | None = None,
     ) -> None:
-        """``removal_policy`` applies to the log group and the failure queue."""
+        """``removal_policy`` applies to the log group and the failure queue; ``batch_size`` and
+        ``parallelization_factor`` are the stack's publisher settings when not given."""
         super().__init__(scope, construct_id)
+        stack_settings = getattr(Stack.of(self), "settings", None)
+        if not isinstance(stack_settings, PipelineSettings):
+            stack_settings = PipelineSettings()
+        if batch_size is None:
+            batch_size = stack_settings.publisher_batch_size
+        if parallelization_factor is None:
+            parallelization_factor = stack_settings.publisher_parallelization_factor
         window = batching_window_value(publisher_batching_window_seconds)
         function_name = f"{contract.PUBLISHER_FUNCTION_PREFIX}-{environment_suffix}"
 
@@ -138,7 +149,10 @@ class Publishing(Construct):
             # From the oldest record the stream still holds (24 hours): records written
             # before the mapping was enabled, or while it was disabled, still get events.
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=contract.PUBLISHER_BATCH_SIZE,
+            batch_size=batch_size,
+            # Batches of one shard in flight at once; 1 (Lambda's default) leaves the property
+            # out. The local poller runs one at a time and refuses a template that sets it.
+            parallelization_factor=parallelization_factor if parallelization_factor != 1 else None,
             retry_attempts=contract.PUBLISHER_RETRY_ATTEMPTS,
             bisect_batch_on_error=True,
             max_record_age=Duration.seconds(contract.PUBLISHER_MAX_RECORD_AGE_SECONDS),

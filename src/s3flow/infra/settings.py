@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from s3flow import contract
 from s3flow.infra.errors import SettingError
 
 RemovalPolicyName: TypeAlias = Literal["destroy", "retain"]
@@ -28,6 +29,16 @@ MEMORY_MB_RANGE = (128, 10240)
 TIMEOUT_SECONDS_RANGE = (1, 900)
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_SECONDS = 300
+# A DynamoDB stream mapping reads up to 10,000 records per batch and up to 10 batches of a
+# shard at once (ParallelizationFactor):
+# https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html
+STREAM_BATCH_SIZE_RANGE = (1, 10000)
+PARALLELIZATION_FACTOR_RANGE = (1, 10)
+DEFAULT_PUBLISHER_BATCH_SIZE = contract.PUBLISHER_BATCH_SIZE
+# A function's reserved concurrency: at least 1 (0 would throttle every invocation); the account
+# must keep 100 unreserved, which only the deploy can check:
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+MIN_RESERVED_CONCURRENCY = 1
 # A filter rule's value is at most 1,024 characters, as long as the longest key:
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_FilterRule.html
 MAX_FILTER_LENGTH = 1024
@@ -136,7 +147,7 @@ def _whole_number(name: str, value: object, low: int, high: int, unit: str) -> N
 
 def _label(prop: str) -> str:
     """How an error names a setting: its context key, then its prop."""
-    context_key = (_CONTEXT.get(prop) or _STEP_CONTEXT[prop])[0]
+    context_key = (_CONTEXT.get(prop) or _STEP_CONTEXT.get(prop) or _CAPACITY_CONTEXT[prop])[0]
     return f"{context_key} ({prop})"
 
 
@@ -164,6 +175,11 @@ class PipelineSettings:
       processing steps, copied to the root of the processor's asset; relative paths are from
       the app's folder. ``step_requirements``: their pinned requirements file (every
       requirement with its ``--hash``), installed into the asset as requirements-lambda.txt is.
+    - ``processor_reserved_concurrency``: the processor's reserved concurrency (None: the
+      account's unreserved pool, as before); a cap on its rate and a guarantee of it.
+    - ``publisher_batch_size``/``publisher_parallelization_factor``: the stream mapping's
+      records per batch and batches of one shard at a time; the publisher's rate per shard
+      grows with both (docs/capacity.md).
     """
 
     processor_memory_mb: int = DEFAULT_MEMORY_MB
@@ -177,12 +193,32 @@ class PipelineSettings:
     existing_bucket_name: str | None = None
     step_packages: tuple[str, ...] = ()
     step_requirements: str | None = None
+    processor_reserved_concurrency: int | None = None
+    publisher_batch_size: int = DEFAULT_PUBLISHER_BATCH_SIZE
+    publisher_parallelization_factor: int = 1
 
     def __post_init__(self) -> None:
         for prop in ("processor_memory_mb", "publisher_memory_mb"):
             _whole_number(_label(prop), getattr(self, prop), *MEMORY_MB_RANGE, "MB")
         for prop in ("processor_timeout_seconds", "publisher_timeout_seconds"):
             _whole_number(_label(prop), getattr(self, prop), *TIMEOUT_SECONDS_RANGE, "seconds")
+        _whole_number(
+            _label("publisher_batch_size"), self.publisher_batch_size, *STREAM_BATCH_SIZE_RANGE, "records"
+        )
+        _whole_number(
+            _label("publisher_parallelization_factor"),
+            self.publisher_parallelization_factor,
+            *PARALLELIZATION_FACTOR_RANGE,
+            "batches per shard",
+        )
+        reserved = self.processor_reserved_concurrency
+        if reserved is not None and (
+            isinstance(reserved, bool) or not isinstance(reserved, int) or reserved < MIN_RESERVED_CONCURRENCY
+        ):
+            raise SettingError(
+                f"{_label('processor_reserved_concurrency')} must be a whole number of concurrent "
+                f"executions from {MIN_RESERVED_CONCURRENCY}, got {reserved!r}"
+            )
         for prop in ("notification_prefix", "notification_suffix"):
             _key_filter(_label(prop), getattr(self, prop))
         if self.removal_policy not in REMOVAL_POLICIES:
@@ -226,9 +262,9 @@ class PipelineSettings:
         Values given with ``-c`` arrive as strings, values from cdk.json as JSON types: both
         are taken.
         """
-        refuse_miscased_keys(context, STEP_CONTEXT_KEYS)
+        refuse_miscased_keys(context, (*STEP_CONTEXT_KEYS, *CAPACITY_CONTEXT_KEYS))
         values: dict[str, Any] = {}
-        for prop, (context_key, parse) in {**_CONTEXT, **_STEP_CONTEXT}.items():
+        for prop, (context_key, parse) in {**_CONTEXT, **_STEP_CONTEXT, **_CAPACITY_CONTEXT}.items():
             value = context.get(context_key)
             if value is not None:
                 values[prop] = parse(value)
@@ -319,6 +355,14 @@ _STEP_CONTEXT: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "step_requirements": ("stepRequirements", _as_is),
 }
 STEP_CONTEXT_KEYS: tuple[str, ...] = tuple(context_key for context_key, _ in _STEP_CONTEXT.values())
+# The settings that raise a capacity limit (docs/capacity.md; docs/operations.md "Settings"),
+# read by from_context like the others, which refuses their miscased keys itself.
+_CAPACITY_CONTEXT: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "processor_reserved_concurrency": ("processorReservedConcurrency", _number),
+    "publisher_batch_size": ("publisherBatchSize", _number),
+    "publisher_parallelization_factor": ("publisherParallelizationFactor", _number),
+}
+CAPACITY_CONTEXT_KEYS: tuple[str, ...] = tuple(context_key for context_key, _ in _CAPACITY_CONTEXT.values())
 
 # Set to "1", the app reads no setting from the project's context (cdk.json's "context",
 # cdk.context.json, ~/.cdk.json, which the CDK CLI passes in CDK_CONTEXT_JSON): only CDK's own
