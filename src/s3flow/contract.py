@@ -66,6 +66,14 @@ UNPUBLISHED_EVENT_MESSAGE = "unpublishedEvent"
 PUBLISHER_BATCH_SIZE = 100
 PUBLISHER_RETRY_ATTEMPTS = 10
 PUBLISHER_MAX_RECORD_AGE_SECONDS = 6 * 60 * 60
+# PutEvents calls one publisher invocation has in flight at once (a batch of 100 is 10 calls
+# of 10 entries): at ~20 ms a call, sequential calls cap a stream shard near 500 records/s,
+# below the 1,000 writes/s one table partition takes. Only with the failure queue set: an
+# entry failing with entries accepted behind it is kept there, not left to a retry that would
+# send those again (docs/data-model.md). ``ENV_PUBLISHER_PUT_CONCURRENCY`` overrides it (1-10).
+PUBLISHER_PUT_CONCURRENCY = 5
+MAX_PUBLISHER_PUT_CONCURRENCY = 10
+ENV_PUBLISHER_PUT_CONCURRENCY = "PUBLISHER_PUT_CONCURRENCY"
 # Lambda's bound on a stream mapping's MaximumBatchingWindowInSeconds (the stack's setting,
 # default 0; the local emulator refuses a template beyond it, as Lambda does).
 MAX_BATCHING_WINDOW_SECONDS = 300

@@ -11,14 +11,16 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from s3flow import contract
 from s3flow.functions.publisher import failure_queue, outbox
 from s3flow.functions.publisher.delivery import PublishReport, publish
 from s3flow.functions.shared.aws_api import EVENTBRIDGE, SQS, JsonApiClient
 from s3flow.functions.shared.backoff import Backoff
+from s3flow.functions.shared.errors import ConfigurationError
 from s3flow.functions.shared.observability import logs
 from s3flow.functions.shared.observability.context import observed
 from s3flow.functions.shared.observability.tracing import (
@@ -28,6 +30,9 @@ from s3flow.functions.shared.observability.tracing import (
     record_call_in,
 )
 from s3flow.functions.shared.settings import PublisherSettings
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 logs.configure()
 logger = logging.getLogger(__name__)
@@ -44,20 +49,49 @@ class PublisherDependencies:
     region: str | None
     # Only for entries kept in the failure queue (rare): created on first use.
     sqs: Callable[[], JsonApiClient]
+    # PutEvents calls in flight at once, and their threads: made for the first batch of more
+    # than one chunk, so a cold start pays for neither.
+    put_concurrency: int = 1
+    put_threads: Callable[[], Executor] | None = None
 
 
 @functools.cache
 def publisher_dependencies() -> PublisherDependencies:
     """Settings and the EventBridge client, built once per container (tests: ``cache_clear()``)."""
     settings = PublisherSettings.from_env()
-    events = JsonApiClient(EVENTBRIDGE)  # not botocore: see ``s3flow.functions.shared.aws_api``
+    concurrency = put_concurrency(settings, os.environ)
+    # Not botocore: see ``s3flow.functions.shared.aws_api``. Each thread keeps its own connection.
+    events = JsonApiClient(EVENTBRIDGE, connection_per_thread=concurrency > 1)
     return PublisherDependencies(
         settings=settings,
         events=events,
         backoff=Backoff(),
         region=events.region,
         sqs=functools.cache(lambda: JsonApiClient(SQS)),
+        put_concurrency=concurrency,
+        put_threads=functools.cache(lambda: _put_threads(concurrency)),
     )
+
+
+def put_concurrency(settings: PublisherSettings, environ: Mapping[str, str]) -> int:
+    """``contract.PUBLISHER_PUT_CONCURRENCY`` or its variable; 1 without the failure queue.
+
+    Chunks in flight together can be accepted behind one that fails; only the failure queue
+    keeps such a failure from a retry that would send them again (docs/data-model.md).
+    """
+    raw = environ.get(contract.ENV_PUBLISHER_PUT_CONCURRENCY) or str(contract.PUBLISHER_PUT_CONCURRENCY)
+    if not raw.isdigit() or not 1 <= int(raw) <= contract.MAX_PUBLISHER_PUT_CONCURRENCY:
+        raise ConfigurationError(
+            f"{contract.ENV_PUBLISHER_PUT_CONCURRENCY} must be a whole number from 1 to "
+            f"{contract.MAX_PUBLISHER_PUT_CONCURRENCY}, got {raw!r}"
+        )
+    return int(raw) if settings.failure_queue_url else 1
+
+
+def _put_threads(workers: int) -> Executor:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publisher-put-events")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
@@ -102,7 +136,7 @@ def _publish_records(
         return outbox.batch_response(None)
     with trace.span("publish_events") as span:
         send = _sender(deps, trace)
-        delivery = outbox.deliver([sent.entry for sent in plan.outgoing], send)
+        delivery = _deliver(plan.outgoing, list(range(len(plan.outgoing))), send, deps)
         first_failed = outbox.earliest_failure(plan.outgoing, delivery.failed)
         kept: set[int] = set()
         if first_failed is not None and _keep_instead_of_retrying(
@@ -110,7 +144,7 @@ def _publish_records(
         ):
             # A retry from the failed record would send again what was accepted behind it:
             # finish the batch here, and keep what still fails in the failure queue.
-            _deliver_held_back(plan.outgoing, delivery, send)
+            _deliver_held_back(plan.outgoing, delivery, send, deps)
             kept = _keep(plan.outgoing, delivery.failed, deps)
             summary.retained = len(kept)
             # Lambda retries only from an entry the queue did not take, if any.
@@ -130,14 +164,38 @@ def _publish_records(
     return outbox.batch_response(first_failed)
 
 
+def _deliver(
+    outgoing: list[outbox.Outgoing],
+    indexes: list[int],
+    send: Callable[[list[dict[str, Any]]], PublishReport],
+    deps: PublisherDependencies,
+) -> outbox.Delivery:
+    """``outbox.deliver`` of these entries, ``deps.put_concurrency`` chunks at a time."""
+    return outbox.deliver(
+        [outgoing[index].entry for index in indexes],
+        send,
+        concurrency=deps.put_concurrency,
+        threads=deps.put_threads,
+        items=[_item_identity(outgoing[index].record) for index in indexes],
+    )
+
+
+def _item_identity(record: outbox.StreamRecord) -> Hashable:
+    """The table item a record is about: its keys, as DynamoDB JSON, in a comparable form."""
+    return json.dumps(record.keys, sort_keys=True, default=str)
+
+
 def _deliver_held_back(
-    outgoing: list[outbox.Outgoing], delivery: outbox.Delivery, send: Callable[..., PublishReport]
+    outgoing: list[outbox.Outgoing],
+    delivery: outbox.Delivery,
+    send: Callable[..., PublishReport],
+    deps: PublisherDependencies,
 ) -> None:
     """Send the chunks ``deliver`` held back after the failure, updating ``delivery`` in place."""
     held = sorted(index for index, code in delivery.failed.items() if code == outbox.NOT_ATTEMPTED)
     if not held:
         return
-    rest = outbox.deliver([outgoing[index].entry for index in held], send)
+    rest = _deliver(outgoing, held, send, deps)
     delivery.calls += rest.calls
     for position in rest.published:
         del delivery.failed[held[position]]

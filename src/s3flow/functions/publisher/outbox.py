@@ -7,18 +7,19 @@ each write to the publisher function, which publishes:
   redelivery retried to success); a rewrite that keeps the status announces nothing new;
 - anything else (REMOVE: TTL or manual deletes): nothing.
 
-Entries go out in stream order, chunk by chunk (``deliver``). When some still fail after the
-adapter's retries, the handler reports the earliest failed record's sequence number as the
-batch item failure: Lambda then retries the shard from that record, and everything before it
-counts as done.
+Entries go out in stream order, chunk by chunk (``deliver``), several chunks at once when the
+handler allows it. When some still fail after the adapter's retries, the handler reports the
+earliest failed record's sequence number as the batch item failure: Lambda then retries the
+shard from that record, and everything before it counts as done.
 """
 
 from __future__ import annotations
 
+import contextvars
 import decimal
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,11 @@ from s3flow.functions.shared.entries import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from s3flow.functions.publisher.delivery import PublishReport
+
+Send = Callable[[list[dict[str, Any]]], "PublishReport"]
 
 INSERT = "INSERT"
 MODIFY = "MODIFY"
@@ -186,31 +191,115 @@ class Delivery:
 
 def deliver(
     entries: Sequence[dict[str, Any]],
-    send: Callable[[list[dict[str, Any]]], PublishReport],
+    send: Send,
     *,
     max_entries: int = MAX_ENTRIES_PER_CALL,
     max_bytes: int = MAX_REQUEST_BYTES,
+    concurrency: int = 1,
+    threads: Callable[[], Executor] | None = None,
+    items: Sequence[Hashable] | None = None,
 ) -> Delivery:
-    """Send the entries chunk by chunk in order; stop at the first chunk that still fails.
+    """Send the entries chunk by chunk in order; start no chunk after one still fails.
 
     ``send`` publishes one chunk with its own retries (``publisher.publish``). Once a chunk
     still has failures, Lambda will retry the shard from its earliest failed record, so every
     later record is sent again then anyway: sending later chunks now would only add duplicates
     (and after a throttled or failed call, more calls are likely to fail too). They are
     reported failed with ``NOT_ATTEMPTED``.
+
+    With ``concurrency`` above 1 and more than one chunk, up to that many chunks are in flight
+    at once on ``threads()`` (asked for only then), each started in order and in this
+    thread's context (logs, trace). The chunks already in flight when one fails still finish:
+    what they published is accepted *behind* the failure (``accepted_behind``), which the
+    caller must keep from being sent again. ``items`` (one per entry: the item it announces)
+    keeps an item's entries in stream order: a chunk holding an item waits until the call of
+    the chunk before it holding the same item has returned.
     """
-    delivery = Delivery()
     chunks = chunk_entries(entries, max_entries=max_entries, max_bytes=max_bytes)
+    if concurrency > 1 and len(chunks) > 1 and threads is not None:
+        reports = _send_at_once(entries, chunks, send, threads(), concurrency, _waits_for(chunks, items))
+    else:
+        reports = _send_in_turn(entries, chunks, send)
+    delivery = Delivery()
     for number, chunk in enumerate(chunks):
-        report = send([entries[index] for index in chunk])
+        report = reports.get(number)
+        if report is None:  # not started: a chunk before it failed
+            delivery.failed.update(dict.fromkeys(chunk, NOT_ATTEMPTED))
+            continue
         delivery.calls += report.calls
         delivery.published.extend(chunk[position] for position in report.published)
-        if report.failed:
-            delivery.failed.update({chunk[position]: code for position, code in report.failed.items()})
-            for later in chunks[number + 1 :]:
-                delivery.failed.update(dict.fromkeys(later, NOT_ATTEMPTED))
-            break
+        delivery.failed.update({chunk[position]: code for position, code in report.failed.items()})
     return delivery
+
+
+def _send_in_turn(
+    entries: Sequence[dict[str, Any]], chunks: list[list[int]], send: Send
+) -> dict[int, PublishReport]:
+    """Each chunk's report by its number, one call after the other, up to the first failing chunk."""
+    reports: dict[int, PublishReport] = {}
+    for number, chunk in enumerate(chunks):
+        reports[number] = send([entries[index] for index in chunk])
+        if reports[number].failed:
+            break
+    return reports
+
+
+def _send_at_once(
+    entries: Sequence[dict[str, Any]],
+    chunks: list[list[int]],
+    send: Send,
+    threads: Executor,
+    concurrency: int,
+    waits_for: list[set[int]],
+) -> dict[int, PublishReport]:
+    """Each started chunk's report by its number, up to ``concurrency`` calls in flight.
+
+    Chunks start in order; none starts once one has failed, or while a chunk it waits for
+    (``waits_for``) is in flight. If ``send`` raises, the chunks in flight finish before the
+    error is raised again, so that none is still being sent after the invocation ended.
+    """
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+    reports: dict[int, PublishReport] = {}
+    running: dict[Future[PublishReport], int] = {}
+    error: BaseException | None = None
+    following = 0
+    while True:
+        while (
+            error is None
+            and following < len(chunks)
+            and len(running) < concurrency
+            and not any(reports[number].failed for number in reports)
+            and waits_for[following] <= reports.keys()
+        ):
+            chunk = [entries[index] for index in chunks[following]]
+            # A context per call: a thread cannot enter one that another thread is in.
+            running[threads.submit(contextvars.copy_context().run, send, chunk)] = following
+            following += 1
+        if not running:
+            break
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            number = running.pop(future)
+            try:
+                reports[number] = future.result()
+            except BaseException as raised:  # noqa: BLE001 - raised again once the others are done
+                error = error or raised
+    if error is not None:
+        raise error
+    return reports
+
+
+def _waits_for(chunks: list[list[int]], items: Sequence[Hashable] | None) -> list[set[int]]:
+    """For each chunk, the earlier chunks that must have returned before it starts: for each of
+    its items, the last earlier chunk holding that item."""
+    last_holder: dict[Hashable, int] = {}
+    waits: list[set[int]] = []
+    for number, chunk in enumerate(chunks):
+        held = {items[index] for index in chunk} if items is not None else set()
+        waits.append({last_holder[item] for item in held if item in last_holder})
+        last_holder.update(dict.fromkeys(held, number))
+    return waits
 
 
 def earliest_failure(outgoing: Sequence[Outgoing], failed: Mapping[int, str]) -> Outgoing | None:

@@ -7,6 +7,7 @@ import json
 import os
 import ssl
 import threading
+import weakref
 import zlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -61,7 +62,9 @@ class JsonApiClient:
 
     Credentials and the region are read from the environment Lambda sets; the endpoint from
     the same variables botocore reads, so a local emulator works the same way. Safe to share
-    between threads: calls take turns on the one connection.
+    between threads: calls take turns on the one connection, or, with
+    ``connection_per_thread``, each thread keeps its own (the publisher's concurrent chunks),
+    all made with the process's one TLS context.
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class JsonApiClient:
         environ: Mapping[str, str] = os.environ,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        connection_per_thread: bool = False,
     ) -> None:
         self.service = service
         self.region = region_from(environ)
@@ -78,8 +82,11 @@ class JsonApiClient:
         self._environ = environ
         self._backoff = backoff or Backoff(attempts=max_attempts(service, environ))
         self._clock = clock
-        self._connection: http.client.HTTPConnection | None = None
-        self._lock = threading.Lock()
+        self._shared = _Slot()
+        # Per thread: its slot, made on its first call; all of them, to close them.
+        self._per_thread: threading.local | None = threading.local() if connection_per_thread else None
+        self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet([self._shared])
+        self._slots_lock = threading.Lock()
         self.observers: list[CallObserver] = []
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +120,22 @@ class JsonApiClient:
             return response
 
     def close(self) -> None:
-        with self._lock:
-            self._drop_connection()
+        """Closes every connection: the shared one and each thread's (call it when none is in use)."""
+        with self._slots_lock:
+            slots = list(self._slots)
+        for slot in slots:
+            with slot.lock:
+                slot.drop()
+
+    def _slot(self) -> _Slot:
+        if self._per_thread is None:
+            return self._shared
+        slot: _Slot | None = getattr(self._per_thread, "slot", None)
+        if slot is None:
+            slot = self._per_thread.slot = _Slot()
+            with self._slots_lock:
+                self._slots.add(slot)
+        return slot
 
     def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         headers = signed_headers(
@@ -132,47 +153,44 @@ class JsonApiClient:
         )
         headers["User-Agent"] = USER_AGENT
         headers.update(_recursion_detection(self._environ))
-        with self._lock:
-            reused = self._connection is not None
+        slot = self._slot()
+        with slot.lock:
+            reused = slot.connection is not None
             try:
                 try:
-                    reply, payload = self._exchange(body, headers)
+                    reply, payload = self._exchange(slot, body, headers)
                 except _STALE_CONNECTION:
                     if not reused:
                         raise
                     # The service closed the idle kept-alive connection before reading this
                     # request: send it again once on a new one, as urllib3 does, not as a retry.
-                    self._drop_connection()
-                    reply, payload = self._exchange(body, headers)
+                    slot.drop()
+                    reply, payload = self._exchange(slot, body, headers)
             except (OSError, http.client.HTTPException) as error:
-                self._drop_connection()  # a half-used connection is never reused
+                slot.drop()  # a half-used connection is never reused
                 raise ApiCallError(operation, TRANSPORT_ERROR, f"{type(error).__name__}: {error}") from error
             if reply.will_close:
-                self._drop_connection()
+                slot.drop()
         return _parse(
             operation, reply.status, reply.getheader("x-amz-crc32"), payload, self.service.checks_crc32
         )
 
-    def _exchange(self, body: bytes, headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:
-        connection = self._connect()
+    def _exchange(
+        self, slot: _Slot, body: bytes, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        connection = slot.connection or self._connect(slot)
         connection.request("POST", self.endpoint.path, body=body, headers=headers)
         reply = connection.getresponse()
         return reply, reply.read()
 
-    def _connect(self) -> http.client.HTTPConnection:
-        if self._connection is None:
-            if self.endpoint.scheme == "https":
-                self._connection = http.client.HTTPSConnection(
-                    self.endpoint.host, timeout=TIMEOUT_SECONDS, context=shared_tls_context()
-                )
-            else:
-                self._connection = http.client.HTTPConnection(self.endpoint.host, timeout=TIMEOUT_SECONDS)
-        return self._connection
-
-    def _drop_connection(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+    def _connect(self, slot: _Slot) -> http.client.HTTPConnection:
+        if self.endpoint.scheme == "https":
+            slot.connection = http.client.HTTPSConnection(
+                self.endpoint.host, timeout=TIMEOUT_SECONDS, context=shared_tls_context()
+            )
+        else:
+            slot.connection = http.client.HTTPConnection(self.endpoint.host, timeout=TIMEOUT_SECONDS)
+        return slot.connection
 
     def _credentials(self) -> Credentials:
         # Read per call: cheap, and Lambda's variables are the only source this client knows.
@@ -187,6 +205,19 @@ class JsonApiClient:
     def _tell(self, operation: str, attempts: int, error: ApiCallError | None) -> None:
         for observer in self.observers:
             observer(self.service.signing_name, operation, attempts, error)
+
+
+class _Slot:
+    """A kept-alive connection (None until the first call) and the lock its calls take turns on."""
+
+    def __init__(self) -> None:
+        self.connection: http.client.HTTPConnection | None = None
+        self.lock = threading.Lock()
+
+    def drop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def shared_tls_context() -> ssl.SSLContext:
