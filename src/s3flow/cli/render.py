@@ -168,8 +168,8 @@ def trace_list_table(summaries: list[TraceSummary], timelines: dict[str, Timelin
     """Recent traces; with their timelines, also when they started, how long and what they did."""
     timelines = timelines or {}
     table = Table(title=f"traces ({len(summaries)})", title_justify="left")
-    for name, justify in (("trace id", "left"), ("started", "left"), ("ms", "right"), ("spans", "left"),
-                          ("error", "left")):  # fmt: skip
+    for name, justify in (("trace id", "left"), ("key", "left"), ("started", "left"), ("ms", "right"),
+                          ("spans", "left"), ("error", "left")):  # fmt: skip
         table.add_column(name, justify=justify, overflow="fold", min_width=35 if name == "trace id" else None)  # type: ignore[arg-type]
     for summary in summaries:
         flag = "fault" if summary.has_fault else "error" if summary.has_error else ""
@@ -181,8 +181,15 @@ def trace_list_table(summaries: list[TraceSummary], timelines: dict[str, Timelin
             spans = f"{len(timeline.spans)} ({kinds})" if kinds else str(len(timeline.spans))
         else:
             started, duration, spans = "", f"{summary.duration_s * 1000:.0f}", ""
+        keys = timeline.object_keys if timeline else []
+        key = f"{keys[0]} (+{len(keys) - 1})" if len(keys) > 1 else keys[0] if keys else ""
         table.add_row(
-            summary.trace_id, started.replace("+00:00", "Z"), duration, spans, Text(flag, style="red")
+            summary.trace_id,
+            Text(key),
+            started.replace("+00:00", "Z"),
+            duration,
+            spans,
+            Text(flag, style="red"),
         )
     return table
 

@@ -16,6 +16,9 @@ from s3flow.cli.target import Target
 
 BATCH = 5  # BatchGetTraces takes at most 5 ids per call
 MAX_DEPTH = 64
+# Where the processor's record write keeps the object's key: its span's metadata (not an
+# annotation: X-Ray indexes at most 50 annotations per trace, and an event may carry more objects).
+OBJECT_KEY_METADATA = "object.objectKey"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Span:
     namespace: str = ""
     operation: str = ""
     error: bool = False
+    object_key: str | None = None  # set on the spans that wrote an object's record
 
     @property
     def duration_ms(self) -> float | None:
@@ -70,6 +74,11 @@ class Timeline:
     @property
     def kinds(self) -> set[str]:
         return {span.kind for span in self.spans}
+
+    @property
+    def object_keys(self) -> list[str]:
+        """The keys of the objects whose records this trace wrote, first written first."""
+        return list(dict.fromkeys(span.object_key for span in self.spans if span.object_key))
 
     def annotations(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
@@ -141,6 +150,9 @@ def _flatten(doc: dict[str, Any], parent: str | None, into: list[tuple[dict[str,
 
 def _span(doc: dict[str, Any], depth: int) -> Span:
     aws: dict[str, Any] = doc["aws"] if isinstance(doc.get("aws"), dict) else {}
+    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    default = metadata.get("default") if isinstance(metadata.get("default"), dict) else {}
+    key = default.get(OBJECT_KEY_METADATA)
     return Span(
         name=str(doc.get("name", "?")),
         start=float(doc.get("start_time", 0)),
@@ -150,4 +162,5 @@ def _span(doc: dict[str, Any], depth: int) -> Span:
         namespace=str(doc.get("namespace", "")),
         operation=str(aws.get("operation", "")),
         error=bool(doc.get("error") or doc.get("fault")),
+        object_key=key if isinstance(key, str) else None,
     )

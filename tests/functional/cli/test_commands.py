@@ -90,6 +90,7 @@ def test_an_uploaded_object_shows_in_records_events_and_traces(local, runner, tm
     timeline = runner.invoke(app, ["traces", trace_id, *local.args])
     row = next((line for line in listing.output.splitlines() if trace_id in line), "")
     assert "(processing, dynamodb, eventbridge)" in row, listing.output
+    assert key in row, listing.output  # the key column: which object the trace is about
     assert timeline.exit_code == 0, timeline.output
     for kind in ("processing", "dynamodb", "eventbridge"):
         assert re.search(rf"│\s*{kind}\s*│", timeline.output), timeline.output

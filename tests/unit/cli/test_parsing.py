@@ -77,6 +77,41 @@ def test_timeline_nests_spans_by_parent_id_across_segments():
     assert timeline.annotations() == {"requestId": "r"}
 
 
+def test_a_timeline_names_the_objects_whose_records_it_wrote_first_written_first():
+    def write(span_id: str, start: float, key: str) -> dict:
+        return {"id": span_id, "name": "dynamodb_write", "start_time": start, "end_time": start + 0.1,
+                "metadata": {"default": {"object.objectKey": key, "object.size": 3}}}  # fmt: skip
+
+    timeline = timeline_of(
+        "1-t", [write("b", 2.0, "b.csv"), write("a", 1.0, "a.csv"), write("c", 3.0, "a.csv"), {"id": "x"}]
+    )
+
+    assert timeline.object_keys == ["a.csv", "b.csv"]
+
+
+def test_the_trace_list_shows_each_traces_first_key_and_how_many_more():
+    from rich.console import Console
+
+    from s3flow.cli.render import trace_list_table
+    from s3flow.cli.traces import Span, Timeline, TraceSummary
+
+    def timeline(trace_id: str, *keys: str) -> Timeline:
+        return Timeline(
+            trace_id, [Span("w", float(i), float(i) + 1, 0, object_key=k) for i, k in enumerate(keys)]
+        )
+
+    timelines = {"1-a": timeline("1-a", "one.csv"), "1-b": timeline("1-b", "x.csv", "y.csv", "z.csv")}
+    summaries = [TraceSummary(trace_id, 1.0, False, False) for trace_id in ("1-a", "1-b", "1-c")]
+    console = Console(width=200, record=True)
+
+    console.print(trace_list_table(summaries, timelines))
+
+    rows = {line.split()[1]: line for line in console.export_text().splitlines() if line.startswith("│ 1-")}
+    assert "one.csv" in rows["1-a"] and "(+" not in rows["1-a"]
+    assert "x.csv (+2)" in rows["1-b"]
+    assert ".csv" not in rows["1-c"]  # no timeline: no key to show
+
+
 def test_log_messages_yield_the_event_detail_wrapped_or_not():
     assert parse_log_message('{"status":"SUCCESS","objectKey":"k"}')["objectKey"] == "k"
     assert parse_log_message('{"timestamp":"t","message":{"status":"ERROR"}}') == {"status": "ERROR"}
