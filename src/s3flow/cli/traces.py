@@ -150,8 +150,8 @@ def _flatten(doc: dict[str, Any], parent: str | None, into: list[tuple[dict[str,
 
 def _span(doc: dict[str, Any], depth: int) -> Span:
     aws: dict[str, Any] = doc["aws"] if isinstance(doc.get("aws"), dict) else {}
-    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    default = metadata.get("default") if isinstance(metadata.get("default"), dict) else {}
+    metadata: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
+    default: dict[str, Any] = metadata["default"] if isinstance(metadata.get("default"), dict) else {}
     key = default.get(OBJECT_KEY_METADATA)
     return Span(
         name=str(doc.get("name", "?")),
