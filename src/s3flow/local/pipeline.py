@@ -18,7 +18,8 @@ State lives in memory only, and moto's is global to the process: one pipeline ru
 process at a time, and starting one empties the emulator. moto 5.2.5's server has no
 persistence of its own (no snapshot/restore API or state directory in ``moto/moto_server``;
 only ``/moto-api/reset`` and the recorder, which replays raw requests): stopping the
-pipeline discards everything. ``stop()`` leaves in ``unfinished`` what it cut short: the
+pipeline discards everything, unless ``state`` names a folder that keeps it across runs
+(``s3flow.local.state``). ``stop()`` leaves in ``unfinished`` what it cut short: the
 objects whose S3 event was accepted and whose processing had not finished, and the stream
 records not yet taken by their mapping's function.
 
@@ -37,7 +38,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -69,6 +70,7 @@ from s3flow.local.lambda_.invocation import Invocation
 from s3flow.local.lambda_.runtime import LAMBDA_RETRY_DELAYS, LambdaRuntime, Listener
 from s3flow.local.lambda_.sandbox import Outcome
 from s3flow.local.server import DEFAULT_PORT, LocalServer
+from s3flow.local.state import PendingInvocation, Positions, Restored, StateError, StateKeeper, StateSummary
 from s3flow.local.xray import TraceStore
 
 log = logging.getLogger(__name__)
@@ -214,11 +216,13 @@ class _StreamReporter(MappingListener):
             self.emit(FlowEvent(FlowKind.PUBLISH_FAILED, bucket, key, version, detail, record))
 
 
-def _all_records(reader: StreamReader, stream_arn: str, page: int = 1000) -> list[dict[str, Any]]:
-    """Every record still in the stream, oldest first."""
+def _all_records(
+    reader: StreamReader, stream_arn: str, positions: Mapping[str, int | None] | None = None, page: int = 1000
+) -> list[dict[str, Any]]:
+    """Every record still in the stream, oldest first; after each shard's position, if given."""
     records: list[dict[str, Any]] = []
     for shard in reader.shards(stream_arn):
-        after: int | None = None
+        after = (positions or {}).get(shard)
         while batch := reader.read(stream_arn, shard, after, page):
             records.extend(record.body for record in batch)
             after = batch[-1].sequence
@@ -240,6 +244,9 @@ class LocalPipeline:
     ``enforce_iam``: evaluate the template's policies for every request a function makes and
     every delivery between services (``s3flow.local.iam``), as AWS does; False only to
     measure what enforcement costs.
+    ``state``: a folder that keeps the emulator's state across runs (``s3flow.local.state``):
+    read and checked before the start, restored after provisioning (``restored``), saved
+    every ``state.AUTOSAVE_INTERVAL`` seconds while running and at ``stop()``.
     """
 
     def __init__(
@@ -259,6 +266,7 @@ class LocalPipeline:
         alarm_period: int | None = None,
         tls: bool = False,
         enforce_iam: bool = True,
+        state: Path | None = None,
     ) -> None:
         self.cloud_assembly = Path(cloud_assembly)
         self.stack_name = stack_name
@@ -284,6 +292,10 @@ class LocalPipeline:
         self._stream_reader: StreamReader | None = None
         # What the last stop() left undone (see ``Unfinished``).
         self.unfinished = Unfinished()
+        self.state = Path(state) if state is not None else None
+        self._state: StateKeeper | None = None
+        self.restored = Restored()  # what the start restored from ``state``
+        self.saved: StateSummary | None = None  # what the last stop saved to ``state``
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -307,6 +319,9 @@ class LocalPipeline:
 
         if not (self.cloud_assembly / f"{self.stack_name}.template.json").is_file():
             raise CloudAssemblyMissingError(self.cloud_assembly, self.stack_name)
+        if self.state is not None:  # a state that cannot be kept stops the start before anything runs
+            self._state = StateKeeper(self.state, stack_name=self.stack_name, region=self.region)
+            self._state.open()
         if self.tls:
             from s3flow.local.tls import DEFAULT_HOSTS, make_local_ca  # cryptography: only for TLS
 
@@ -322,6 +337,8 @@ class LocalPipeline:
             self._deployment = provision(
                 self.cloud_assembly, self.stack_name, endpoint_url=self.endpoint_url, region=self.region
             )
+            if self._state is not None:  # before anything that reacts to what it puts back
+                self.restored = self._state.restore(self._deployment.account)
             self.traces = TraceStore(
                 endpoint_url=self.endpoint_url, region=self.region, host=self.server.host
             )
@@ -367,7 +384,7 @@ class LocalPipeline:
                 poll_interval=self.stream_poll_interval,
                 listener=self._stream_reporter,
             )
-            self.streams.start()
+            self.streams.start(self.restored.positions)
             self.alarms = AlarmEvaluator(
                 self._client,
                 account=self._deployment.account,
@@ -377,11 +394,14 @@ class LocalPipeline:
                 authorizer=authorizer,
             )
             self.alarms.start()
+            self._resume(self.restored.pending)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
+        if self._state is not None:
+            self._state.stop_autosave()
         if self.alarms is not None:
             self.alarms.stop()
             self.alarms = None
@@ -397,25 +417,69 @@ class LocalPipeline:
         if self.iam is not None:  # after the runtime: its last calls are still evaluated
             self.server.middleware.remove_interceptor(self.iam)
             self.iam = None
+        positions: Positions = {}
         if self.streams is not None:
             self.streams.stop()
+            positions = self.streams.positions()
             self.streams = None
         self.unfinished = Unfinished(
             objects=tuple(
                 obj for invocation in unfinished_invocations for obj in objects_in(invocation.event)
             ),
-            unpublished=tuple(self._unpublished()),
+            unpublished=tuple(self._unpublished(positions)),
         )
         if self.traces is not None:
             self.traces.stop()
             self.traces = None
+        save_error = self._save_state(positions, unfinished_invocations)
         self.server.stop()
         if self._tls_directory is not None:
             shutil.rmtree(self._tls_directory, ignore_errors=True)
             self._tls_directory = None
+        if save_error is not None:
+            raise save_error
 
-    def _unpublished(self) -> list[ObjectVersion]:
-        """The objects of stream records each mapping would deliver and had not taken."""
+    def _save_state(self, positions: Positions, invocations: Sequence[Invocation]) -> StateError | None:
+        """Saves the state at a stop, with what the stop left unfinished (unless the start did
+        not get as far as restoring it: then the folder keeps what it held)."""
+        keeper, self._state = self._state, None
+        if keeper is None or not keeper.ready or self._deployment is None:
+            return None
+        pending = [
+            PendingInvocation(invocation.function.name, invocation.event) for invocation in invocations
+        ]
+        try:
+            self.saved = keeper.save(self._deployment.account, lambda: positions, lambda: pending)
+        except Exception as error:
+            log.debug("saving the state failed", exc_info=True)
+            return StateError(f"could not save the state to {keeper.path}: {error}")
+        return None
+
+    def _resume(self, pending: Sequence[PendingInvocation]) -> None:
+        """Queues again the invocations a saved state held, then saves while running."""
+        runtime, keeper = self.runtime, self._state
+        assert runtime is not None and self._deployment is not None
+        for invocation in pending:
+            try:
+                runtime.enqueue(invocation.function, invocation.event)
+            except LocalError as error:  # the function is gone from the template, or the event too big
+                log.warning("a saved invocation of %s was not queued again: %s", invocation.function, error)
+                lost = f"an invocation of {invocation.function} ({error})"
+                self.restored = replace(self.restored, not_restored=(*self.restored.not_restored, lost))
+        if keeper is not None:
+            streams = self.streams
+            keeper.start_autosave(
+                self._deployment.account,
+                positions=lambda: streams.positions() if streams is not None else {},
+                pending=lambda: [
+                    PendingInvocation(invocation.function.name, invocation.event)
+                    for invocation in runtime.unfinished()
+                ],
+            )
+
+    def _unpublished(self, positions: Positions) -> list[ObjectVersion]:
+        """The objects of stream records each mapping would deliver and had not taken (nor
+        taken before its position: in an earlier run, restored from a state folder)."""
         reader, reporter = self._stream_reader, self._stream_reporter
         if reader is None or reporter is None or self._deployment is None:
             return []
@@ -424,8 +488,9 @@ class LocalPipeline:
             if not mapping.enabled:
                 continue
             filters = parse_filters(mapping.filter_patterns)
+            after = positions.get(mapping.logical_id, {})
             try:
-                for record in _all_records(reader, mapping.event_source_arn):
+                for record in _all_records(reader, mapping.event_source_arn, after):
                     if passes(filters, record) and not reporter.settled(mapping, _sequence_number(record)):
                         found.append(object_of_record(record))
             except Exception:  # a stream that cannot be read: nothing more can be said about it
