@@ -43,6 +43,10 @@ class FunctionSpec:
     # handler from. None only for a template provisioned without its assembly (hand-written ones
     # in the emulator's tests): the sandbox then imports from the emulator's own path.
     code_directory: str | None = None
+    # Folders behind code_directory on the handler's import path: the asset as synthesized,
+    # when code_directory holds only the packages a reload changed (``s3flow local up
+    # --watch``, ``lambda_.code_update``). Empty for an asset as synthesized.
+    code_beneath: tuple[str, ...] = ()
     # The execution role (its ARN, as the template's Role resolves): what the sandbox's
     # credentials identify, and whose policies the emulator evaluates for its requests.
     role_arn: str | None = None

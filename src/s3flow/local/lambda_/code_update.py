@@ -26,12 +26,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from s3flow import contract
 from s3flow.local.deployment import FunctionSpec
 from s3flow.local.lambda_.runtime_packages import runtime_packages_folder
+from s3flow.local.lambda_.sandbox import bytecode_cache
 
 ASSET_PREFIX = "asset."
 IMPORT_CHECK_TIMEOUT_SECONDS = 60
@@ -60,10 +62,12 @@ def asset_sha(code_directory: str | None) -> str:
     return name.removeprefix(ASSET_PREFIX)[:8] if name.startswith(ASSET_PREFIX) else name[:8]
 
 
-# Runs in ``python -I -S -B``: the asset and the runtime's packages only, no bytecode written.
+# Runs in ``python -I -S``: the code's folders and the runtime's packages only. The bytecode
+# goes where the sandboxes keep theirs, so the new code's first sandbox finds it compiled.
 _IMPORT_CHECK = """
-import importlib, sys
-sys.path[:0] = sys.argv[1:3]
+import importlib, os, sys
+sys.pycache_prefix = sys.argv[1]
+sys.path[:0] = sys.argv[2].split(os.pathsep)
 for entry in sys.argv[3:]:
     module_name, _, attribute = entry.rpartition("=")[2].partition(":")
     try:
@@ -85,8 +89,9 @@ def import_entries(spec: FunctionSpec) -> list[str]:
     return [f"{module}:{function}", *(entry.strip() for entry in steps.split(",") if entry.strip())]
 
 
-def import_problem(spec: FunctionSpec, code_directory: str) -> str | None:
-    """Why ``spec``'s handler or steps do not import from ``code_directory``, in one line, or None.
+def import_problem(spec: FunctionSpec, code_directory: str, beneath: Sequence[str] = ()) -> str | None:
+    """Why ``spec``'s handler or steps do not import from ``code_directory`` (over ``beneath``),
+    in one line, or None.
 
     The function's environment is given to the check (a module may read it when imported);
     nothing is called but the imports."""
@@ -96,14 +101,16 @@ def import_problem(spec: FunctionSpec, code_directory: str) -> str | None:
         "AWS_DEFAULT_REGION": "us-east-1",
         **spec.environment,
     }
+    folders = [os.path.abspath(folder) for folder in (code_directory, *beneath)]
+    import_path = os.pathsep.join([*folders, runtime_packages_folder()])
     command = [
-        sys.executable, "-I", "-S", "-B", "-c", _IMPORT_CHECK,
-        code_directory, runtime_packages_folder(), *import_entries(spec),
+        sys.executable, "-I", "-S", "-c", _IMPORT_CHECK,
+        bytecode_cache(), import_path, *import_entries(spec),
     ]  # fmt: skip
     try:
         result = subprocess.run(
             command, capture_output=True, text=True, check=False,
-            timeout=IMPORT_CHECK_TIMEOUT_SECONDS, cwd=code_directory, env=environment,
+            timeout=IMPORT_CHECK_TIMEOUT_SECONDS, cwd=folders[0], env=environment,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         return f"importing {spec.name}'s code took over {IMPORT_CHECK_TIMEOUT_SECONDS} s"

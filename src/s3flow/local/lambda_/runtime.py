@@ -221,9 +221,12 @@ class LambdaRuntime:
                 (spec.name, spec.code_directory), CodeVersion(1, asset_sha(spec.code_directory))
             )
 
-    def update_function_code(self, function_name: str, code_directory: str) -> CodeVersion:
-        """The function runs ``code_directory`` from its next invocation on, in new sandboxes;
-        invocations running now finish on the code they started with (``code_update``)."""
+    def update_function_code(
+        self, function_name: str, code_directory: str, beneath: tuple[str, ...] = ()
+    ) -> CodeVersion:
+        """The function runs ``code_directory`` (over the folders ``beneath`` it on the import
+        path) from its next invocation on, in new sandboxes; invocations running now finish on
+        the code they started with (``code_update``)."""
         spec = self.resolve(function_name)
         with self._code_lock:
             newest = max(
@@ -233,7 +236,7 @@ class LambdaRuntime:
             )
             version = newest.next(code_directory)
             self._code_versions[(spec.name, code_directory)] = version
-        updated = replace(spec, code_directory=code_directory)
+        updated = replace(spec, code_directory=code_directory, code_beneath=tuple(beneath))
         self.deployment.functions[spec.name] = updated
         if spec.name in self._queues:
             self._queues[spec.name].update_spec(updated)
@@ -346,7 +349,7 @@ class LambdaRuntime:
         handler can import besides the standard library (``sandbox``)."""
         if spec.code_directory is None:
             return None  # a template provisioned without its assembly: the emulator's own path
-        return [spec.code_directory, runtime_packages_folder()]
+        return [spec.code_directory, *spec.code_beneath, runtime_packages_folder()]
 
     def _output_to(self, function_name: str, function_log: FunctionLog) -> Callable[[str], None]:
         """Each output line goes to the log group, then (if it is EMF) becomes metrics, and the

@@ -293,6 +293,11 @@ class Outcome:
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
 
 
+def bytecode_cache() -> str:
+    """Where sandboxes keep the bytecode of what they import (``sys.pycache_prefix``)."""
+    return os.path.join(tempfile.gettempdir(), "s3flow-lambda-bytecode")
+
+
 class Sandbox:
     """The parent's handle on one worker process."""
 
@@ -354,7 +359,7 @@ class Sandbox:
                 "start_hook": hook,
                 "import_path": list(emulator_path if import_path is None else import_path),
                 "hook_path": emulator_path,
-                "bytecode_cache": os.path.join(tempfile.gettempdir(), "s3flow-lambda-bytecode"),
+                "bytecode_cache": bytecode_cache(),
                 "ephemeral_storage": None if ephemeral_storage is None else ephemeral_storage.setup(),
             }
         )
