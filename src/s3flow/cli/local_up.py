@@ -120,9 +120,10 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def unfinished_report(unfinished: Any, limit: int = 20) -> list[str]:
-    """What a stop lost (after the line saying the state is gone): one line that says so, then
-    at most ``limit`` objects, one a line.
+def unfinished_report(unfinished: Any, limit: int = 20, *, kept_in: Path | None = None) -> list[str]:
+    """What a stop lost (after the line saying the state is gone), or with ``kept_in`` (the
+    state folder) what resumes at the next start: one line that says so, then at most
+    ``limit`` objects, one a line.
 
     ``unfinished`` is the pipeline's ``Unfinished``: uploads whose S3 event was accepted and
     whose processing had not finished, and records written but not yet published."""
@@ -136,10 +137,13 @@ def unfinished_report(unfinished: Any, limit: int = 20) -> list[str]:
     if unfinished.unpublished:
         parts.append(_plural(len(unfinished.unpublished), "record", "records") + " not yet published")
     distinct = len({obj for _, obj in entries})  # a record written by a cut-short invocation is both
-    lines = [
-        f"{_plural(distinct, 'object was', 'objects were')} in flight and "
-        f"{'is' if distinct == 1 else 'are'} lost with it: {', '.join(parts)}"
-    ]
+    were = _plural(distinct, "object was", "objects were")
+    if kept_in is not None:
+        resume = "it resumes" if distinct == 1 else "they resume"
+        fate = f"kept: {resume} at the next `local up --state {kept_in}`"
+        lines = [f"{were} in flight and {'is' if distinct == 1 else 'are'} {fate}: {', '.join(parts)}"]
+    else:
+        lines = [f"{were} in flight and {'is' if distinct == 1 else 'are'} lost with it: {', '.join(parts)}"]
     for what, (bucket, key, version) in entries[:limit]:
         lines.append(f"  {what}  {bucket}/{key}" + (f" ({version})" if version else ""))
     if len(entries) > limit:
@@ -166,6 +170,7 @@ def run_local_up(
     alarm_period: int | None = None,
     retry_delay: float | None = None,
     tls: bool = False,
+    state: Path | None = None,
 ) -> None:
     ensure_template(cdk_out, stack, synth=synth, console=console)
     check_port_free(port)
@@ -180,9 +185,12 @@ def run_local_up(
         alarm_period=alarm_period,
         retry_delays=retry_delays(retry_delay),
         tls=tls,
+        state=state,
     )
     with render.step(console, f"deploying {stack} from {cdk_out}/ onto the emulator…"):
         pipeline.start()
+    for line in restored_report(state, pipeline.restored):
+        console.print(line, markup=False, highlight=False)
     stopped = threading.Event()
     handlers = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -192,13 +200,34 @@ def run_local_up(
         while not stopped.wait(0.5):
             pass
     finally:
-        with render.step(console, "stopping…"):
-            pipeline.stop()
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-        console.print("stopped; the emulator's state is gone")
-        for line in unfinished_report(pipeline.unfinished):
+        try:
+            with render.step(console, "stopping…"):
+                pipeline.stop()
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        if state is not None and pipeline.saved is not None:
+            console.print(
+                f"stopped; the state is saved in {state}: {pipeline.saved.describe()}", markup=False
+            )
+        else:
+            console.print("stopped; the emulator's state is gone")
+        for line in unfinished_report(pipeline.unfinished, kept_in=state):
             console.print(line, markup=False, highlight=False)
+
+
+def restored_report(state: Path | None, restored: Any) -> list[str]:
+    """What the start restored from the state folder, and what it had no place for."""
+    if state is None:
+        return []
+    if restored.saved_at is None:
+        return [f"state: {state} holds no state yet; it is saved there while running and at stop"]
+    saved = datetime.fromtimestamp(restored.saved_at).astimezone()
+    lines = [f"state: restored from {state} (saved {saved:%Y-%m-%d %H:%M:%S}): {restored.summary.describe()}"]
+    lines += [
+        f"state: not restored (this stack has no place for it): {what}" for what in restored.not_restored
+    ]
+    return lines
 
 
 def retry_note(delays: tuple[float, ...]) -> str:
@@ -208,6 +237,8 @@ def retry_note(delays: tuple[float, ...]) -> str:
 
 
 def banner(pipeline: Any, stack: str, concurrency: int) -> str:
+    from s3flow.local.state import AUTOSAVE_INTERVAL
+
     url = pipeline.endpoint_url
     ca = getattr(pipeline, "ca_bundle", None)  # set when serving HTTPS (--tls)
     outputs = getattr(pipeline.deployment, "outputs", {}) or {}
@@ -225,7 +256,11 @@ def banner(pipeline: Any, stack: str, concurrency: int) -> str:
             *([f"  TLS: the CA made for this run (removed at stop) is {ca}"] if ca else []),
             f"  try:   s3flow put FILE   ·   {aws} s3 cp FILE s3://{bucket}/",
             *([f"  other commands need: export {' '.join(exports)}"] if exports else []),
-            "  state is kept in memory only: stopping the emulator discards it",
+            (
+                f"  state is kept in {pipeline.state}: saved every {AUTOSAVE_INTERVAL:g} s and at stop"
+                if getattr(pipeline, "state", None) is not None
+                else "  state is kept in memory only: stopping the emulator discards it"
+            ),
             "  stop with Ctrl-C",
         ]
     )

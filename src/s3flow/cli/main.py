@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from s3flow import contract
 from s3flow.cli import logs, publish_failures, queries, render, reprocess, show, timeparse, traces, uploads
 from s3flow.cli.errors import CliError, OneLineErrorGroup
+from s3flow.cli.init import command as init_command
 from s3flow.cli.options import EndpointOption, JsonOption, RegionOption, StackOption
 from s3flow.cli.target import DEFAULT_PORT, DEFAULT_STACK, Target, resolve_target
 
@@ -102,6 +103,14 @@ def local_up(
             " other commands need the S3FLOW_CA_BUNDLE the banner shows.",
         ),
     ] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            metavar="DIR",
+            help="Keep the emulator's state in DIR: restored at start, saved while running and at stop.",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline locally in the foreground, printing each object as it flows."""
     from s3flow.cli.local_up import run_local_up
@@ -116,6 +125,7 @@ def local_up(
         retry_delay=retry_delay,
         alarm_period=alarm_period,
         tls=tls,
+        state=state,
     )
 
 
@@ -372,14 +382,20 @@ def demo(
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Workers running the function.")] = 4,
     cdk_out: Annotated[Path, typer.Option("--cdk-out", help="Cloud assembly to deploy.")] = Path("cdk.out"),
     stack: Annotated[str, typer.Option("--stack", help="Stack in the cloud assembly.")] = DEFAULT_STACK,
+    samples: Annotated[
+        Path | None,
+        typer.Option("--samples", exists=True, file_okay=False, help="Upload this folder's files instead."),
+    ] = None,
 ) -> None:
     """The main job: run the pipeline locally, upload samples, check what arrived where."""
     from s3flow.cli.demo import run_demo
 
     if not run_demo(
-        cdk_out=cdk_out, stack=stack, port=port, concurrency=concurrency, console=render.console()
-    ):
+        cdk_out=cdk_out, stack=stack, port=port, concurrency=concurrency, console=render.console(),
+        samples=samples,
+    ):  # fmt: skip
         raise typer.Exit(1)
 
 
 app.command("show")(show.command)
+app.command("init")(init_command)
