@@ -127,6 +127,8 @@ class Deployment:
     stack_id: str = ""  # as moto's CloudFormation registered it
     resource_types: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
     auto_delete_buckets: list[str] = field(default_factory=list)  # Custom::S3AutoDeleteObjects intent
+    # Buckets the stack uses but does not define (an existing bucket), made empty on the emulator.
+    stand_in_buckets: list[str] = field(default_factory=list)
     # (role name, policy ARN) pairs moto could not attach: AWS-managed policies not loaded.
     unattached_policies: list[tuple[str, str]] = field(default_factory=list)
     # Bucket policy Deny statements with a Condition, by policy logical id: moto cannot evaluate

@@ -67,6 +67,48 @@ def test_bucket_notifications_become_deployment_notifications(tmp_path: Path, mo
     assert set(deployment.functions) == {"processor"} and "Provider" in deployment.physical_ids
 
 
+def _notifications_on(bucket: Any) -> dict[str, Any]:
+    return {
+        "Type": "Custom::S3BucketNotifications",
+        "Properties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+            "BucketName": bucket,
+            "NotificationConfiguration": {
+                "LambdaFunctionConfigurations": [
+                    {"Events": ["s3:ObjectCreated:*"], "LambdaFunctionArn": {"Fn::GetAtt": ["Fn", "Arn"]}}
+                ]
+            },
+            "Managed": False,
+        },
+    }
+
+
+def test_a_bucket_the_stack_triggers_on_but_does_not_define_is_made_empty_as_a_stand_in(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    # GIVEN a stack that triggers on an existing bucket (settings: existingBucketName)
+    resources = {**function_template(), "Notifications": _notifications_on("team-landing")}
+
+    deployment = deploy(tmp_path, moto_endpoint, resources)
+
+    # THEN the emulator has the bucket, as AWS would before such a deploy, and says it made it
+    client("s3", moto_endpoint).head_bucket(Bucket="team-landing")
+    assert deployment.stand_in_buckets == ["team-landing"]
+    assert deployment.notifications[0].bucket == "team-landing"
+
+
+def test_a_bucket_the_template_defines_is_not_a_stand_in(tmp_path: Path, moto_endpoint: str) -> None:
+    resources = {
+        **function_template(),
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "own-uploads"}},
+        "Notifications": _notifications_on({"Ref": "Bucket"}),
+    }
+
+    deployment = deploy(tmp_path, moto_endpoint, resources)
+
+    assert deployment.stand_in_buckets == []
+
+
 def test_auto_delete_objects_records_intent(tmp_path: Path, moto_endpoint: str) -> None:
     resources = {
         "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "uploads"}},

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from s3flow.local.cloudformation.errors import UnsupportedResourceError
 from s3flow.local.cloudformation.resources.base import Context, Created, ResourceType
 from s3flow.local.cloudformation.template import physical_name
@@ -31,6 +33,7 @@ def _cdk_metadata(ctx: Context, logical_id: str, props: dict[str, Any]) -> Creat
 
 def _bucket_notifications(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
     bucket = props["BucketName"]
+    _stand_in_for_an_existing_bucket(ctx, bucket)
     configuration = dict(props.get("NotificationConfiguration", {}))
     for entry in configuration.pop("LambdaFunctionConfigurations", []):
         rules = {
@@ -51,6 +54,26 @@ def _bucket_notifications(ctx: Context, logical_id: str, props: dict[str, Any]) 
             Bucket=bucket, NotificationConfiguration=configuration
         )
     return Created(logical_id)
+
+
+def _stand_in_for_an_existing_bucket(ctx: Context, bucket: str) -> None:
+    """A stack that triggers on a bucket it does not define (an existing bucket) needs that
+    bucket to exist before the deploy: on AWS the notification's custom resource fails on a
+    missing bucket. The emulator starts empty, so the bucket is made here, empty and with S3's
+    defaults for a new bucket (unversioned, SSE-S3), and named in the deployment as a stand-in.
+    A bucket the template defines was created before this resource, which depends on it."""
+    s3 = ctx.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+            raise
+    where = (
+        {} if ctx.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": ctx.region}}
+    )
+    s3.create_bucket(Bucket=bucket, **where)
+    ctx.deployment.stand_in_buckets.append(bucket)
 
 
 def _auto_delete_objects(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
