@@ -53,22 +53,30 @@ def ensure_template(cdk_out: Path, stack: str, *, synth: bool, console: Console)
 
 
 def synthesize(cdk_out: Path, stack: str, console: Console) -> None:
+    with render.step(console, f"synthesizing {stack} (python app.py)…"):
+        error = synthesis_error(cdk_out, stack)
+    if error is not None:
+        raise CliError(error)
+    console.print(f"synthesized {template_path(cdk_out, stack)}")
+
+
+def synthesis_error(cdk_out: Path, stack: str) -> str | None:
+    """Runs ``python app.py`` for ``stack`` into ``cdk_out``; its error in one line, or None."""
     app_py = Path("app.py")
     if not app_py.is_file():
-        raise CliError("cannot synthesize: no app.py in the current folder (run from the project root)")
+        return "cannot synthesize: no app.py in the current folder (run from the project root)"
     env = dict(os.environ)
     if stack.startswith("TapStack") and len(stack) > len("TapStack"):
         env["CDK_CONTEXT_JSON"] = json.dumps({"environmentSuffix": stack[len("TapStack") :]})
     if cdk_out.resolve() != Path("cdk.out").resolve():
         env["CDK_OUTDIR"] = str(cdk_out)
-    with render.step(console, f"synthesizing {stack} (python app.py)…"):
-        result = subprocess.run(
-            [sys.executable, str(app_py)], env=env, capture_output=True, text=True, check=False
-        )
+    result = subprocess.run(
+        [sys.executable, str(app_py)], env=env, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise CliError(f"synthesis failed: {last}")
-    console.print(f"synthesized {template_path(cdk_out, stack)}")
+        return f"synthesis failed: {last}"
+    return None
 
 
 def check_port_free(port: int, host: str = "127.0.0.1") -> None:
@@ -108,6 +116,9 @@ def flow_printer(console: Console) -> Any:
         line = f"{datetime.now().astimezone():%H:%M:%S} [{style}]{kind:<14}[/] {getattr(event, 'key', '')}"
         if version:
             line += f" [dim]({version})[/]"
+        code = getattr(event, "code_version", None)
+        if code:  # the function's code that handled it (it changes under `local up --watch`)
+            line += f" [blue]code {escape(code)}[/]"
         if detail:  # the function's own words (and a stack trace): not Rich markup
             line += f"  {escape(detail)}"
         with lock:
@@ -171,6 +182,7 @@ def run_local_up(
     retry_delay: float | None = None,
     tls: bool = False,
     state: Path | None = None,
+    watch: bool = False,
 ) -> None:
     ensure_template(cdk_out, stack, synth=synth, console=console)
     check_port_free(port)
@@ -193,19 +205,26 @@ def run_local_up(
         console.print(line, markup=False, highlight=False)
     stopped = threading.Event()
     handlers = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    watcher = None
     try:
+        if watch and pipeline.runtime is not None:
+            watcher = start_watch(pipeline.runtime, cdk_out, stack, console)
         console.print(banner(pipeline, stack, concurrency))
         if retry_delay is not None and pipeline.runtime is not None:
             console.print(retry_note(pipeline.runtime.retry_delays), highlight=False)
         while not stopped.wait(0.5):
             pass
     finally:
+        if watcher is not None:
+            watcher.close()
         try:
             with render.step(console, "stopping…"):
                 pipeline.stop()
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
+            if watcher is not None:
+                watcher.remove()  # after the runtime: no sandbox runs the reloaded code any more
         if state is not None and pipeline.saved is not None:
             console.print(
                 f"stopped; the state is saved in {state}: {pipeline.saved.describe()}", markup=False
@@ -228,6 +247,37 @@ def restored_report(state: Path | None, restored: Any) -> list[str]:
         f"state: not restored (this stack has no place for it): {what}" for what in restored.not_restored
     ]
     return lines
+
+
+def start_watch(runtime: Any, cdk_out: Path, stack: str, console: Console) -> Any:
+    """``--watch``: reloads the functions' code as their sources change (``watch``), saying
+    what it watches, then one line per reload."""
+    from s3flow.cli.watch import CodeWatch
+
+    lock = threading.Lock()
+
+    def say(text: str) -> None:
+        with lock:
+            stamp = f"{datetime.now().astimezone():%H:%M:%S}"
+            console.print(f"{stamp} [blue]{'reload':<14}[/] {escape(text)}", highlight=False)
+
+    watcher = CodeWatch(
+        runtime,
+        cdk_out=cdk_out,
+        stack=stack,
+        project=Path.cwd(),
+        say=say,
+        synthesize=lambda: synthesis_error(cdk_out, stack),
+    )
+    watcher.start()
+    packages = ", ".join(root.name for root in watcher.plan.code_roots) or "none"
+    console.print(
+        f"  watching: code ({packages}) reloads in place; app.py, cdk.json, requirements"
+        " re-synthesize (a change beyond the functions' code needs a restart)",
+        highlight=False,
+        markup=False,
+    )
+    return watcher
 
 
 def retry_note(delays: tuple[float, ...]) -> str:

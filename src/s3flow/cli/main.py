@@ -111,6 +111,14 @@ def local_up(
             help="Keep the emulator's state in DIR: restored at start, saved while running and at stop.",
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Reload the functions' code when their sources are saved (step packages, s3flow's);"
+            " app.py or cdk.json re-synthesize. Running invocations finish on the old code.",
+        ),
+    ] = False,
 ) -> None:
     """Run the pipeline locally in the foreground, printing each object as it flows."""
     from s3flow.cli.local_up import run_local_up
@@ -126,6 +134,7 @@ def local_up(
         alarm_period=alarm_period,
         tls=tls,
         state=state,
+        watch=watch,
     )
 
 
