@@ -21,6 +21,7 @@ from bench import (
     paths,
     warm,
 )
+from bench.capacity import cli as capacity_cli
 from bench.emulator import Emulator
 from bench.report import Table
 from bench.sides import (
@@ -54,7 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="Markdown file to write")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
-    commands = parser.add_subparsers(dest="command", metavar="{enforcement}")
+    commands = parser.add_subparsers(dest="command", metavar="{enforcement,capacity}")
     alone = commands.add_parser(
         "enforcement",
         help="only section 3b (IAM enforcement on against off), written into the document in place",
@@ -67,6 +68,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     alone.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="document to update")
     alone.add_argument("--no-write", action="store_true", help="print the tables only")
+    capacity_cli.add_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "enforcement":
         return enforcement_alone(args)
+    if args.command == "capacity":
+        return capacity_cli.run(args)
     repeats = args.repeats or (3 if args.quick else 9)
     objects = args.objects or (150 if args.quick else 1000)
     wanted = set(args.only.split(","))
@@ -174,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         row = document.history_row(run, history["cold"], history["calls50"], history["e2e"])
         document.write(args.output, run, summary, sections, row)
         print(f"wrote {args.output}")
+        # docs/capacity.md from the same run: the model with the work per object just measured.
+        capacity_cli.after_full_run(warm_results, run.command, write_doc=args.output == paths.PERFORMANCE_DOC)
     return 0
 
 
