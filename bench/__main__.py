@@ -19,6 +19,7 @@ from bench import (
     narrative,
     package,
     paths,
+    shard,
     warm,
 )
 from bench.capacity import cli as capacity_cli
@@ -39,7 +40,7 @@ from bench.sides import (
     reference_as_shipped,
 )
 
-SECTIONS = ("cold", "warm", "e2e", "enforcement", "package", "local", "cost")
+SECTIONS = ("cold", "warm", "e2e", "enforcement", "shard", "package", "local", "cost")
 CONCURRENCY = (1, 4, 16)
 
 
@@ -55,7 +56,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="Markdown file to write")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
-    commands = parser.add_subparsers(dest="command", metavar="{enforcement,capacity}")
+    commands = parser.add_subparsers(dest="command", metavar="{enforcement,shard,capacity}")
     alone = commands.add_parser(
         "enforcement",
         help="only section 3b (IAM enforcement on against off), written into the document in place",
@@ -68,6 +69,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     alone.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="document to update")
     alone.add_argument("--no-write", action="store_true", help="print the tables only")
+    shard.add_arguments(
+        commands.add_parser("shard", help=f"only section {shard.HEADING}", description=shard.__doc__)
+    )
     capacity_cli.add_parser(commands)
     return parser.parse_args(argv)
 
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "enforcement":
         return enforcement_alone(args)
+    if args.command == "shard":
+        return shard.alone(args)
     if args.command == "capacity":
         return capacity_cli.run(args)
     repeats = args.repeats or (3 if args.quick else 9)
@@ -153,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
                 2 if args.quick else enforcement.DEFAULT_ROUNDS, scratch,
             )  # fmt: skip
             sections.append(_enforcement_section(result, summary, "python -m bench"))
+        if "shard" in wanted:
+            measured = shard.measure(500, 1.0) if args.quick else shard.measure()
+            sections.append(shard.section(measured, summary, "python -m bench"))
         if "package" in wanted:
             t = _show(package.table(package.packages(), package.synth_times(1 if args.quick else 3)), [])
             sections.append(("4. Deployment package and synth", t, narrative.PACKAGE_TEXT))
