@@ -256,6 +256,7 @@ class CodeWatch:
         say: Callable[[str], None],
         synthesize: Callable[[], str | None],
         poll: float = POLL_SECONDS,
+        package: Path | None = None,
     ) -> None:
         self.runtime = runtime
         self.cdk_out = Path(cdk_out)
@@ -264,7 +265,8 @@ class CodeWatch:
         self.say = say
         self.synthesize = synthesize
         self.poll = poll
-        self.plan = watch_plan(self.project)
+        self.package = package  # the s3flow package folder (``watch_plan``); None: this one
+        self.plan = watch_plan(self.project, self.package)
         self.template = self._read_template()
         self.folder = self.cdk_out / HOT_FOLDER / str(os.getpid())
         # Each function's asset as last synthesized: what reloaded packages are laid over.
@@ -358,7 +360,7 @@ class CodeWatch:
                 self.bases[name] = folder
                 self._update(name, folder, (), "synthesized")
         self.template = template
-        plan = watch_plan(self.project)
+        plan = watch_plan(self.project, self.package)
         if plan != self.plan:
             self.plan, self.watcher = plan, FileWatcher(plan.paths)
 

@@ -228,13 +228,10 @@ class LambdaRuntime:
         path) from its next invocation on, in new sandboxes; invocations running now finish on
         the code they started with (``code_update``)."""
         spec = self.resolve(function_name)
+        running = self._version_of(spec)
         with self._code_lock:
-            newest = max(
-                (version for (name, _), version in self._code_versions.items() if name == spec.name),
-                key=lambda version: version.number,
-                default=CodeVersion(0),
-            )
-            version = newest.next(code_directory)
+            earlier = [version for (name, _), version in self._code_versions.items() if name == spec.name]
+            version = max([running, *earlier], key=lambda known: known.number).next(code_directory)
             self._code_versions[(spec.name, code_directory)] = version
         updated = replace(spec, code_directory=code_directory, code_beneath=tuple(beneath))
         self.deployment.functions[spec.name] = updated
