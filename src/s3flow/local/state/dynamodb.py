@@ -61,7 +61,7 @@ def restore(account: str, region: str, saved: dict[str, Any]) -> list[str]:
         table = backend.tables.get(name)
         if table is None:
             if content["items"]:
-                missing.append(f"table {name} ({len(content['items'])} items)")
+                missing.append(f"table {name} (items: {len(content['items'])})")
             continue
         shard, table.stream_shard = table.stream_shard, None
         try:
@@ -73,7 +73,7 @@ def restore(account: str, region: str, saved: dict[str, Any]) -> list[str]:
         if not stream or not stream["records"]:
             continue
         if shard is None:
-            missing.append(f"the stream of table {name} ({len(stream['records'])} records): it has none now")
+            missing.append(f"the stream of table {name} (records: {len(stream['records'])}): it has none now")
             continue
         records = []
         for saved_record in stream["records"]:

@@ -84,7 +84,7 @@ def restore(account: str, region: str, saved: dict[str, Any], folder: StateFolde
         bucket = backend.buckets.get(name)
         if bucket is None:
             if versions:
-                missing.append(f"bucket {name} ({len(versions)} object versions)")
+                missing.append(f"bucket {name} (object versions: {len(versions)})")
             continue
         by_key: dict[str, list[Any]] = {}
         for entry in versions:

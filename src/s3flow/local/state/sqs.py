@@ -55,7 +55,7 @@ def restore(account: str, region: str, saved: dict[str, Any]) -> list[str]:
         queue = backend.queues.get(name)
         if queue is None:
             if messages:
-                missing.append(f"queue {name} ({len(messages)} messages)")
+                missing.append(f"queue {name} (messages: {len(messages)})")
             continue
         restored = []
         for entry in messages:
