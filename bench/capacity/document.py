@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from bench import cost
 from bench.capacity import model, simulation
 from bench.capacity.model import Limit, Pipeline
 from bench.capacity.quotas import QUOTAS, REGION
@@ -97,14 +98,20 @@ def quotas_table() -> Table:
 
 
 def publisher_table(p: Pipeline) -> Table:
-    t = Table("The publisher's rate per shard (one batch of one shard at a time)",
-              ["PutEvents of a batch", f"invocation (batch of {p.stack.batch_size})", "objects/s per shard",
-               "x parallelization factor", "binds at (objects/s)"])  # fmt: skip
-    for label, chunks in (("one after the other (today)", 1), ("all at once (concurrent chunks)", None)):
-        q = replace(p, concurrent_chunks=chunks)
-        rate = q.publisher.shard_rate(p.stack.batch_size)
-        t.add(label, f"{q.publisher.invocation_ms(p.stack.batch_size):,.0f} ms", f"{rate:,.0f}",
-              f"{q.shard_rate:,.0f}", objects(q.publisher_binds_at()))  # fmt: skip
+    """The publisher's rate per shard as its PutEvents are sent and its memory set, the rest as deployed."""
+    s = p.stack
+    t = Table("The publisher's rate per shard, by how it sends a batch's PutEvents and its memory",
+              ["PutEvents of a batch", "publisher memory", f"invocation (batch of {s.batch_size})",
+               "objects/s per shard", f"x parallelization factor {s.parallelization_factor}",
+               "binds at (objects/s)"])  # fmt: skip
+    sends = (("one after the other (today)", 1), ("all at once (concurrent chunks)", None))
+    for label, chunks in sends:
+        for memory in sorted({s.publisher_memory_mb, cost.FULL_VCPU_MB}):
+            q = replace(p, concurrent_chunks=chunks, stack=replace(s, publisher_memory_mb=memory))
+            rate = q.publisher.shard_rate(s.batch_size)
+            invocation = q.publisher.invocation_ms(s.batch_size)
+            t.add(label, f"{memory:,} MB", f"{invocation:,.0f} ms", f"{rate:,.0f}", f"{q.shard_rate:,.0f}",
+                  objects(q.publisher_binds_at()))  # fmt: skip
     return t
 
 

@@ -174,8 +174,9 @@ def limits(p: Pipeline, rate: float) -> list[Limit]:
             f"(batches of {s.batch_size}, {s.parallelization_factor} at once, "
             f"{p.publisher.invocation_ms(s.batch_size):,.0f} ms each); "
             f"{p.records_per_batch(rate):,.1f} records per invocation at this rate",
-            "parallelization factor (x up to 10), larger batches, more publisher memory (CPU), "
-            "PutEvents chunks sent concurrently (the publisher's code)",
+            "parallelization factor (x up to 10); a batch's PutEvents sent concurrently (the publisher's "
+            "code) with more publisher memory (its CPU per record is then most of an invocation); larger "
+            "batches (a little: only the per-invocation CPU is shared)",
             "publisherParallelizationFactor, publisherBatchSize, publisherMemoryMb",
         ),
         Limit(
