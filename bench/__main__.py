@@ -19,6 +19,7 @@ from bench import (
     narrative,
     package,
     paths,
+    reload,
     shard,
     warm,
 )
@@ -56,7 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="Markdown file to write")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
-    commands = parser.add_subparsers(dest="command", metavar="{enforcement,shard,capacity}")
+    commands = parser.add_subparsers(dest="command", metavar="{enforcement,shard,capacity,reload}")
     alone = commands.add_parser(
         "enforcement",
         help="only section 3b (IAM enforcement on against off), written into the document in place",
@@ -73,6 +74,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         commands.add_parser("shard", help=f"only section {shard.HEADING}", description=shard.__doc__)
     )
     capacity_cli.add_parser(commands)
+    hot = commands.add_parser("reload", help=f"only section {reload.HEADING}", description=reload.__doc__)
+    hot.add_argument("--edits", type=int, default=reload.DEFAULT_EDITS, help="edits of the step")
+    hot.add_argument("--output", type=Path, default=paths.PERFORMANCE_DOC, help="document to update")
+    hot.add_argument("--no-write", action="store_true", help="print the table only")
     return parser.parse_args(argv)
 
 
@@ -84,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         return shard.alone(args)
     if args.command == "capacity":
         return capacity_cli.run(args)
+    if args.command == "reload":
+        return reload.alone(args)
     repeats = args.repeats or (3 if args.quick else 9)
     objects = args.objects or (150 if args.quick else 1000)
     wanted = set(args.only.split(","))
