@@ -47,7 +47,7 @@ QUOTAS: dict[str, Quota] = {
             6 * 3600,
             "s",
             False,
-            "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html",
+            "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html",
         ),
         Quota(
             "lambda_concurrency",

@@ -157,3 +157,35 @@ def test_the_document_names_the_first_limit_and_cites_every_quota(pipeline: Pipe
         assert quota.url in text
     png = (tmp_path / "capacity-burst.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) < 150_000
+
+
+def _block(objects: int, invocations: int, cpu_ms: float, **billed: float) -> dict[str, object]:
+    calls = (
+        {"dynamodb:PutItem": objects}
+        if not billed.get("event_entries")
+        else {"events:PutEvents": invocations}
+    )
+    return {
+        "objects": objects,
+        "invocations": invocations,
+        "cpu_ms": cpu_ms,
+        "log_bytes": 400.0 * invocations,
+        "calls": calls,
+        "billed": {k: v * objects for k, v in billed.items()},
+        "error_count": 0,
+    }
+
+
+def test_the_work_measured_in_a_full_run_splits_the_publishers_cpu_per_invocation_and_per_record() -> None:
+    from bench.capacity.work import Work
+    from bench.warm import SizeResult
+
+    processor = SizeResult(1, [_block(100, 100, 90.0, write_units=1.0, index_write_units=1.0)])
+    one = SizeResult(1, [_block(100, 100, 100 * (0.5 + 0.2), event_entries=1.0, event_bytes=700.0)])
+    full = SizeResult(1, [_block(100, 1, 0.5 + 100 * 0.2, event_entries=1.0, event_bytes=700.0)])
+    work = Work.from_warm(processor, one, full, "test")
+    assert work.publisher_cpu_ms_fixed == pytest.approx(0.5)
+    assert work.publisher_cpu_ms_per_record == pytest.approx(0.2)
+    assert work.processor_cpu_ms == pytest.approx(0.9) and work.processor_calls == {"dynamodb": 1.0}
+    assert (work.item_write_units, work.index_write_units, work.event_bytes) == (1.0, 1.0, 700.0)
+    assert work.publisher_log_bytes == pytest.approx(400.0)
