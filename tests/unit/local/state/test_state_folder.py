@@ -4,6 +4,7 @@ another stack's state, stops the start in one line instead of starting empty ove
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,27 @@ def test_a_whole_state_round_trips_through_the_folder(tmp_path: Path):
     assert summary is not None and summary.object_versions == 1
     assert restored.positions == {"Mapping": {"shard-1": 7}}
     assert restored.not_restored == ()  # the queue held no message: nothing to miss
+
+
+def test_while_running_the_state_is_saved_on_its_own_and_an_unchanged_state_is_not_written_again(
+    tmp_path: Path,
+):
+    with mock_aws():
+        client("s3").create_bucket(Bucket="bucket")
+        keeper = StateKeeper(tmp_path, stack_name="TapStackdev", region=REGION, interval=0.01)
+        keeper.open()
+        keeper.restore(ACCOUNT)
+        client("s3").put_object(Bucket="bucket", Key="k", Body=b"one")
+
+        keeper.start_autosave(ACCOUNT, dict, _nothing)
+        try:
+            deadline = time.monotonic() + 10
+            while not (tmp_path / "state.json").is_file() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            written = (tmp_path / "state.json").stat().st_ino  # a write replaces the file
+            keeper.save(ACCOUNT, dict, _nothing)
+        finally:
+            keeper.stop_autosave()
+
+    assert json.loads((tmp_path / "state.json").read_text())["services"]["s3"]["bucket"][0]["key"] == "k"
+    assert (tmp_path / "state.json").stat().st_ino == written
