@@ -259,7 +259,7 @@ def text(result: Result, summary: list[str], command: str, when: str = "") -> li
         " step's file; from the save on, one object at a time is uploaded and waited for until one is"
         " handled by the new code, named by its flow event's code version.",
         f"Median {ms(middle)} from the save to the next upload recorded on the new code (goal"
-        f" {ms(GOAL_MS)}: {verdict}). {old_between} upload(s) in all were made between a save and its"
+        f" {ms(GOAL_MS)}: {verdict}). {old_between} uploads in all were made between a save and its"
         f" reload and ran the old code, as they should; after each reload {CONCURRENCY} more uploads"
         f" were made: {result.late_old} of {result.after_reload} uploads after a reload ran the old code"
         " (every warm sandbox is retired once its invocation ends)."
@@ -297,6 +297,7 @@ def alone(args: Any) -> int:
         print(f"  {line}")
     print(f"\nbenchmark took {seconds:.0f} s")
     if not args.no_write:
-        document.write_section(args.output, measured, summary, after="3c.")
+        after = "3c." if "\n## 3c. " in args.output.read_text(encoding="utf-8") else "3b."
+        document.write_section(args.output, measured, summary, after=after)
         print(f"wrote section {HEADING.split(' ', 1)[0]} into {args.output}")
     return 0 if result.edits else 1
