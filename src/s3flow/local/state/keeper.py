@@ -67,15 +67,19 @@ class StateSummary:
 
     def describe(self) -> str:
         parts = [
-            f"{self.object_versions} object versions",
-            f"{self.items} items",
-            f"{self.messages} queue messages",
-            f"{self.log_events} log events",
-            f"{self.segments} trace segments",
+            _count(self.object_versions, "object version"),
+            _count(self.items, "item"),
+            _count(self.messages, "queue message"),
+            _count(self.log_events, "log event"),
+            _count(self.segments, "trace segment"),
         ]
         if self.pending:
-            parts.append(f"{self.pending} invocations to run again")
+            parts.append(_count(self.pending, "invocation") + " to run again")
         return ", ".join(parts)
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 @dataclass(frozen=True)
