@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -205,3 +208,27 @@ def test_concurrency_is_the_contracts_with_a_failure_queue_and_one_without() -> 
     for wrong in ("0", "11", "two", "-1"):
         with pytest.raises(ConfigurationError, match=variable):
             publish_handler.put_concurrency(settings(queue), {variable: wrong})
+
+
+def test_a_cold_start_imports_no_thread_pool() -> None:
+    # The pool is made for the first batch of more than one chunk, not when the container starts.
+    code = (
+        "import sys\n"
+        "from s3flow.functions.publisher import handler\n"
+        "deps = handler.publisher_dependencies()\n"
+        "assert deps.put_concurrency > 1, deps.put_concurrency\n"
+        "print(sorted(name for name in sys.modules if name.startswith('concurrent')))\n"
+    )
+    environ = {
+        **os.environ,
+        contract.ENV_EVENT_BUS_NAME: "bus",
+        contract.ENV_PUBLISHER_FAILURE_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/failures",
+        "AWS_REGION": "us-east-1",
+    }
+    environ.pop(contract.ENV_PUBLISHER_PUT_CONCURRENCY, None)
+
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, env=environ, capture_output=True, text=True, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
