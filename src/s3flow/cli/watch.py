@@ -27,6 +27,7 @@ What a change does:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -295,6 +296,8 @@ class CodeWatch:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        with contextlib.suppress(OSError):  # another local up may still use it
+            self.folder.parent.rmdir()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll):
