@@ -23,6 +23,11 @@ metrics in the emulator, as CloudWatch Logs extracts them on AWS (``metrics``). 
 runtime also answers Lambda's ``Invoke`` API for our functions (``invoke_api``), so that
 the same boto3 ``lambda.invoke`` call redrives a failure locally and on AWS.
 
+``update_function_code`` gives a function new code while it runs, as Lambda's
+``UpdateFunctionCode`` does: running invocations finish on their code, later ones start new
+sandboxes on the new code, and every ``Outcome`` names the code version that ran
+(``code_update``; ``s3flow local up --watch`` calls it).
+
 Two seams for tests, neither of them AWS's: ``add_listener`` (more listeners of the
 invocations' progress) and ``set_sandbox_start_hook`` (a function's new sandboxes run a hook
 before importing its handler: ``sandbox.StartHook``).
