@@ -18,15 +18,20 @@ $(STAMP):
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# Both Python locks, with a sha256 for every file: the dev set from pyproject.toml, the Lambda
-# asset's from requirements-lambda.in (resolved for Lambda's Python and platform). uv keeps
-# every version already in a lock; to move one: make lock UPGRADE="--upgrade-package NAME".
+# The Python locks, with a sha256 for every file: the dev set from pyproject.toml, the Lambda
+# asset's from requirements-lambda.in (resolved for Lambda's Python and platform), and the one
+# `s3flow init` writes into a team's project (s3flow[cdk,local] and its test tools, held to the
+# dev lock's versions). The last two are package data. uv keeps every version already in a
+# lock; to move one: make lock UPGRADE="--upgrade-package NAME".
 UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
 
 lock: setup
 	$(UV_COMPILE) $(UPGRADE) --python-version 3.11 --extra dev pyproject.toml -o requirements.txt
 	$(UV_COMPILE) $(UPGRADE) --python-version 3.13 --python-platform aarch64-manylinux2014 \
-		--only-binary :all: requirements-lambda.in -o requirements-lambda.txt
+		--only-binary :all: requirements-lambda.in -o src/s3flow/infra/requirements-lambda.txt
+	$(UV_COMPILE) $(UPGRADE) --python-version 3.11 --extra cdk --extra local pyproject.toml \
+		src/s3flow/scaffold/requirements-project.in -c requirements.txt \
+		-o src/s3flow/scaffold/requirements-project.txt
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

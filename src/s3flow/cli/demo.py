@@ -3,7 +3,9 @@
 Exits 0 only if every object version has exactly one record (a redelivered S3 record
 included), every object has one success event in the log group, keys are stored
 exactly as uploaded, one trace shows processing, DynamoDB write and event publish, and
-nothing reached either failure queue.
+nothing reached either failure queue. With processing steps registered (a team's stack), every
+record also carries each step's fields; ``--samples DIR`` uploads that folder's files instead
+of the built-in samples.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from s3flow.cli import publish_failures, queries, render, traces, uploads
 from s3flow.cli.local_up import ensure_template, flow_printer, free_port
 from s3flow.cli.s3events import cli_record
 from s3flow.cli.target import Target, local_target
+from s3flow.functions.processor.steps.registry import parse_steps
 from s3flow.functions.shared.observability.trace_header import trace_root
 
 LARGE_SIZE = 12 * uploads.MIB
@@ -88,6 +91,7 @@ class Observed:
     events: list[queries.RoutedEvent]
     timeline: traces.Timeline | None
     failures: int
+    steps: tuple[str, ...] = ()  # the names of the processor's registered steps
 
 
 def evaluate(observed: Observed) -> list[Check]:
@@ -136,7 +140,34 @@ def evaluate(observed: Observed) -> list[Check]:
             + (f"; missing: {', '.join(missing_spans)}" if missing_spans else ""),
         ),
         Check("no failures", observed.failures == 0, f"{observed.failures} in the failure queues"),
+        *_step_checks(observed.steps, success),
     ]
+
+
+def _step_checks(steps: tuple[str, ...], success: list[dict[str, Any]]) -> list[Check]:
+    """With steps registered: every success record holds each step's fields."""
+    if not steps:
+        return []
+    lacking = sorted(
+        f"{record.get('objectKey')} ({name})"
+        for record in success
+        for name in steps
+        if not (record.get(contract.STEPS_ATTRIBUTE) or {}).get(name)
+    )
+    return [
+        Check(
+            f"every record carries the fields of {', '.join(steps)}",
+            bool(success) and not lacking,
+            f"{len(success)} records" + (f"; without: {', '.join(lacking)}" if lacking else ""),
+        )
+    ]
+
+
+def registered_steps(pipeline: Any, target: Target) -> tuple[str, ...]:
+    """The names the processor stores its steps' fields under, from its deployed environment."""
+    function = pipeline.deployment.functions.get(target.output("LambdaFunctionName"))
+    entries = function.environment.get(contract.ENV_PROCESSING_STEPS, "") if function else ""
+    return tuple(name or attribute for name, _module, attribute in parse_steps(entries))
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
@@ -166,7 +197,9 @@ def find_timeline(target: Target, record: dict[str, Any], start: datetime) -> tr
     return complete[0] if complete else (timelines[0] if timelines else None)
 
 
-def run_demo(*, cdk_out: Path, stack: str, port: int, concurrency: int, console: Console) -> bool:
+def run_demo(
+    *, cdk_out: Path, stack: str, port: int, concurrency: int, console: Console, samples: Path | None = None
+) -> bool:
     from s3flow.local import LocalPipeline
 
     ensure_template(cdk_out, stack, synth=not (cdk_out / f"{stack}.template.json").is_file(), console=console)
@@ -189,7 +222,7 @@ def run_demo(*, cdk_out: Path, stack: str, port: int, concurrency: int, console:
         pipeline.start()
     try:
         target = local_target(port, stack)
-        observed = _exercise(pipeline, target, started, delivered, console)
+        observed = _exercise(pipeline, target, started, delivered, console, samples)
     finally:
         with render.step(console, "stopping the emulator…"):
             pipeline.stop()
@@ -206,11 +239,16 @@ def run_demo(*, cdk_out: Path, stack: str, port: int, concurrency: int, console:
 
 
 def _exercise(
-    pipeline: Any, target: Target, started: datetime, delivered: dict[str, Any], console: Console
+    pipeline: Any,
+    target: Target,
+    started: datetime,
+    delivered: dict[str, Any],
+    console: Console,
+    samples: Path | None = None,
 ) -> Observed:
     bucket, s3 = target.output("S3BucketName"), target.client("s3")
     with tempfile.TemporaryDirectory(prefix="s3flow-demo-") as tmp:
-        planned = sample_files(Path(tmp))
+        planned = uploads.plan_uploads([samples]) if samples else sample_files(Path(tmp))
         uploaded = _upload_all(s3, bucket, planned, console)
     console.print(render.uploads_table(uploaded))
     with render.step(console, "waiting for the pipeline to process every object…"):
@@ -231,7 +269,7 @@ def _exercise(
 
     with render.step(console, "reading records, events, traces and the failure queues…"):
         wait_until(lambda: len(_success_events(target, started)) >= len(uploaded), SETTLE_TIMEOUT)
-        records = _records(target, started)
+        records = _records(target, started, whole=True)  # with the steps' fields
         events = queries.fetch_events(target, started - timedelta(minutes=1))
         timeline = _complete_timeline(target, first, started)
         queues = ("FailureQueueUrl", publish_failures.QUEUE_OUTPUT)
@@ -242,7 +280,7 @@ def _exercise(
         console.print(f"the trace of {first['objectKey']!r}:")
         console.print(render.timeline_table(timeline))
     console.print(f"failure queues: {failures} message(s)")
-    return Observed(uploaded, records, events, timeline, failures)
+    return Observed(uploaded, records, events, timeline, failures, registered_steps(pipeline, target))
 
 
 def _complete_timeline(target: Target, record: dict[str, Any], started: datetime) -> traces.Timeline | None:
@@ -257,9 +295,9 @@ def _complete_timeline(target: Target, record: dict[str, Any], started: datetime
     return found[0]
 
 
-def _records(target: Target, started: datetime) -> list[dict[str, Any]]:
+def _records(target: Target, started: datetime, *, whole: bool = False) -> list[dict[str, Any]]:
     return queries.fetch_records(
-        target, started - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1)
+        target, started - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1), whole=whole
     )
 
 

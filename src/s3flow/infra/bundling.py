@@ -2,9 +2,10 @@
 
 The processor's dependencies are pure Python, so ``pip install --target`` with the
 Lambda platform and Python version gives the same files a build container would.
-Installed dependencies are cached by the hash of ``requirements-lambda.txt``; the
-processor source is copied fresh on every synth. pip installs them with ``--require-hashes``:
-a file whose sha256 the lock does not list is refused (``make lock`` writes the lock).
+Installed dependencies are cached by the hash of ``requirements-lambda.txt`` (package data
+next to this module, so a wheel install has it too) in the app's ``.build/``; the processor
+source is copied fresh on every synth. pip installs them with ``--require-hashes``: a file
+whose sha256 the lock does not list is refused (``make lock`` writes the lock).
 
 Lambda's ``/var/task`` is read-only, so modules shipped without bytecode are compiled on
 every cold start (~50 ms for this asset, measured in docs/performance.md). When a CPython
@@ -43,8 +44,19 @@ from s3flow.lambda_runtime import link_runtime_packages
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/s3flow
-REQUIREMENTS = PROJECT_ROOT / "requirements-lambda.txt"
-CACHE_DIR = PROJECT_ROOT / ".build" / "lambda-deps"
+# Package data, so an s3flow installed from a wheel bundles the same pins as a checkout.
+REQUIREMENTS = Path(__file__).resolve().with_name("requirements-lambda.txt")
+
+
+def app_folder() -> Path:
+    """Where relative step paths start: this checkout's root (its app.py and cdk.json), or, for
+    an installed s3flow, the folder the app runs in (the CDK CLI runs it in cdk.json's)."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "cdk.json").is_file() else Path.cwd()
+
+
+# In the app's project, never in the installed package: site-packages may be read-only, and
+# each project keeps its own cache next to its cdk.out.
+CACHE_DIR = app_folder() / ".build" / "lambda-deps"
 LAMBDA_PYTHON_VERSION = "3.13"
 # Files of the s3flow package that run in Lambda; nothing from infra, local or cli.
 RUNTIME_SOURCES = ("__init__.py", "contract.py", "functions")
@@ -151,12 +163,6 @@ class StepSources:
 
 _STEP_PACKAGES = "stepPackages (step_packages)"
 _STEP_REQUIREMENTS = "stepRequirements (step_requirements)"
-
-
-def app_folder() -> Path:
-    """Where relative step paths start: this checkout's root (its app.py and cdk.json), or, for
-    an installed s3flow, the folder the app runs in (the CDK CLI runs it in cdk.json's)."""
-    return PROJECT_ROOT if (PROJECT_ROOT / "cdk.json").is_file() else Path.cwd()
 
 
 def step_sources(

@@ -1,9 +1,11 @@
 """Both Python locks carry a hash for every file they let in, and are installed only so.
 
-``requirements.txt`` is the development set (``make setup``); ``requirements-lambda.txt`` is
-what the bundler installs into the Lambda asset. With ``--require-hashes`` pip refuses any
+``requirements.txt`` is the development set (``make setup``); ``requirements-lambda.txt``
+(package data of ``s3flow.infra``) is what the bundler installs into the Lambda asset;
+``requirements-project.txt`` (package data of ``s3flow.scaffold``) is what ``s3flow init``
+pins in a team's project. With ``--require-hashes`` pip refuses any
 file whose sha256 the lock does not list, so a replaced upload of a pinned version cannot get
-into the venv or the asset. ``make lock`` regenerates both, keeping the current pins.
+into the venv or the asset. ``make lock`` regenerates all three, keeping the current pins.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from s3flow.infra import bundling
 
 ROOT = Path(__file__).resolve().parents[3]
 DEV_LOCK = ROOT / "requirements.txt"
-ASSET_LOCK = ROOT / "requirements-lambda.txt"
-LOCKS = [pytest.param(lock, id=lock.name) for lock in (DEV_LOCK, ASSET_LOCK)]
+ASSET_LOCK = ROOT / "src" / "s3flow" / "infra" / "requirements-lambda.txt"
+PROJECT_LOCK = ROOT / "src" / "s3flow" / "scaffold" / "requirements-project.txt"  # s3flow init's
+LOCKS = [pytest.param(lock, id=lock.name) for lock in (DEV_LOCK, ASSET_LOCK, PROJECT_LOCK)]
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
 HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}\b")
 
@@ -147,10 +150,11 @@ def test_make_setup_reinstalls_when_the_lock_the_pyproject_or_the_makefile_chang
     assert all(name in stamp for name in ("requirements.txt", "pyproject.toml", "Makefile")), stamp
 
 
-def test_make_lock_regenerates_both_locks_with_hashes():
+def test_make_lock_regenerates_every_lock_with_hashes():
     compiles = [c for c in _makefile_commands("lock") if " pip compile " in c]
 
-    assert {Path(c.rsplit(" ", 1)[-1]).name for c in compiles} == {DEV_LOCK.name, ASSET_LOCK.name}
+    written = {(ROOT / c.rsplit(" ", 1)[-1]).resolve() for c in compiles}
+    assert written == {DEV_LOCK, ASSET_LOCK, PROJECT_LOCK}
     assert all("--generate-hashes" in c for c in compiles), compiles
     asset = next(c for c in compiles if c.endswith(ASSET_LOCK.name))
     # Resolved for where the asset runs, not for this machine.
