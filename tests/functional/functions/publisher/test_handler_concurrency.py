@@ -124,3 +124,23 @@ def test_a_client_with_a_connection_per_thread_keeps_one_per_thread_and_closes_t
         by_thread.setdefault(json.loads(request.body)["thread"], set()).add(request.connection)
     assert all(len(connections) == 1 for connections in by_thread.values())  # kept alive in each
     assert len(set.union(*by_thread.values())) == 4  # one per thread, the main thread's new
+
+
+PUBLISHER_TRACE = "Root=1-6759e988-00000000000000000000000c;Parent=63995c3f42cd8ada;Sampled=1"
+
+
+def test_calls_made_on_the_threads_are_traced_under_publish_events(
+    aws, failure_queue, calls, daemon, monkeypatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", PUBLISHER_TRACE)
+
+    assert invoke(*inserts(30)) == NO_FAILURES
+
+    received = daemon.documents()
+    documents = [d for d in received if d["trace_id"] == "1-6759e988-00000000000000000000000c"]
+    [publish] = [d for d in documents if d["name"] == "publish_events"]
+    chunks = [d for d in documents if d["name"] == "EventBridge"]
+    assert len(chunks) == 3 and {d["parent_id"] for d in chunks} == {publish["id"]}
+    # and each event still shows in its object's own trace (the processor's)
+    print(sorted({(d["name"], d["trace_id"]) for d in daemon.documents()}))
+    assert sum(1 for d in received if d["name"] == "publish_event") == 30
