@@ -118,21 +118,41 @@ def publisher_table(p: Pipeline) -> Table:
 def burst_lines(run: Run, p: Pipeline) -> list[str]:
     drained = run.drained_at()
     first = model.binding(p, run.burst_rate)
+    after = (
+        f"Drained {drained - run.burst_end:,} s after the burst ended."
+        if drained is not None
+        else ("Not drained by the end of the day.")
+    )
     return [
         f"- Base rate {run.base_rate:,.0f} objects/s all day; a burst of {run.burst_rate:,.0f} objects/s for "
         f"{run.burst_s} s at {run.burst_start / 3600:g}:00 ({run.burst_rate * run.burst_s:,.0f} objects).",
         f"- Peak backlog: {run.peak_backlog():,.0f} objects (processor's async queue "
-        f"{max(run.async_queue):,.0f}, "
-        f"stream {max(run.stream_backlog):,.0f}, log-group deliveries {max(run.delivery_backlog):,.0f}).",
-        f"- Drained {drained - run.burst_end:,} s after the burst ended"
-        if drained is not None
-        else "- Not drained by the end of the day",
+        f"{max(run.async_queue):,.0f}, stream {max(run.stream_backlog):,.0f}, log-group deliveries "
+        f"{max(run.delivery_backlog):,.0f}). {after}",
         "- Longest lag (queueing, on top of the per-object latency): upload to record "
-        f"{max(run.record_lag):,.0f} s, "
-        f"upload to event {max(run.event_lag):,.0f} s, stream iterator age {max(run.iterator_age):,.0f} s, "
-        f"upload to the log group {max(run.delivery_lag):,.0f} s.",
+        f"{max(run.record_lag):,.0f} s, upload to event {max(run.event_lag):,.0f} s, stream iterator age "
+        f"{max(run.iterator_age):,.0f} s, upload to the log group {max(run.delivery_lag):,.0f} s.",
         f"- First to bind at {run.burst_rate:,.0f} objects/s: {first.name} at {objects(first.binds_at)} "
-        "objects/s.",
+        f"objects/s. The uploads themselves need keys over at least {math.ceil(run.burst_rate / 3500)} "
+        "prefixes (S3's 3,500 PUT/s per partitioned prefix).",
+    ]
+
+
+def what_if_lines(run: Run, p: Pipeline) -> list[str]:
+    """The same day with the publisher's parallelization factor at its most (10)."""
+    if p.stack.parallelization_factor >= 10:
+        return []
+    q = replace(p, stack=replace(p.stack, parallelization_factor=10))
+    other = simulation.simulate(q, run.base_rate, burst_rate=run.burst_rate, burst_s=run.burst_s,
+                                burst_start=run.burst_start, seconds=len(run.async_queue))  # fmt: skip
+    drained = other.drained_at()
+    after = (
+        f"drained {drained - other.burst_end:,} s after the burst" if drained is not None else "not drained"
+    )
+    return [
+        f"- The same day with `publisherParallelizationFactor=10`: peak backlog {other.peak_backlog():,.0f}, "
+        f"{after}, longest upload to event {max(other.event_lag):,.0f} s; first to bind at "
+        f"{run.burst_rate:,.0f} objects/s: {model.binding(q, run.burst_rate).name}.",
     ]
 
 
@@ -222,6 +242,7 @@ def write(output: Path, png: Path, p: Pipeline, rate: float, run: Run, ctx: Cont
         "![backlog and lag over the day](capacity-burst.png)",
         "",
         *burst_lines(run, p),
+        *what_if_lines(run, p),
         "",
         "## Quotas",
         "",
