@@ -7,12 +7,10 @@ last full benchmark; ``python -m bench`` runs it after measuring that work again
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bench import paths
 
 CAPACITY_DOC = paths.PROJECT_ROOT / "docs" / "capacity.md"
 CAPACITY_PNG = paths.PROJECT_ROOT / "docs" / "capacity-burst.png"
 DEFAULT_RATE = 100.0
 
-__all__ = ["CAPACITY_DOC", "CAPACITY_PNG", "DEFAULT_RATE", "Path"]
+__all__ = ["CAPACITY_DOC", "CAPACITY_PNG", "DEFAULT_RATE"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench import cost
 from bench.capacity import model, simulation
-from bench.capacity.model import Limit, Pipeline
+from bench.capacity.model import Pipeline
 from bench.capacity.quotas import QUOTAS, REGION
 from bench.capacity.simulation import Run
 from bench.report import Table, usd
@@ -287,7 +287,3 @@ def limits_text(p: Pipeline, rate: float) -> str:
         + f"\n\nfirst to bind at {rate:,.0f} objects/s: {first.name} at {objects(first.binds_at)} objects/s"
         + f"\n{summary_table(p, (rate,)).text()}"
     )
-
-
-def limit_names(limits: list[Limit]) -> list[str]:
-    return [limit.name for limit in limits]

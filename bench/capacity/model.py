@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from bench import cost
-from bench.capacity.quotas import value
+from bench.capacity.quotas import QUOTAS, REGION, value
 from bench.capacity.stack import StackSettings
 from bench.capacity.work import Publisher, Work, processor_ms
 
@@ -83,8 +83,6 @@ class Limit:
     setting: str | None = None  # our context key, when the stack's own setting raises it
 
     def urls(self) -> list[str]:
-        from bench.capacity.quotas import QUOTAS
-
         return sorted({QUOTAS[key].url for key in self.quota_keys})
 
 
@@ -188,7 +186,7 @@ def limits(p: Pipeline, rate: float) -> list[Limit]:
             "not adjustable; more consumers need a fan-out (EventBridge Pipes or Kinesis Data Streams)",
         ),
         Limit(
-            f"EventBridge PutEvents requests ({_region()})",
+            f"EventBridge PutEvents requests ({REGION})",
             ("eventbridge_put_events_tps", "eventbridge_entries_per_put"),
             value("eventbridge_put_events_tps") * value("eventbridge_entries_per_put"),
             f"{rate / entries:,.0f} of {value('eventbridge_put_events_tps'):,.0f} requests/s "
@@ -196,7 +194,7 @@ def limits(p: Pipeline, rate: float) -> list[Limit]:
             "a quota increase (adjustable; per region, shared by the account's other publishers)",
         ),
         Limit(
-            f"EventBridge rule target invocations ({_region()})",
+            f"EventBridge rule target invocations ({REGION})",
             ("eventbridge_invocations_tps",),
             value("eventbridge_invocations_tps") / max(s.deliveries_per_event, 1),
             f"{rate * s.deliveries_per_event:,.0f} of {value('eventbridge_invocations_tps'):,.0f} "
@@ -205,7 +203,7 @@ def limits(p: Pipeline, rate: float) -> list[Limit]:
             "a quota increase (adjustable)",
         ),
         Limit(
-            f"CloudWatch Logs PutLogEvents for the rule target ({_region()})",
+            f"CloudWatch Logs PutLogEvents for the rule target ({REGION})",
             ("logs_put_log_events_tps",),
             value("logs_put_log_events_tps") / max(s.deliveries_per_event, 1),
             f"{rate * s.deliveries_per_event:,.0f} of {value('logs_put_log_events_tps'):,.0f} requests/s, "
@@ -231,12 +229,6 @@ def binding(p: Pipeline, rate: float) -> Limit:
 
 def _ramp_s(environments: float) -> float:
     return max(0.0, (environments - value("lambda_scaling_rate") * 10) / value("lambda_scaling_rate"))
-
-
-def _region() -> str:
-    from bench.capacity.quotas import REGION
-
-    return REGION
 
 
 @dataclass(frozen=True)

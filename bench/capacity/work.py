@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bench import cost
 from bench.capacity import quotas
+
+if TYPE_CHECKING:
+    from bench.warm import SizeResult
 
 
 @dataclass(frozen=True)
@@ -29,14 +33,9 @@ class Work:
     event_bytes: float  # one event's entry
 
     @classmethod
-    def from_warm(cls, processor: object, one: object, full: object, source: str) -> Work:
+    def from_warm(cls, processor: SizeResult, one: SizeResult, full: SizeResult, source: str) -> Work:
         """From the warm run's SizeResults: the processor's, the publisher's with one record
         per batch (``one``) and with full batches (``full``)."""
-        from bench.warm import SizeResult
-
-        assert (
-            isinstance(processor, SizeResult) and isinstance(one, SizeResult) and isinstance(full, SizeResult)
-        )
         n1, n2 = one.records_per_batch(), full.records_per_batch()
         cpu1, cpu2 = one.per_object("cpu_ms") * n1, full.per_object("cpu_ms") * n2  # per invocation
         per_record = max(0.0, (cpu2 - cpu1) / (n2 - n1)) if n2 > n1 else cpu2 / max(n2, 1)
