@@ -320,8 +320,13 @@ class LocalPipeline:
         if not (self.cloud_assembly / f"{self.stack_name}.template.json").is_file():
             raise CloudAssemblyMissingError(self.cloud_assembly, self.stack_name)
         if self.state is not None:  # a state that cannot be kept stops the start before anything runs
-            self._state = StateKeeper(self.state, stack_name=self.stack_name, region=self.region)
-            self._state.open()
+            keeper = StateKeeper(self.state, stack_name=self.stack_name, region=self.region)
+            try:
+                keeper.open()
+            except BaseException:
+                keeper.close()
+                raise
+            self._state = keeper
         if self.tls:
             from s3flow.local.tls import DEFAULT_HOSTS, make_local_ca  # cryptography: only for TLS
 
@@ -443,16 +448,20 @@ class LocalPipeline:
         """Saves the state at a stop, with what the stop left unfinished (unless the start did
         not get as far as restoring it: then the folder keeps what it held)."""
         keeper, self._state = self._state, None
-        if keeper is None or not keeper.ready or self._deployment is None:
+        if keeper is None:
             return None
-        pending = [
-            PendingInvocation(invocation.function.name, invocation.event) for invocation in invocations
-        ]
         try:
+            if not keeper.ready or self._deployment is None:
+                return None
+            pending = [
+                PendingInvocation(invocation.function.name, invocation.event) for invocation in invocations
+            ]
             self.saved = keeper.save(self._deployment.account, lambda: positions, lambda: pending)
         except Exception as error:
             log.debug("saving the state failed", exc_info=True)
             return StateError(f"could not save the state to {keeper.path}: {error}")
+        finally:
+            keeper.close()
         return None
 
     def _resume(self, pending: Sequence[PendingInvocation]) -> None:
@@ -467,6 +476,7 @@ class LocalPipeline:
                 lost = f"an invocation of {invocation.function} ({error})"
                 self.restored = replace(self.restored, not_restored=(*self.restored.not_restored, lost))
         if keeper is not None:
+            keeper.begin()
             streams = self.streams
             keeper.start_autosave(
                 self._deployment.account,

@@ -6,6 +6,7 @@ Layout of ``DIR``:
   saved, one section per service). It is written to ``state.json.tmp``, flushed to disk, then
   renamed over the old one: a save cut short (a crash, a full disk) leaves the previous state
   whole.
+- ``.lock``: held (``flock``) by the pipeline using the folder, so a second one is refused.
 - ``bodies/<sha256>``: each object body once, named by its SHA-256, written before the
   document that names it and checked against its name when read. Bodies no document names
   are removed after a save.
@@ -21,7 +22,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from s3flow.local.state.errors import StateError
 
@@ -29,6 +30,7 @@ FORMAT = "s3flow-local-state"
 VERSION = 1
 DOCUMENT = "state.json"
 BODIES = "bodies"
+LOCK = ".lock"
 
 
 class StateFolder:
@@ -39,10 +41,38 @@ class StateFolder:
         self.bodies = self.path / BODIES
         self._written: set[str] = set()  # bodies known to be on disk
         self._names: dict[Any, str] = {}  # identity of an unchanging body -> its name
+        self._lock: IO[bytes] | None = None
 
     @property
     def document(self) -> Path:
         return self.path / DOCUMENT
+
+    def lock(self) -> None:
+        """Takes the folder for this process (creating it): a second pipeline on the same
+        folder would save over the first's state. POSIX only; elsewhere nothing is taken."""
+        if self._lock is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:
+            return
+        if self.path.exists() and not self.path.is_dir():
+            raise StateError(f"{self.path} is not a folder")
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / LOCK, "wb")  # noqa: SIM115 - held until unlock()
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise StateError(
+                f"{self.path} is in use by another running pipeline (local up --state)"
+            ) from None
+        self._lock = handle
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     def read(self) -> dict[str, Any] | None:
         """The saved document, or None for a folder that holds no state yet (missing or
@@ -53,7 +83,9 @@ class StateFolder:
             raise StateError(f"{self.path} is not a folder")
         if not self.document.is_file():
             others = [
-                entry.name for entry in self.path.iterdir() if entry.name not in (BODIES, f"{DOCUMENT}.tmp")
+                entry.name
+                for entry in self.path.iterdir()
+                if entry.name not in (BODIES, LOCK, f"{DOCUMENT}.tmp")
             ]
             if others:
                 raise StateError(

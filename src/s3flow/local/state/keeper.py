@@ -116,7 +116,7 @@ class StateKeeper:
         self.stack_name = stack_name
         self.region = region
         self.interval = interval
-        self.ready = False  # restored (or found empty): from then on saves may replace the folder's state
+        self.ready = False  # set by ``begin``: from then on saves may replace the folder's state
         self._document: dict[str, Any] | None = None
         self._last_digest: str | None = None
         self._lock = threading.Lock()
@@ -129,6 +129,7 @@ class StateKeeper:
 
     def open(self) -> StateSummary | None:
         """Reads and checks the saved state before anything starts; None if there is none yet."""
+        self.folder.lock()
         document = self.folder.read()
         if document is not None:
             stack, region = document.get("stack"), document.get("region")
@@ -145,7 +146,6 @@ class StateKeeper:
         anything that reacts to S3, DynamoDB or SQS runs)."""
         document = self._document
         if document is None:
-            self.ready = True
             return Restored()
         if document.get("account") != account:
             raise StateError(
@@ -168,11 +168,21 @@ class StateKeeper:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise StateError(f"{self.folder.document} is damaged: {type(error).__name__}: {error}") from None
-        self.ready = True
         self._last_digest = _digest(document)
         return Restored(
             positions, pending, tuple(missing), StateSummary.of(document), document.get("saved_at")
         )
+
+    def begin(self) -> None:
+        """The pipeline started whole on what ``restore`` put back: from now on a save may
+        replace what the folder held. (A start that fails before this saves nothing, so a
+        partly started pipeline never writes its partial state over the folder's.)"""
+        self.ready = True
+
+    def close(self) -> None:
+        """Lets another pipeline use the folder (after the last save)."""
+        self.stop_autosave()
+        self.folder.unlock()
 
     def capture(
         self, account: str, positions: Callable[[], Positions], pending: Callable[[], list[PendingInvocation]]
@@ -204,7 +214,7 @@ class StateKeeper:
     ) -> StateSummary:
         """Captures and writes the state (unless it is what the last save wrote)."""
         if not self.ready:
-            raise StateError(f"the state in {self.path} was not restored: not saving over it")
+            raise StateError(f"the state in {self.path} was not restored whole: not saving over it")
         with self._lock:
             document = self.capture(account, positions, pending)
             digest = _digest(document)

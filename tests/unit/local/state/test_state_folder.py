@@ -85,6 +85,7 @@ def test_a_save_writes_each_body_once_and_removes_those_no_longer_named(tmp_path
         keeper = _keeper(tmp_path)
         keeper.open()
         keeper.restore(ACCOUNT)
+        keeper.begin()
         keeper.save(ACCOUNT, dict, _nothing)
         client("s3").put_object(Bucket="bucket", Key="k", Body=b"two")  # not versioned: replaces one
 
@@ -93,6 +94,31 @@ def test_a_save_writes_each_body_once_and_removes_those_no_longer_named(tmp_path
     assert summary.object_versions == 1
     (body,) = (tmp_path / "bodies").iterdir()
     assert body.read_bytes() == b"two"
+
+
+def test_a_folder_in_use_by_another_pipeline_is_refused_until_it_is_closed(tmp_path: Path):
+    first = _keeper(tmp_path)
+    first.open()
+
+    with pytest.raises(StateError, match="is in use by another running pipeline"):
+        _keeper(tmp_path).open()
+
+    first.close()
+    assert _keeper(tmp_path).open() is None
+
+
+def test_a_started_pipeline_saves_an_empty_folder_but_one_that_did_not_start_whole_never_does(tmp_path: Path):
+    keeper = _keeper(tmp_path)
+    keeper.open()
+    with mock_aws():
+        keeper.restore(ACCOUNT)
+
+        with pytest.raises(StateError, match="not saving over it"):
+            keeper.save(ACCOUNT, dict, _nothing)
+        keeper.begin()
+        keeper.save(ACCOUNT, dict, _nothing)
+
+    assert (tmp_path / "state.json").is_file()
 
 
 def test_a_state_that_was_not_restored_is_never_saved_over(tmp_path: Path):
@@ -117,10 +143,12 @@ def test_a_whole_state_round_trips_through_the_folder(tmp_path: Path):
         keeper = _keeper(tmp_path)
         keeper.open()
         keeper.restore(ACCOUNT)
+        keeper.begin()
         keeper.save(ACCOUNT, lambda: {"Mapping": {"shard-1": 7}}, _nothing)
 
     with mock_aws():
         client("s3").create_bucket(Bucket="bucket")
+        keeper.close()
         again = _keeper(tmp_path)
         summary = again.open()
         restored = again.restore(ACCOUNT)
@@ -139,6 +167,7 @@ def test_while_running_the_state_is_saved_on_its_own_and_an_unchanged_state_is_n
         keeper = StateKeeper(tmp_path, stack_name="TapStackdev", region=REGION, interval=0.01)
         keeper.open()
         keeper.restore(ACCOUNT)
+        keeper.begin()
         client("s3").put_object(Bucket="bucket", Key="k", Body=b"one")
 
         keeper.start_autosave(ACCOUNT, dict, _nothing)
