@@ -108,7 +108,8 @@ ObjectVersion = tuple[str, str, "str | None"]
 
 @dataclass(frozen=True)
 class Unfinished:
-    """What a stop left undone, lost with the emulator's in-memory state.
+    """What a stop left undone, lost with the emulator's in-memory state (with ``state``:
+    saved, and resumed at the next start on that folder).
 
     ``objects``: S3 events accepted for a function whose invocation had not finished
     (queued, running, or waiting for a retry). ``unpublished``: stream records a mapping
