@@ -23,9 +23,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="objects per second (default 100)")
     parser.add_argument(
-        "--concurrent-puts",
-        action="store_true",
-        help="model the publisher sending a batch's PutEvents requests at once (default: one after another)",
+        "--put-concurrency",
+        type=int,
+        choices=range(1, 11),
+        metavar="1-10",
+        default=None,
+        help="PutEvents requests of a batch the publisher keeps in flight (default: the stack's)",
+    )
+    parser.add_argument(
+        "--shard-rate",
+        type=float,
+        default=None,
+        help="objects/s one shard's publisher publishes, batch after batch, as measured "
+        "(python -m bench shard); default: modelled from the work per record",
     )
     parser.add_argument("--template", type=Path, default=None, help="synthesized template (default: cdk.out)")
     parser.add_argument("--output", type=Path, default=CAPACITY_DOC, help="document to write")
@@ -38,28 +48,26 @@ def run(args: argparse.Namespace) -> int:
     except paths.BenchSetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    command = f"python -m bench capacity --rate {args.rate:g}" + (
-        " --concurrent-puts" if args.concurrent_puts else ""
-    )
-    return write(stack, MEASURED, args.rate, command, concurrent=args.concurrent_puts, output=args.output,
-                 write_doc=not args.no_write, template=args.template)  # fmt: skip
+    command = f"python -m bench capacity --rate {args.rate:g}"
+    command += f" --put-concurrency {args.put_concurrency}" if args.put_concurrency else ""
+    command += f" --shard-rate {args.shard_rate:g}" if args.shard_rate is not None else ""
+    pipeline = Pipeline(stack, MEASURED, args.put_concurrency, args.shard_rate)
+    return write(pipeline, args.rate, command, output=args.output, write_doc=not args.no_write,
+                 template=args.template)  # fmt: skip
 
 
 def write(
-    stack: StackSettings,
-    work: Work,
+    pipeline: Pipeline,
     rate: float,
     command: str,
     *,
-    concurrent: bool = False,
     output: Path = CAPACITY_DOC,
     write_doc: bool = True,
     template: Path | None = None,
 ) -> int:
-    if rate <= 0:
-        print("error: --rate must be above 0 objects/s", file=sys.stderr)
+    if rate <= 0 or (pipeline.measured_shard_rate is not None and pipeline.measured_shard_rate <= 0):
+        print("error: --rate and --shard-rate must be above 0 objects/s", file=sys.stderr)
         return 2
-    pipeline = Pipeline(stack, work, None if concurrent else 1)
     print(document.limits_text(pipeline, rate))
     if write_doc:
         run = simulation.simulate(pipeline, rate)
@@ -92,4 +100,4 @@ def after_full_run(warm_results: list, command: str, write_doc: bool) -> None:  
         print(f"capacity model skipped: {error}", file=sys.stderr)
         return
     print()
-    write(stack, work, DEFAULT_RATE, command, write_doc=write_doc)
+    write(Pipeline(stack, work), DEFAULT_RATE, command, write_doc=write_doc)

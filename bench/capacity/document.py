@@ -98,20 +98,23 @@ def quotas_table() -> Table:
 
 
 def publisher_table(p: Pipeline) -> Table:
-    """The publisher's rate per shard as its PutEvents are sent and its memory set, the rest as deployed."""
+    """The publisher's modelled rate per shard by PutEvents in flight and memory, the rest as deployed."""
     s = p.stack
-    t = Table("The publisher's rate per shard, by how it sends a batch's PutEvents and its memory",
-              ["PutEvents of a batch", "publisher memory", f"invocation (batch of {s.batch_size})",
+    t = Table("The publisher's rate per shard (modelled), by PutEvents in flight and its memory",
+              ["PutEvents in flight", "publisher memory", f"invocation (batch of {s.batch_size})",
                "objects/s per shard", f"x parallelization factor {s.parallelization_factor}",
                "binds at (objects/s)"])  # fmt: skip
-    sends = (("one after the other (today)", 1), ("all at once (concurrent chunks)", None))
-    for label, chunks in sends:
+    for in_flight in sorted({1, s.put_concurrency, 10}):
         for memory in sorted({s.publisher_memory_mb, cost.FULL_VCPU_MB}):
-            q = replace(p, concurrent_chunks=chunks, stack=replace(s, publisher_memory_mb=memory))
+            q = replace(p, put_concurrency=in_flight, measured_shard_rate=None,
+                        stack=replace(s, publisher_memory_mb=memory))  # fmt: skip
             rate = q.publisher.shard_rate(s.batch_size)
             invocation = q.publisher.invocation_ms(s.batch_size)
-            t.add(label, f"{memory:,} MB", f"{invocation:,.0f} ms", f"{rate:,.0f}", f"{q.shard_rate:,.0f}",
-                  objects(q.publisher_binds_at()))  # fmt: skip
+            deployed = (
+                " (deployed)" if (in_flight, memory) == (s.put_concurrency, s.publisher_memory_mb) else ""
+            )
+            t.add(f"{in_flight}{deployed}", f"{memory:,} MB", f"{invocation:,.0f} ms", f"{rate:,.0f}",
+                  f"{q.shard_rate:,.0f}", objects(q.publisher_binds_at()))  # fmt: skip
     return t
 
 
@@ -221,10 +224,13 @@ def write(output: Path, png: Path, p: Pipeline, rate: float, run: Run, ctx: Cont
         "",
         *_section(publisher_table(p)),
         "The publisher reads each shard one batch at a time (times the parallelization factor) and sends a "
-        "batch's entries in PutEvents requests of 10. Sent one after the other, a full batch waits on ten "
-        "round trips (at 20 ms each, the pure-latency figure is about 500 objects/s per shard); sent "
-        "concurrently, on one, and the CPU per record (scaled by the memory's share of a vCPU) is what is "
-        "left. "
+        "batch's entries in PutEvents requests of 10, up to `contract.PUBLISHER_PUT_CONCURRENCY` in flight "
+        f"({p.stack.put_concurrency} as deployed). One at a time, a full batch waits on ten round trips "
+        "(at 20 ms each, about 500 objects/s per shard from latency alone); several in flight, on a few, and "
+        "then the CPU per record, scaled by the memory's share of a vCPU, is most of an invocation: at "
+        "256 MB more requests in flight add little, more memory adds most. `python -m bench shard` "
+        "(docs/performance.md, section 3c) measures the handler on one shard with a full core; "
+        "`--shard-rate` puts a measured rate into this model instead of the modelled one. "
         "A shard never receives more than one partition's writes (1,000 WRU/s), so once the shard rate times "
         "the parallelization factor passes that, the publisher no longer binds: the table's partition "
         "splits add shards as writes grow.",

@@ -21,11 +21,18 @@ INF = float("inf")
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The stack, the work per object and how the publisher sends a batch's PutEvents."""
+    """The stack, the work per object and how the publisher sends a batch's PutEvents.
+
+    ``put_concurrency``: PutEvents requests of a batch in flight (None: the stack's);
+    ``measured_shard_rate``: objects/s one batch-at-a-time reader of a shard publishes, when
+    given (a measurement, e.g. ``python -m bench shard``), instead of the one modelled from the
+    work per record and the round trips.
+    """
 
     stack: StackSettings
     work: Work
-    concurrent_chunks: int | None = 1  # see Publisher; None: all of a batch's PutEvents at once
+    put_concurrency: int | None = None
+    measured_shard_rate: float | None = None
 
     @property
     def processor_s(self) -> float:
@@ -33,12 +40,15 @@ class Pipeline:
 
     @property
     def publisher(self) -> Publisher:
-        return Publisher(self.work, self.stack.publisher_memory_mb, self.concurrent_chunks)
+        return Publisher(
+            self.work, self.stack.publisher_memory_mb, self.put_concurrency or self.stack.put_concurrency
+        )
 
     @property
     def shard_rate(self) -> float:
         """Objects/s one busy shard's publisher invocations publish, all batches of it together."""
-        return self.publisher.shard_rate(self.stack.batch_size) * self.stack.parallelization_factor
+        one = self.measured_shard_rate or self.publisher.shard_rate(self.stack.batch_size)
+        return one * self.stack.parallelization_factor
 
     @property
     def partition_objects(self) -> float:
@@ -93,6 +103,12 @@ def limits(p: Pipeline, rate: float) -> list[Limit]:
     account = value("lambda_concurrency")
     entries = min(value("eventbridge_entries_per_put"), p.records_per_batch(rate))
     index_wcu = s.time_index_shards * value("dynamodb_partition_wcu")
+    how = (
+        "the measured rate"
+        if p.measured_shard_rate
+        else f"{p.publisher.invocation_ms(s.batch_size):,.0f} ms each with "
+        f"{p.publisher.concurrent_chunks} PutEvents in flight"
+    )
     found = [
         Limit(
             "S3 PUTs per prefix",
@@ -169,12 +185,11 @@ def limits(p: Pipeline, rate: float) -> list[Limit]:
             ("lambda_stream_parallelization", "lambda_stream_polls_per_second", "dynamodb_partition_wcu"),
             p.publisher_binds_at(),
             f"{p.shards(rate)} shards x {p.shard_rate:,.0f} objects/s per shard "
-            f"(batches of {s.batch_size}, {s.parallelization_factor} at once, "
-            f"{p.publisher.invocation_ms(s.batch_size):,.0f} ms each); "
+            f"(batches of {s.batch_size}, {s.parallelization_factor} at once, {how}); "
             f"{p.records_per_batch(rate):,.1f} records per invocation at this rate",
-            "parallelization factor (x up to 10); a batch's PutEvents sent concurrently (the publisher's "
-            "code) with more publisher memory (its CPU per record is then most of an invocation); larger "
-            "batches (a little: only the per-invocation CPU is shared)",
+            "parallelization factor (x up to 10); more publisher memory (at 256 MB its CPU per record is "
+            "most of an invocation); more PutEvents in flight (the publisher's PUBLISHER_PUT_CONCURRENCY, up "
+            "to 10); larger batches (a little: only the per-invocation CPU is shared)",
             "publisherParallelizationFactor, publisherBatchSize, publisherMemoryMb",
         ),
         Limit(

@@ -31,6 +31,7 @@ class StackSettings:
     deliveries_per_event: int  # log-group targets of the rule an event matches
     on_demand: bool
     architecture: str  # "arm64" or "x86_64", as bench.cost prices them
+    put_concurrency: int  # PutEvents requests of one batch the publisher keeps in flight
 
     @classmethod
     def from_template(cls, template: dict[str, Any]) -> StackSettings:
@@ -63,6 +64,12 @@ class StackSettings:
             deliveries_per_event=sum(len(rule.get("Targets", [])) for rule in success_rules),
             on_demand=table.get("BillingMode") == "PAY_PER_REQUEST",
             architecture=(processor.get("Architectures") or ["x86_64"])[0],
+            put_concurrency=int(
+                publisher.get("Environment", {})
+                .get("Variables", {})
+                .get(contract.ENV_PUBLISHER_PUT_CONCURRENCY)
+                or contract.PUBLISHER_PUT_CONCURRENCY
+            ),
         )
 
     @classmethod

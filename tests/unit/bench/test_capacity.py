@@ -20,6 +20,8 @@ from bench.capacity.stack import StackSettings
 from bench.capacity.work import MEASURED, Publisher
 from bench.document import now
 
+from s3flow import contract
+
 SNAPSHOT = Path(__file__).resolve().parents[1] / "infra" / "default_template.json"
 
 
@@ -44,6 +46,8 @@ def test_the_stack_is_read_from_the_template_not_repeated(stack: StackSettings) 
     assert stack.processor_reserved_concurrency is None and stack.batching_window_s == 0
     assert (stack.async_retry_attempts, stack.async_max_event_age_s) == (2, 6 * 3600)
     assert stack.deliveries_per_event == 1 and stack.on_demand and stack.architecture == "arm64"
+    # Not in the template: the publisher's own default.
+    assert stack.put_concurrency == contract.PUBLISHER_PUT_CONCURRENCY
 
 
 def test_a_template_with_the_capacity_settings_is_read_as_set() -> None:
@@ -53,12 +57,11 @@ def test_a_template_with_the_capacity_settings_is_read_as_set() -> None:
             resource["Properties"] |= {"ParallelizationFactor": 4, "BatchSize": 500}
         if resource["Type"] == "AWS::Lambda::Function" and "TIME_INDEX_SHARDS" in str(resource):
             resource["Properties"]["ReservedConcurrentExecutions"] = 50
+        if resource["Type"] == "AWS::Lambda::Function" and "EVENT_BUS_NAME" in str(resource):
+            resource["Properties"]["Environment"]["Variables"][contract.ENV_PUBLISHER_PUT_CONCURRENCY] = "2"
     stack = StackSettings.from_template(template)
-    assert (stack.parallelization_factor, stack.batch_size, stack.processor_reserved_concurrency) == (
-        4,
-        500,
-        50,
-    )
+    assert (stack.parallelization_factor, stack.batch_size) == (4, 500)
+    assert (stack.processor_reserved_concurrency, stack.put_concurrency) == (50, 2)
 
 
 def test_every_quota_cites_its_aws_documentation_page() -> None:
@@ -76,9 +79,10 @@ def test_the_default_stack_is_first_bound_by_its_publisher_at_four_shards_times_
     assert first.name.startswith("Stream shards")
     expected = 4 * 100 / (pipeline.publisher.invocation_ms(100) / 1000)
     assert first.binds_at == pytest.approx(expected)
-    # Between the sequential PutEvents figure (10 round trips of 20 ms: 500/s a shard, less CPU)
-    # and the partition's 1,000 objects/s: with the default settings it is about 350 a shard.
-    assert 300 * 4 < first.binds_at < 500 * 4
+    # Above one PutEvents at a time (ten round trips per batch), below a partition's 1,000
+    # objects/s a shard: at 256 MB the CPU per record is most of an invocation.
+    one_at_a_time = replace(pipeline, put_concurrency=1)
+    assert 4 * one_at_a_time.shard_rate < first.binds_at < 4 * 1000
 
 
 def test_the_time_index_binds_at_its_shards_times_a_partitions_writes(pipeline: Pipeline) -> None:
@@ -88,18 +92,28 @@ def test_the_time_index_binds_at_its_shards_times_a_partitions_writes(pipeline: 
 
 
 def test_the_parallelization_factor_raises_the_publishers_binding_rate(pipeline: Pipeline) -> None:
-    two = replace(pipeline, stack=replace(pipeline.stack, parallelization_factor=2))
-    assert model.binding(two, 100).binds_at == pytest.approx(2 * model.binding(pipeline, 100).binds_at)
+    one_at_a_time = replace(pipeline, put_concurrency=1)  # ~350 objects/s a shard
+    two = replace(one_at_a_time, stack=replace(pipeline.stack, parallelization_factor=2))
+    before, after = _limit(one_at_a_time, "Stream shards").binds_at, _limit(two, "Stream shards").binds_at
+    assert after == pytest.approx(2 * before)
     # Past one partition's writes per shard the table's splits keep up: the publisher no longer binds.
     ten = replace(pipeline, stack=replace(pipeline.stack, parallelization_factor=10))
     assert math.isinf(_limit(ten, "Stream shards").binds_at)
     assert model.binding(ten, 100).name.startswith("S3 PUTs per prefix")
 
 
-def test_sending_a_batchs_puts_concurrently_raises_the_shard_rate(pipeline: Pipeline) -> None:
-    concurrent = replace(pipeline, concurrent_chunks=None)
-    assert concurrent.shard_rate > 1.5 * pipeline.shard_rate
-    assert Publisher(MEASURED, 256, None).invocation_ms(100) < Publisher(MEASURED, 256, 1).invocation_ms(100)
+def test_more_puts_in_flight_and_more_memory_raise_the_shard_rate(pipeline: Pipeline) -> None:
+    one, ten = replace(pipeline, put_concurrency=1), replace(pipeline, put_concurrency=10)
+    assert one.shard_rate < pipeline.shard_rate < ten.shard_rate
+    assert Publisher(MEASURED, 256, 10).invocation_ms(100) < Publisher(MEASURED, 256, 1).invocation_ms(100)
+    assert Publisher(MEASURED, 1769, 5).invocation_ms(100) < Publisher(MEASURED, 256, 5).invocation_ms(100)
+
+
+def test_a_measured_shard_rate_replaces_the_modelled_one(pipeline: Pipeline) -> None:
+    measured = replace(pipeline, measured_shard_rate=2000.0)
+    assert measured.shard_rate == 2000.0
+    # 2,000 a shard is past a partition's writes: the publisher no longer binds.
+    assert math.isinf(_limit(measured, "Stream shards").binds_at)
 
 
 def test_a_reservation_caps_the_processor_at_reserved_over_its_duration(pipeline: Pipeline) -> None:
