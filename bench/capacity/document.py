@@ -263,8 +263,8 @@ def write(output: Path, png: Path, p: Pipeline, rate: float, run: Run, ctx: Cont
         "async retries can run out, and such objects go to the failure queue (`s3flow redrive`).",
         "- The publisher is not retried or bisected (no failures are modelled); Lambda's poller is taken to "
         "keep every shard busy while it has records; latency is counted in whole seconds of queueing, on "
-        "top of each object's own (processor invocation, a poll interval of 250 ms, the publisher's "
-        "invocation).",
+        "top of each object's own (processor invocation, a poll interval of 250 ms or the batching window, "
+        "the publisher's invocation).",
         "- CloudWatch Logs: each event the rule delivers is assumed to be one PutLogEvents request against "
         "the "
         "account's quota; the functions' own logs (sent by Lambda) are not counted against it.",
