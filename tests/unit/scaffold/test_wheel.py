@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 import zipfile
-from importlib.metadata import PathDistribution, distribution
+from importlib.metadata import PathDistribution
 from pathlib import Path
 
 import pytest
@@ -39,8 +39,29 @@ def _names(wheel: Path) -> set[str]:
         return set(archive.namelist())
 
 
-def test_this_checkout_is_installed_editable_so_its_wheel_is_built_from_the_source():
-    assert editable_source(distribution("s3flow")) == ROOT
+def _installed_with(tmp_path: Path, direct_url: dict | None) -> PathDistribution:
+    info = tmp_path / "s3flow-0.1.0.dist-info"
+    info.mkdir()
+    if direct_url is not None:
+        (info / "direct_url.json").write_text(json.dumps(direct_url))
+    return PathDistribution(info)
+
+
+def test_an_editable_install_is_built_from_the_source_tree_its_direct_url_names(tmp_path: Path):
+    tree = tmp_path / "my checkout"
+    editable = {"url": tree.as_uri(), "dir_info": {"editable": True}}
+
+    assert editable_source(_installed_with(tmp_path, editable)) == tree
+
+
+@pytest.mark.parametrize(
+    "direct_url",
+    [None, {"url": "file:///wheels/s3flow-0.1.0-py3-none-any.whl", "archive_info": {}},
+     {"url": "file:///src/s3flow", "dir_info": {}}],
+    ids=["from an index", "from a wheel file", "from a folder, not editable"],
+)  # fmt: skip
+def test_any_other_install_has_no_source_tree(tmp_path: Path, direct_url: dict | None):
+    assert editable_source(_installed_with(tmp_path, direct_url)) is None
 
 
 def test_the_built_wheel_holds_the_package_and_its_data_and_nothing_of_the_build(built: Path):
