@@ -22,9 +22,11 @@ def command(
     """Write a project of your own: a CDK app on s3flow's stack, a steps package with an example
     step and its tests, a lock with hashes, and a Makefile (make test, make run)."""
     from s3flow.scaffold import ScaffoldError, create_project
+    from s3flow.scaffold.create import checked
 
     out = render.console()
     try:
+        checked(directory, package)  # refused in one line, before any progress is shown
         with render.step(out, "writing the project and a wheel of this s3flow…"):
             project = create_project(directory, package)
     except ScaffoldError as error:

@@ -24,22 +24,24 @@ class Project:
     files: tuple[Path, ...]  # every file written, relative to root
 
 
-def _usable(directory: Path) -> None:
-    if directory.exists() and not directory.is_dir():
-        raise ScaffoldError(f"{directory} exists and is not a folder: choose a new folder")
-    if directory.is_dir() and any(directory.iterdir()):
-        raise ScaffoldError(f"{directory} exists and is not empty: choose a new or empty folder")
+def checked(directory: Path, package: str | None = None) -> tuple[Path, ProjectNames]:
+    """The project's absolute root and names, before anything is written; ScaffoldError for a
+    folder that is not new or empty, or a name that cannot be used (``names``)."""
+    root = directory.expanduser().absolute()
+    if root.exists() and not root.is_dir():
+        raise ScaffoldError(f"{root} exists and is not a folder: choose a new folder")
+    if root.is_dir() and any(root.iterdir()):
+        raise ScaffoldError(f"{root} exists and is not empty: choose a new or empty folder")
+    return root, project_names(root.name, package, locked_distributions())
 
 
 def create_project(directory: Path, package: str | None = None) -> Project:
     """Write the project into ``directory`` (created if absent, else it must be empty).
 
-    ScaffoldError, with nothing left behind, for a folder that is not empty or a name that
-    cannot be used (``names``), or if s3flow's wheel cannot be made (``wheel``).
+    ScaffoldError, with nothing left behind, for what ``checked`` refuses, or if s3flow's
+    wheel cannot be made (``wheel``).
     """
-    root = directory.expanduser().absolute()
-    _usable(root)
-    names = project_names(root.name, package, locked_distributions())
+    root, names = checked(directory, package)
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     try:
