@@ -132,11 +132,20 @@ def install_worker_hooks(settings: Mapping[str, Any]) -> None:
         subjects = _worker_subjects(operation, params)
         if f"before {name}" in faults.points:
             _maybe_die(faults, f"before {name}", subjects)
-        response = proceed()  # raises when the call did not do its work
-        if operation == "PutEvents":
-            subjects = _accepted(subjects, response)  # dies only for an entry EventBridge accepted
-            if PUBLISHER_POINTS & set(faults.points):
-                _published_in_this_invocation().extend(subjects)
+        noted = operation == "PutEvents" and bool(PUBLISHER_POINTS & set(faults.points))
+        with _calls:
+            _calls.wait_for(lambda: not _calls.dying)  # a dying worker starts no call
+            _calls.in_flight += noted
+        try:
+            response = proceed()  # raises when the call did not do its work
+            if operation == "PutEvents":
+                subjects = _accepted(subjects, response)  # dies only for an entry EventBridge accepted
+                if noted:
+                    _published_in_this_invocation().extend(subjects)
+        finally:
+            with _calls:
+                _calls.in_flight -= noted
+                _calls.notify_all()
         if f"after {name}" in faults.points:
             _maybe_die(faults, f"after {name}", subjects)
         return response
@@ -157,12 +166,34 @@ def _published_in_this_invocation() -> list[str]:
     return _published_now[attempt]
 
 
+class _Calls(threading.Condition):
+    """The worker's noted PutEvents calls in flight (the publisher sends chunks from threads)."""
+
+    in_flight = 0
+    dying = 0  # threads about to die once the calls in flight are done
+
+
+_calls = _Calls()
+
+
 def _maybe_die(faults: WorkerDeaths, point: str, subjects: Sequence[str]) -> None:
-    published = _published_in_this_invocation() if point in PUBLISHER_POINTS else None
+    publishing = point in PUBLISHER_POINTS
     for subject in subjects:
-        chosen = faults.point_for(subject) == point
-        if chosen and _first_time(faults.state_dir, subject, point, published):
+        if faults.point_for(subject) != point:
+            continue
+        if publishing:
+            # Calls of other threads already sent finish first, so what the dying invocation
+            # had published is known; no new call starts.
+            with _calls:
+                _calls.dying += 1
+                _calls.wait_for(lambda: _calls.in_flight == 0, timeout=30)
+        published = _published_in_this_invocation() if publishing else None
+        if _first_time(faults.state_dir, subject, point, published):
             _die(faults.how)
+        if publishing:
+            with _calls:
+                _calls.dying -= 1
+                _calls.notify_all()
 
 
 def _accepted(subjects: Sequence[str], parsed: Any) -> list[str]:
