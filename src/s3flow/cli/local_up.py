@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,12 @@ def template_path(cdk_out: Path, stack: str) -> Path:
     return cdk_out / f"{stack}.template.json"
 
 
-def ensure_template(cdk_out: Path, stack: str, *, synth: bool, console: Console) -> None:
+def ensure_template(
+    cdk_out: Path, stack: str, *, synth: bool, console: Console, context: Sequence[str] = ()
+) -> None:
     """Synthesize when asked (or when ``synth`` is forced); otherwise say how, in one line."""
     if synth:
-        synthesize(cdk_out, stack, console)
+        synthesize(cdk_out, stack, console, context)
     if not template_path(cdk_out, stack).is_file():
         hint = (
             "synthesize it with `s3flow local up --synth` (runs python app.py)"
@@ -52,16 +55,17 @@ def ensure_template(cdk_out: Path, stack: str, *, synth: bool, console: Console)
         raise CliError(f"no {stack}.template.json in {cdk_out}/: {hint}")
 
 
-def synthesize(cdk_out: Path, stack: str, console: Console) -> None:
+def synthesize(cdk_out: Path, stack: str, console: Console, context: Sequence[str] = ()) -> None:
     with render.step(console, f"synthesizing {stack} (python app.py)…"):
-        error = synthesis_error(cdk_out, stack)
+        error = synthesis_error(cdk_out, stack, context)
     if error is not None:
         raise CliError(error)
     console.print(f"synthesized {template_path(cdk_out, stack)}")
 
 
-def synthesis_error(cdk_out: Path, stack: str) -> str | None:
-    """Runs ``python app.py`` for ``stack`` into ``cdk_out``; its error in one line, or None."""
+def synthesis_error(cdk_out: Path, stack: str, context: Sequence[str] = ()) -> str | None:
+    """Runs ``python app.py`` for ``stack`` into ``cdk_out``, with each ``key=value`` of
+    ``context`` as its ``-c`` (as ``npx cdk synth -c`` sets context); its error in one line, or None."""
     app_py = Path("app.py")
     if not app_py.is_file():
         return "cannot synthesize: no app.py in the current folder (run from the project root)"
@@ -71,7 +75,11 @@ def synthesis_error(cdk_out: Path, stack: str) -> str | None:
     if cdk_out.resolve() != Path("cdk.out").resolve():
         env["CDK_OUTDIR"] = str(cdk_out)
     result = subprocess.run(
-        [sys.executable, str(app_py)], env=env, capture_output=True, text=True, check=False
+        [sys.executable, str(app_py), *(f"--context={assignment}" for assignment in context)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -183,8 +191,11 @@ def run_local_up(
     tls: bool = False,
     state: Path | None = None,
     watch: bool = False,
+    context: Sequence[str] = (),
 ) -> None:
-    ensure_template(cdk_out, stack, synth=synth, console=console)
+    if context and not (synth or watch):
+        raise CliError("--context is given to python app.py: it needs --synth or --watch")
+    ensure_template(cdk_out, stack, synth=synth, console=console, context=context)
     check_port_free(port)
     from s3flow.local import LocalPipeline
 
@@ -208,7 +219,7 @@ def run_local_up(
     watcher = None
     try:
         if watch and pipeline.runtime is not None:
-            watcher = start_watch(pipeline.runtime, cdk_out, stack, console)
+            watcher = start_watch(pipeline.runtime, cdk_out, stack, console, context)
         console.print(banner(pipeline, stack, concurrency))
         if retry_delay is not None and pipeline.runtime is not None:
             console.print(retry_note(pipeline.runtime.retry_delays), highlight=False)
@@ -249,7 +260,9 @@ def restored_report(state: Path | None, restored: Any) -> list[str]:
     return lines
 
 
-def start_watch(runtime: Any, cdk_out: Path, stack: str, console: Console) -> Any:
+def start_watch(
+    runtime: Any, cdk_out: Path, stack: str, console: Console, context: Sequence[str] = ()
+) -> Any:
     """``--watch``: reloads the functions' code as their sources change (``watch``), saying
     what it watches, then one line per reload."""
     from s3flow.cli.watch import CodeWatch
@@ -267,7 +280,7 @@ def start_watch(runtime: Any, cdk_out: Path, stack: str, console: Console) -> An
         stack=stack,
         project=Path.cwd(),
         say=say,
-        synthesize=lambda: synthesis_error(cdk_out, stack),
+        synthesize=lambda: synthesis_error(cdk_out, stack, context),
     )
     watcher.start()
     packages = ", ".join(root.name for root in watcher.plan.code_roots) or "none"

@@ -71,6 +71,14 @@ def _finite_seconds(value: float | None) -> float | None:
     return value
 
 
+def _context_assignments(values: list[str] | None) -> list[str] | None:
+    for value in values or ():
+        key, equals, _ = value.partition("=")
+        if not equals or not key:
+            raise typer.BadParameter(f"{value!r} is not key=value")
+    return values
+
+
 @local_app.command("up")
 def local_up(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the emulator.")] = DEFAULT_PORT,
@@ -119,6 +127,16 @@ def local_up(
             " app.py or cdk.json re-synthesize. Running invocations finish on the old code.",
         ),
     ] = False,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context",
+            "-c",
+            metavar="KEY=VALUE",
+            callback=_context_assignments,
+            help="Context for python app.py when --synth or --watch synthesizes (as cdk synth -c).",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline locally in the foreground, printing each object as it flows."""
     from s3flow.cli.local_up import run_local_up
@@ -135,6 +153,7 @@ def local_up(
         tls=tls,
         state=state,
         watch=watch,
+        context=tuple(context or ()),
     )
 
 

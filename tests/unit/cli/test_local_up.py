@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 def test_a_stop_with_work_in_flight_says_what_is_lost_in_one_line_then_a_bounded_list():
     from s3flow.cli.local_up import unfinished_report
@@ -55,3 +58,47 @@ def test_a_functions_own_words_are_printed_as_written_not_read_as_markup() -> No
     text = console.export_text()
     assert "[ERROR] Runtime.ImportModuleError: [bold]x[/bold]" in text
     assert "    Traceback (most recent call last):" in text
+
+
+def test_synthesis_hands_each_context_assignment_to_the_app_as_the_cdk_cli_would(tmp_path, monkeypatch):
+    from s3flow.cli.local_up import synthesis_error
+
+    # GIVEN an app that records the arguments it was run with
+    (tmp_path / "app.py").write_text(
+        "import json, pathlib, sys\npathlib.Path('argv.json').write_text(json.dumps(sys.argv[1:]))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+
+    # WHEN local up synthesizes with two settings, one of whose values holds an `=`
+    error = synthesis_error(
+        Path("cdk.out"), "TapStackdev", ("removalPolicy=retain", "notificationPrefix=in/a=b")
+    )
+
+    # THEN app.py got them as --context values, parsed as `cdk synth -c` parses them
+    assert error is None
+    assert json.loads((tmp_path / "argv.json").read_text()) == [
+        "--context=removalPolicy=retain",
+        "--context=notificationPrefix=in/a=b",
+    ]
+    from s3flow.infra.app import context_arguments
+
+    assert context_arguments(json.loads((tmp_path / "argv.json").read_text())) == {
+        "removalPolicy": "retain",
+        "notificationPrefix": "in/a=b",
+    }
+
+
+def test_context_without_a_synthesis_to_give_it_to_is_refused_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from s3flow.cli.main import app
+
+    runner = CliRunner()
+    without_synth = runner.invoke(
+        app, ["local", "up", "--cdk-out", str(tmp_path), "-c", "removalPolicy=retain"]
+    )
+    malformed = runner.invoke(app, ["local", "up", "--synth", "-c", "removalPolicy"])
+
+    assert without_synth.exit_code != 0
+    assert "--context is given to python app.py: it needs --synth or --watch" in without_synth.output
+    assert malformed.exit_code == 2 and "is not key=value" in malformed.output
