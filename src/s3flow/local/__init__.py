@@ -10,6 +10,8 @@ Subsystems, cut as moto and LocalStack cut theirs:
 - ``eventbridge/``: ``PutEvents`` delivered to the rules' targets;
 - ``xray``: the X-Ray daemon and trace store; ``emf_extraction``: EMF lines to CloudWatch metrics;
 - ``cloudwatch/``: the stack's alarms, evaluated on the emulator's metrics, notifying their topics;
+- ``iam/``: the policies' evaluation, each request's action and resource, the enforcement;
+- ``state/``: the state folder of ``local up --state`` (one module per service, ``keeper``);
 - ``deployment``: what provisioning produced; ``errors``: the emulator's exceptions;
   ``credentials``: the dummy credentials and the boto3 sessions that talk to the emulator.
 

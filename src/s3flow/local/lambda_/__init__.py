@@ -11,7 +11,9 @@ them in execution environments.
 - ``memory``: a sandbox's peak memory, and the watchdog that kills one past ``MemorySize``;
 - ``ephemeral_storage``: each sandbox's own ``/tmp``, sized by ``EphemeralStorage``;
 - ``runtime_packages``: what Lambda's Python runtime provides besides the asset (boto3);
-- ``function_logs``: one reader of a function's log line (level, object, message).
+- ``function_logs``: one reader of a function's log line (level, object, message);
+- ``code_update``: a function's code replaced while it runs (``UpdateFunctionCode``), and the
+  code version each attempt names.
 
 Kept free of imports here: each sandbox is a fresh interpreter that imports ``sandbox``
 alone, and importing this package must not load the emulator into it.
