@@ -317,6 +317,11 @@ def banner(pipeline: Any, stack: str, concurrency: int) -> str:
             f"  bucket {bucket}  table {outputs.get('DynamoDBTableName', '?')}"
             f"  bus {outputs.get('EventBusName', '?')}",
             *([f"  TLS: the CA made for this run (removed at stop) is {ca}"] if ca else []),
+            *(
+                f"  bucket {name} is not the stack's own (an existing bucket): made here, empty, as a"
+                " stand-in; on AWS it must exist before the deploy"
+                for name in getattr(pipeline.deployment, "stand_in_buckets", ())
+            ),
             f"  try:   s3flow put FILE   ·   {aws} s3 cp FILE s3://{bucket}/",
             *([f"  other commands need: export {' '.join(exports)}"] if exports else []),
             (

@@ -102,3 +102,18 @@ def test_context_without_a_synthesis_to_give_it_to_is_refused_in_one_line(tmp_pa
     assert without_synth.exit_code != 0
     assert "--context is given to python app.py: it needs --synth or --watch" in without_synth.output
     assert malformed.exit_code == 2 and "is not key=value" in malformed.output
+
+
+def test_the_banner_names_an_existing_bucket_the_emulator_made_as_a_stand_in():
+    from types import SimpleNamespace
+
+    from s3flow.cli.local_up import banner
+
+    def pipeline(stand_ins: list[str]) -> SimpleNamespace:
+        deployment = SimpleNamespace(outputs={"S3BucketName": "team-landing"}, stand_in_buckets=stand_ins)
+        return SimpleNamespace(endpoint_url="http://127.0.0.1:4566", deployment=deployment, state=None)
+
+    assert "bucket team-landing is not the stack's own" in banner(
+        pipeline(["team-landing"]), "TapStackdev", 4
+    )
+    assert "stand-in" not in banner(pipeline([]), "TapStackdev", 4)
