@@ -17,8 +17,11 @@ pytestmark = pytest.mark.e2e
 PROJECT = "acme-ingest"
 PACKAGE = "acme_ingest"
 # What the project's commands must not inherit from this repository's test run: its Python
-# path, its venv, its settings switches, a CDK CLI's context.
-_INHERITED = ("PYTHONPATH", "VIRTUAL_ENV", "S3FLOW_IGNORE_PROJECT_CONTEXT", "CDK_CONTEXT_JSON", "CDK_OUTDIR")
+# path, its venv, its settings switches, a CDK CLI's context, the outer make's flags.
+_INHERITED = (
+    "PYTHONPATH", "VIRTUAL_ENV", "S3FLOW_IGNORE_PROJECT_CONTEXT", "CDK_CONTEXT_JSON", "CDK_OUTDIR",
+    "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
+)  # fmt: skip
 
 
 def _run(command: list[str], cwd: Path, timeout: float = 420) -> subprocess.CompletedProcess[str]:
@@ -47,13 +50,19 @@ def test_init_writes_the_project_with_s3flow_pinned_by_its_hash(project: Path):
     assert f"./vendor/{wheel.name} \\\n    --hash=sha256:" in requirements
 
 
-def test_its_make_test_passes_from_a_fresh_venv(project: Path):
-    result = _run(["make", "test"], cwd=project)
+@pytest.fixture(scope="module")
+def tested(project: Path) -> subprocess.CompletedProcess[str]:
+    """The project's ``make test``: a venv from its lock, the synth, its tests."""
+    return _run(["make", "test"], cwd=project)
 
-    assert "5 passed" in result.stdout
+
+def test_its_make_test_passes_from_a_fresh_venv(tested: subprocess.CompletedProcess[str]):
+    assert "5 passed" in tested.stdout
 
 
-def test_its_template_holds_the_steps_in_the_processors_asset_and_keeps_the_data(project: Path):
+def test_its_template_holds_the_steps_in_the_processors_asset_and_keeps_the_data(
+    project: Path, tested: subprocess.CompletedProcess[str]
+):
     assembly = project / "cdk.out"
     template = json.loads((assembly / "TapStackdev.template.json").read_text())
     resources = template["Resources"].values()
