@@ -113,8 +113,6 @@ def item_key(item: dict[str, Any]) -> tuple[str, str]:
     return item[contract.TABLE_PARTITION_KEY], item[contract.TABLE_SORT_KEY]
 
 
-
-
 FAILED_STEP = "failedStep"
 
 

@@ -34,7 +34,6 @@ class PutResult:
     item: dict[str, Any]  # ours when written, else the stored one
 
 
-
 def put_new(client: JsonApiClient, table_name: str, item: dict[str, Any]) -> PutResult:
     """Write the item unless its key exists; if it does, return the stored item.
 

@@ -11,16 +11,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from s3flow import contract
 from s3flow.functions.publisher import failure_queue, outbox
 from s3flow.functions.publisher.delivery import PublishReport, publish
 from s3flow.functions.shared.aws_api import EVENTBRIDGE, SQS, JsonApiClient
 from s3flow.functions.shared.backoff import Backoff
-from s3flow.functions.shared.errors import ConfigurationError
 from s3flow.functions.shared.observability import logs
 from s3flow.functions.shared.observability.context import observed
 from s3flow.functions.shared.observability.tracing import (
@@ -59,7 +57,7 @@ class PublisherDependencies:
 def publisher_dependencies() -> PublisherDependencies:
     """Settings and the EventBridge client, built once per container (tests: ``cache_clear()``)."""
     settings = PublisherSettings.from_env()
-    concurrency = put_concurrency(settings, os.environ)
+    concurrency = settings.put_concurrency
     # Not botocore: see ``s3flow.functions.shared.aws_api``. Each thread keeps its own connection.
     events = JsonApiClient(EVENTBRIDGE, connection_per_thread=concurrency > 1)
     return PublisherDependencies(
@@ -71,21 +69,6 @@ def publisher_dependencies() -> PublisherDependencies:
         put_concurrency=concurrency,
         put_threads=functools.cache(lambda: _put_threads(concurrency)),
     )
-
-
-def put_concurrency(settings: PublisherSettings, environ: Mapping[str, str]) -> int:
-    """``contract.PUBLISHER_PUT_CONCURRENCY`` or its variable; 1 without the failure queue.
-
-    Chunks in flight together can be accepted behind one that fails; only the failure queue
-    keeps such a failure from a retry that would send them again (docs/data-model.md).
-    """
-    raw = environ.get(contract.ENV_PUBLISHER_PUT_CONCURRENCY) or str(contract.PUBLISHER_PUT_CONCURRENCY)
-    if not raw.isdigit() or not 1 <= int(raw) <= contract.MAX_PUBLISHER_PUT_CONCURRENCY:
-        raise ConfigurationError(
-            f"{contract.ENV_PUBLISHER_PUT_CONCURRENCY} must be a whole number from 1 to "
-            f"{contract.MAX_PUBLISHER_PUT_CONCURRENCY}, got {raw!r}"
-        )
-    return int(raw) if settings.failure_queue_url else 1
 
 
 def _put_threads(workers: int) -> Executor:

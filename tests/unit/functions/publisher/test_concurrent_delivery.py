@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from s3flow import contract
-from s3flow.functions.publisher import handler as publish_handler
 from s3flow.functions.publisher import outbox
 from s3flow.functions.publisher.delivery import PublishReport
 from s3flow.functions.shared.errors import ConfigurationError
@@ -193,21 +192,20 @@ def test_chunks_of_a_window_are_in_flight_together_on_threads_that_see_the_calle
 # The handler's bound
 
 
-def settings(queue: str | None) -> PublisherSettings:
-    return PublisherSettings(event_bus_name="bus", failure_queue_url=queue)
-
-
 def test_concurrency_is_the_contracts_with_a_failure_queue_and_one_without() -> None:
-    queue = "https://sqs.us-east-1.amazonaws.com/123456789012/failures"
+    queue = {contract.ENV_PUBLISHER_FAILURE_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/f"}
     variable = contract.ENV_PUBLISHER_PUT_CONCURRENCY
 
-    assert publish_handler.put_concurrency(settings(queue), {}) == contract.PUBLISHER_PUT_CONCURRENCY
-    assert publish_handler.put_concurrency(settings(queue), {variable: "2"}) == 2
+    def concurrency(env: dict[str, str]) -> int:
+        return PublisherSettings.from_env({contract.ENV_EVENT_BUS_NAME: "bus", **env}).put_concurrency
+
+    assert concurrency(queue) == contract.PUBLISHER_PUT_CONCURRENCY
+    assert concurrency({**queue, variable: "2"}) == 2
     # Without the queue nothing could keep an entry failing with others accepted behind it.
-    assert publish_handler.put_concurrency(settings(None), {variable: "8"}) == 1
+    assert concurrency({variable: "8"}) == 1
     for wrong in ("0", "11", "two", "-1"):
         with pytest.raises(ConfigurationError, match=variable):
-            publish_handler.put_concurrency(settings(queue), {variable: wrong})
+            concurrency({**queue, variable: wrong})
 
 
 def test_a_cold_start_imports_no_thread_pool() -> None:
