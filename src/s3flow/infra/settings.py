@@ -34,6 +34,8 @@ DEFAULT_TIMEOUT_SECONDS = 300
 # https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html
 STREAM_BATCH_SIZE_RANGE = (1, 10000)
 PARALLELIZATION_FACTOR_RANGE = (1, 10)
+# Each `records` query reads every shard of a time bucket: the fan-out stays small.
+TIME_INDEX_SHARDS_RANGE = (1, 64)
 DEFAULT_PUBLISHER_BATCH_SIZE = contract.PUBLISHER_BATCH_SIZE
 # A function's reserved concurrency: at least 1 (0 would throttle every invocation); the account
 # must keep 100 unreserved, which only the deploy can check:
@@ -180,6 +182,9 @@ class PipelineSettings:
     - ``publisher_batch_size``/``publisher_parallelization_factor``: the stream mapping's
       records per batch and batches of one shard at a time; the publisher's rate per shard
       grows with both (docs/capacity.md).
+    - ``time_index_shards``: how many partitions the time index spreads each time bucket's
+      writes over (each takes 1,000 writes a second); raise it only, as records written with
+      more shards are not all read back with fewer (docs/data-model.md "Time index").
     """
 
     processor_memory_mb: int = DEFAULT_MEMORY_MB
@@ -196,6 +201,7 @@ class PipelineSettings:
     processor_reserved_concurrency: int | None = None
     publisher_batch_size: int = DEFAULT_PUBLISHER_BATCH_SIZE
     publisher_parallelization_factor: int = 1
+    time_index_shards: int = contract.DEFAULT_TIME_INDEX_SHARDS
 
     def __post_init__(self) -> None:
         for prop in ("processor_memory_mb", "publisher_memory_mb"):
@@ -211,6 +217,7 @@ class PipelineSettings:
             *PARALLELIZATION_FACTOR_RANGE,
             "batches per shard",
         )
+        _whole_number(_label("time_index_shards"), self.time_index_shards, *TIME_INDEX_SHARDS_RANGE, "shards")
         reserved = self.processor_reserved_concurrency
         if reserved is not None and (
             isinstance(reserved, bool) or not isinstance(reserved, int) or reserved < MIN_RESERVED_CONCURRENCY
@@ -361,6 +368,7 @@ _CAPACITY_CONTEXT: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "processor_reserved_concurrency": ("processorReservedConcurrency", _number),
     "publisher_batch_size": ("publisherBatchSize", _number),
     "publisher_parallelization_factor": ("publisherParallelizationFactor", _number),
+    "time_index_shards": ("timeIndexShards", _number),
 }
 CAPACITY_CONTEXT_KEYS: tuple[str, ...] = tuple(context_key for context_key, _ in _CAPACITY_CONTEXT.values())
 

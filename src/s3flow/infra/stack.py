@@ -151,7 +151,7 @@ class TapStack(Stack):
         # No bus name and no events:PutEvents: the processor only writes records; the
         # Publishing unit holds the only grant to put events on the bus.
         fn.add_environment(contract.ENV_TABLE_NAME, table.table_name)
-        fn.add_environment(contract.ENV_TIME_INDEX_SHARDS, str(contract.DEFAULT_TIME_INDEX_SHARDS))
+        fn.add_environment(contract.ENV_TIME_INDEX_SHARDS, str(self.settings.time_index_shards))
 
         # Exactly the one item operation the processor performs: the conditional put. Its
         # ReturnValuesOnConditionCheckFailure=ALL_OLD (the stored item, when the key exists)

@@ -112,6 +112,7 @@ def test_the_context_sets_all_three_on_the_stack(tmp_path_factory: pytest.TempPa
             "processorReservedConcurrency": "200",
             "publisherBatchSize": "500",
             "publisherParallelizationFactor": "4",
+            "timeIndexShards": "16",
         },
     )
     app.synth()
@@ -119,6 +120,8 @@ def test_the_context_sets_all_three_on_the_stack(tmp_path_factory: pytest.TempPa
     mapping = _mapping(template)
     assert (mapping["BatchSize"], mapping["ParallelizationFactor"]) == (500, 4)
     assert _processor(template)["ReservedConcurrentExecutions"] == 200
+    # The processor writes, and `s3flow records` reads, that many shards of each time bucket.
+    assert _processor(template)["Environment"]["Variables"][contract.ENV_TIME_INDEX_SHARDS] == "16"
 
 
 @pytest.mark.parametrize(
@@ -142,6 +145,8 @@ def test_the_context_sets_all_three_on_the_stack(tmp_path_factory: pytest.TempPa
             "processorReservedConcurrency (processor_reserved_concurrency)",
         ),
         ("processorReservedConcurrency", "many", "got 'many'"),
+        ("timeIndexShards", "0", "timeIndexShards (time_index_shards) must be a whole number of shards"),
+        ("timeIndexShards", "65", "from 1 to 64, got 65"),
     ],
 )
 def test_a_value_lambda_would_refuse_fails_naming_the_setting(key: str, value: str, words: str) -> None:
@@ -150,7 +155,13 @@ def test_a_value_lambda_would_refuse_fails_naming_the_setting(key: str, value: s
 
 
 @pytest.mark.parametrize(
-    "prop", ["publisher_batch_size", "publisher_parallelization_factor", "processor_reserved_concurrency"]
+    "prop",
+    [
+        "publisher_batch_size",
+        "publisher_parallelization_factor",
+        "processor_reserved_concurrency",
+        "time_index_shards",
+    ],
 )
 def test_a_flag_is_not_a_number(prop: str) -> None:
     with pytest.raises(SettingError, match=prop):
@@ -162,6 +173,7 @@ def test_the_context_keys_are_documented_in_the_operations_guide() -> None:
         "processorReservedConcurrency",
         "publisherBatchSize",
         "publisherParallelizationFactor",
+        "timeIndexShards",
     )
     operations = (REPO_ROOT / "docs" / "operations.md").read_text()
     for key in CAPACITY_CONTEXT_KEYS:
