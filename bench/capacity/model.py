@@ -162,8 +162,7 @@ def limits(p: Pipeline, rate: float) -> list[Limit]:
             f"{rate * w.index_write_units:,.0f} of {index_wcu:,.0f} WCU/s on {s.time_index_shards} index "
             "partitions; "
             "a throttled index throttles the table writes that feed it",
-            "more time-index shards (contract.DEFAULT_TIME_INDEX_SHARDS, the processor's TIME_INDEX_SHARDS; "
-            "no stack setting yet); readers must use the largest count ever set",
+            "`timeIndexShards` (up to 64; raise only: readers use the largest count ever set)",
         ),
         Limit(
             "DynamoDB on-demand: new table / twice the previous peak",
