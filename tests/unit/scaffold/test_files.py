@@ -4,9 +4,12 @@ with s3flow's own app (its CDK feature flags, its CDK CLI)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
+from s3flow.infra.settings import PipelineSettings
 from s3flow.scaffold import project_names
 from s3flow.scaffold.files import TEMPLATES, target_path, templates, write_files
 
@@ -64,3 +67,33 @@ def test_hidden_files_and_the_package_folder_are_named_from_the_template_names()
 
     assert ".gitignore" in paths and "acme_ingest/line_stats.py" in paths
     assert not any("tmpl" in path or "{{" in path or "dot-" in path for path in paths)
+
+
+def _settings_keywords(app: str) -> dict[str, ast.expr]:
+    (assignment,) = [
+        node for node in ast.parse(app).body
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SETTINGS"]
+    ]  # fmt: skip
+    assert isinstance(assignment.value, ast.Call)
+    return {keyword.arg: keyword.value for keyword in assignment.value.keywords if keyword.arg}
+
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    factory = field.default_factory
+    assert factory is not dataclasses.MISSING
+    return factory()
+
+
+def test_the_app_spells_out_every_pipeline_setting_at_its_default_but_retain_and_the_steps(tmp_path: Path):
+    """A setting added to PipelineSettings is added to the project's app.py here, with its default."""
+    write_files(tmp_path, NAMES)
+    keywords = _settings_keywords((tmp_path / "app.py").read_text())
+    fields = {field.name: field for field in dataclasses.fields(PipelineSettings)}
+
+    assert sorted(keywords) == sorted(fields)
+    given = {name: ast.literal_eval(value) for name, value in keywords.items() if name != "step_packages"}
+    expected = {name: _default(field) for name, field in fields.items() if name != "step_packages"}
+    assert given == {**expected, "removal_policy": "retain"}
+    assert ast.unparse(keywords["step_packages"]) == "(str(HERE / 'acme_ingest'),)"
