@@ -213,19 +213,13 @@ def enforcement_alone(args: argparse.Namespace) -> int:
     command = f"python -m bench enforcement --objects {args.objects} --rounds {args.rounds}" + (
         f" --concurrency {args.concurrency}" if args.concurrency != enforcement.CONCURRENCY else ""
     )
-    started, clock = document.now(), time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="s3flow-bench-") as scratch:
-        result = enforcement.measure(args.objects, args.rounds, Path(scratch), args.concurrency)
-    seconds = time.perf_counter() - clock
-    summary: list[str] = []
-    when = f"{started:%Y-%m-%d %H:%M} UTC (commit {document.commit()}, {seconds:.0f} s)"
-    section = _enforcement_section(result, summary, command, when)
-    for line in summary:
-        print(f"  {line}")
-    print(f"\nbenchmark took {seconds:.0f} s")
-    if not args.no_write:
-        document.write_section(args.output, section, summary, after="3.")
-        print(f"wrote section {ENFORCEMENT_HEADING.split(' ', 1)[0]} into {args.output}")
+
+    def measured() -> enforcement.Result:
+        with tempfile.TemporaryDirectory(prefix="s3flow-bench-") as scratch:
+            return enforcement.measure(args.objects, args.rounds, Path(scratch), args.concurrency)
+
+    output = None if args.no_write else args.output
+    document.measure_alone(command, measured, _enforcement_section, output=output, after="3.")
     return 0
 
 

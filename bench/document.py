@@ -6,9 +6,12 @@ import os
 import platform
 import re
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from bench import paths
 from bench.report import Table
@@ -119,14 +122,44 @@ def section_lines(heading: str, table: Table, explanation: list[str]) -> list[st
     return lines
 
 
+Section = tuple[str, Table, list[str]]  # heading, table, explanation
+R = TypeVar("R")
+
+
+def measure_alone(
+    command: str,
+    measure: Callable[[], R],
+    section: Callable[[R, list[str], str, str], Section],
+    *,
+    output: Path | None,
+    after: str | tuple[str, ...],
+) -> R:
+    """Runs one section's ``measure`` on its own (``python -m bench <section>``), prints its
+    summary, and puts the section into ``output`` (``write_section``) unless it is None."""
+    started, clock = now(), time.perf_counter()
+    result = measure()
+    seconds = time.perf_counter() - clock
+    summary: list[str] = []
+    when = f"{started:%Y-%m-%d %H:%M} UTC (commit {commit()}, {seconds:.0f} s)"
+    measured = section(result, summary, command, when)
+    for line in summary:
+        print(f"  {line}")
+    print(f"\nbenchmark took {seconds:.0f} s")
+    if output is not None:
+        write_section(output, measured, summary, after=after)
+        print(f"wrote section {measured[0].split(' ', 1)[0]} into {output}")
+    return result
+
+
 def write_section(
-    output: Path, section: tuple[str, Table, list[str]], summary: list[str], *, after: str
+    output: Path, section: Section, summary: list[str], *, after: str | tuple[str, ...]
 ) -> None:
     """Puts one measured section into an existing document, leaving the rest as it is.
 
     The section replaces the one with the same number (``"3b. ..."`` replaces ``## 3b.``), else
-    goes right after section ``after`` (``"3."``); each summary line replaces the bullet that
-    starts with the same words up to its first colon, else goes at the end of the summary.
+    goes right after section ``after`` (``"3."``; of several, the last the document has); each
+    summary line replaces the bullet that starts with the same words up to its first colon,
+    else goes at the end of the summary.
     """
     heading, table, explanation = section
     text = output.read_text()
@@ -140,10 +173,11 @@ def write_section(
     if found:
         parts[found[0]] = block
     else:
-        anchor = [i for i, part in enumerate(parts) if part.startswith(f"## {after} ")]
+        candidates = (after,) if isinstance(after, str) else after
+        anchor = [i for i, part in enumerate(parts) for a in candidates if part.startswith(f"## {a} ")]
         if not anchor:
             raise ValueError(f"{output} has no section {after!r} to put {heading!r} after")
-        parts.insert(anchor[0] + 1, block)
+        parts.insert(max(anchor) + 1, block)
     for i, part in enumerate(parts):
         if part.startswith("## Summary"):
             parts[i] = _with_summary(part, summary)

@@ -286,18 +286,11 @@ def alone(args: Any) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     command = "python -m bench reload" + (f" --edits {args.edits}" if args.edits != DEFAULT_EDITS else "")
-    started, clock = document.now(), time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="s3flow-bench-reload-") as scratch:
-        result = measure(args.edits, Path(scratch))
-    seconds = time.perf_counter() - clock
-    summary: list[str] = []
-    when = f"{started:%Y-%m-%d %H:%M} UTC (commit {document.commit()}, {seconds:.0f} s)"
-    measured = section(result, summary, command, when)
-    for line in summary:
-        print(f"  {line}")
-    print(f"\nbenchmark took {seconds:.0f} s")
-    if not args.no_write:
-        after = "3c." if "\n## 3c. " in args.output.read_text(encoding="utf-8") else "3b."
-        document.write_section(args.output, measured, summary, after=after)
-        print(f"wrote section {HEADING.split(' ', 1)[0]} into {args.output}")
+
+    def measured() -> Result:
+        with tempfile.TemporaryDirectory(prefix="s3flow-bench-reload-") as scratch:
+            return measure(args.edits, Path(scratch))
+
+    output = None if args.no_write else args.output
+    result = document.measure_alone(command, measured, section, output=output, after=("3b.", "3c."))
     return 0 if result.edits else 1

@@ -330,18 +330,13 @@ def alone(args: argparse.Namespace) -> int:
     command = "python -m bench shard"
     command += f" --records {args.records}" if args.records != BACKLOG_RECORDS else ""
     command += f" --seconds {args.seconds:g}" if args.seconds != LOAD_SECONDS else ""
-    started, clock = document.now(), time.perf_counter()
-    result = measure(args.records, args.seconds)
-    seconds = time.perf_counter() - clock
-    summary: list[str] = []
-    when = f"{started:%Y-%m-%d %H:%M} UTC (commit {document.commit()}, {seconds:.0f} s)"
-    measured = section(result, summary, command, when)
-    for line in summary:
-        print(f"  {line}")
-    print(f"\nbenchmark took {seconds:.0f} s")
-    if not args.no_write:
-        document.write_section(args.output, measured, summary, after="3b.")
-        print(f"wrote section {HEADING.split(' ', 1)[0]} into {args.output}")
+    document.measure_alone(
+        command,
+        lambda: measure(args.records, args.seconds),
+        section,
+        output=None if args.no_write else args.output,
+        after="3b.",
+    )
     return 0
 
 
