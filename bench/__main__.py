@@ -41,7 +41,7 @@ from bench.sides import (
     reference_as_shipped,
 )
 
-SECTIONS = ("cold", "warm", "e2e", "enforcement", "shard", "package", "local", "cost")
+SECTIONS = ("cold", "warm", "e2e", "enforcement", "shard", "reload", "package", "local", "cost")
 CONCURRENCY = (1, 4, 16)
 
 
@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         if "shard" in wanted:
             measured = shard.measure(500, 1.0) if args.quick else shard.measure()
             sections.append(shard.section(measured, summary, "python -m bench"))
+        if "reload" in wanted:
+            edits = reload.measure(3 if args.quick else reload.DEFAULT_EDITS, scratch / "reload")
+            sections.append(reload.section(edits, summary, "python -m bench"))
         if "package" in wanted:
             t = _show(package.table(package.packages(), package.synth_times(1 if args.quick else 3)), [])
             sections.append(("4. Deployment package and synth", t, narrative.PACKAGE_TEXT))
