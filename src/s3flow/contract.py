@@ -95,6 +95,9 @@ METRIC_UNPUBLISHABLE_RECORDS = "UnpublishableRecords"
 # User processing steps: comma-separated "module:function" or
 # "name=module:function" entries; the stack sets it from a construct prop.
 ENV_PROCESSING_STEPS = "S3FLOW_PROCESSING_STEPS"
+# Cloud assembly metadata (manifest.json) on the processor's construct: where the team's step
+# packages and requirements were read from, for tools that follow them (``local up --watch``).
+STEP_SOURCES_METADATA = "s3flow:stepSources"
 # The one grammar of a step's name and of one entry: the stack checks entries at synth, the
 # processor again when it loads them (the variable can be set by hand).
 PROCESSING_STEP_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,63}"

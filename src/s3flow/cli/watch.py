@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import s3flow
+from s3flow import contract
 from s3flow.local.cloudformation.assets import asset_folder
 from s3flow.local.lambda_.code_update import import_problem
 
@@ -56,7 +57,7 @@ POLL_SECONDS = 0.1
 SETTLE_SECONDS = 0.05
 # Asset-layout sources of the s3flow package (bundling's RUNTIME_SOURCES, kept in step with it).
 RUNTIME_SOURCES = ("__init__.py", "contract.py", "functions")
-STACK_FILES = ("app.py", "cdk.json", "requirements-lambda.txt")
+STACK_FILES = ("app.py", "cdk.json")
 HOT_FOLDER = ".s3flow-watch"
 
 
@@ -132,26 +133,56 @@ def _listed(value: Any) -> list[str]:
     return [str(entry) for entry in value] if isinstance(value, list) else []
 
 
-def watch_plan(project: Path, package: Path | None = None) -> WatchPlan:
-    """What to watch for the app in ``project`` (its app.py and cdk.json); ``package``: the
-    s3flow package folder, watched when it lies inside ``project`` (a checkout of s3flow)."""
+def assembly_step_sources(cdk_out: Path, stack: str) -> tuple[list[Path], list[Path]]:
+    """The step packages and requirements files the last synth of ``stack`` read, as the stack
+    recorded them in the assembly's manifest (``contract.STEP_SOURCES_METADATA``), whether its
+    settings came from cdk.json, ``-c`` or the app's own code."""
+    try:
+        artifact = json.loads((cdk_out / "manifest.json").read_text(encoding="utf-8"))["artifacts"][stack]
+        # The CDK writes a stack's metadata to a file of its own (additionalMetadataFile), or inline.
+        extra = artifact.get("additionalMetadataFile")
+        metadata = (
+            json.loads((cdk_out / extra).read_text(encoding="utf-8")) if extra else artifact["metadata"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return [], []
+    packages: list[Path] = []
+    requirements: list[Path] = []
+    for entries in metadata.values():
+        for entry in entries:
+            if entry.get("type") == contract.STEP_SOURCES_METADATA and isinstance(entry.get("data"), dict):
+                packages += [Path(path) for path in entry["data"].get("packages") or ()]
+                requirements += (
+                    [Path(entry["data"]["requirements"])] if entry["data"].get("requirements") else []
+                )
+    return packages, requirements
+
+
+def watch_plan(
+    project: Path, package: Path | None = None, cdk_out: Path | None = None, stack: str | None = None
+) -> WatchPlan:
+    """What to watch for the app in ``project`` (its app.py and cdk.json, the step sources
+    the last synth of ``stack`` in ``cdk_out`` read, and those cdk.json names); ``package``:
+    the s3flow package folder, watched when it lies inside ``project`` (a checkout of s3flow)."""
     project = project.resolve()
     package = (package or Path(s3flow.__file__).parent).resolve()
     try:
         context = json.loads((project / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     except (OSError, ValueError):
         context = {}
-    stack = [project / name for name in STACK_FILES]
-    stack += [project / entry for entry in _listed(context.get("stepRequirements"))]
+    synthesized, requirements = assembly_step_sources(cdk_out, stack) if cdk_out and stack else ([], [])
+    stack_paths = [project / name for name in STACK_FILES]
+    stack_paths += [project / entry for entry in _listed(context.get("stepRequirements"))]
+    stack_paths += [path for path in requirements if path not in stack_paths]
     roots = []
-    for entry in _listed(context.get("stepPackages")):
-        path = (project / entry).resolve()
+    named = [(project / entry).resolve() for entry in _listed(context.get("stepPackages"))]
+    for path in dict.fromkeys([*named, *(path.resolve() for path in synthesized)]):
         roots.append(AssetRoot(path.name, ((path, path.name),)))
     if package.is_relative_to(project):
-        stack.append(package / "infra")
+        stack_paths.append(package / "infra")
         sources = tuple((package / name, f"{package.name}/{name}") for name in RUNTIME_SOURCES)
         roots.append(AssetRoot(package.name, sources))
-    return WatchPlan(tuple(stack), tuple(roots))
+    return WatchPlan(tuple(stack_paths), tuple(roots))
 
 
 class FileWatcher:
@@ -267,7 +298,7 @@ class CodeWatch:
         self.synthesize = synthesize
         self.poll = poll
         self.package = package  # the s3flow package folder (``watch_plan``); None: this one
-        self.plan = watch_plan(self.project, self.package)
+        self.plan = watch_plan(self.project, self.package, self.cdk_out, self.stack)
         self.template = self._read_template()
         self.folder = self.cdk_out / HOT_FOLDER / str(os.getpid())
         # Each function's asset as last synthesized: what reloaded packages are laid over.
@@ -363,7 +394,7 @@ class CodeWatch:
                 self.bases[name] = folder
                 self._update(name, folder, (), "synthesized")
         self.template = template
-        plan = watch_plan(self.project, self.package)
+        plan = watch_plan(self.project, self.package, self.cdk_out, self.stack)
         if plan != self.plan:
             self.plan, self.watcher = plan, FileWatcher(plan.paths)
 

@@ -98,8 +98,17 @@ class Processing(Construct):
             if unset and isinstance(stack_settings, PipelineSettings):
                 step_packages = stack_settings.step_packages
                 step_requirements = stack_settings.step_requirements
-            built = steps_code(ARCHITECTURE, step_sources(step_packages or (), step_requirements, entries))
+            sources = step_sources(step_packages or (), step_requirements, entries)
+            built = steps_code(ARCHITECTURE, sources)
             code = built.code
+            # In the assembly's manifest, not the template: what `local up --watch` watches.
+            self.node.add_metadata(
+                contract.STEP_SOURCES_METADATA,
+                {
+                    "packages": [str(path) for path in sources.packages],
+                    "requirements": str(sources.requirements) if sources.requirements else None,
+                },
+            )
 
         # Invocations that still fail after Lambda's retries land here with their event,
         # so nothing is dropped; 14 days is SQS's longest retention.

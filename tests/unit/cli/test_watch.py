@@ -157,6 +157,29 @@ def test_the_plan_watches_the_step_packages_the_settings_name_and_the_files_that
     assert not plan.is_code(project.resolve() / "app.py")
 
 
+def test_the_plan_watches_the_step_sources_the_last_synth_read_wherever_the_app_named_them(project, tmp_path):
+    # GIVEN an app that names its steps in its own code (cdk.json names none) and its last synth
+    elsewhere = tmp_path / "team" / "their_steps"
+    touch(elsewhere / "__init__.py", "", 1)
+    cdk_out = tmp_path / "assembly"
+    requirements = str(tmp_path / "team" / "req.txt")
+    metadata = {"type": contract.STEP_SOURCES_METADATA,
+                "data": {"packages": [str(elsewhere)], "requirements": requirements}}  # fmt: skip
+    manifest = {"artifacts": {"TapStackdev": {"additionalMetadataFile": "TapStackdev.metadata.json"}}}
+    touch(cdk_out / "manifest.json", json.dumps(manifest), 1)
+    touch(cdk_out / "TapStackdev.metadata.json", json.dumps({"/TapStackdev/Processing": [metadata]}), 1)
+
+    plan = watch_plan(project, tmp_path / "site-packages" / "s3flow", cdk_out, "TapStackdev")
+
+    # THEN what the synth put in the asset is watched as code, its requirements as the stack
+    assert [root.name for root in plan.code_roots] == ["my_steps", "their_steps"]
+    assert plan.is_code(elsewhere.resolve() / "__init__.py")
+    assert tmp_path / "team" / "req.txt" in plan.stack_paths
+    assert watch_plan(project, tmp_path / "site-packages" / "s3flow", cdk_out, "OtherStack").code_roots == (
+        plan.code_roots[0],
+    )
+
+
 def test_s3flow_installed_outside_the_project_is_not_watched(project, tmp_path):
     plan = watch_plan(project, package=tmp_path / "site-packages" / "s3flow")
 

@@ -10,6 +10,7 @@ asset alone in a bare stack, without bytecode, as that is all it needs.
 from __future__ import annotations
 
 import hashlib
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,6 +138,21 @@ def test_the_team_packages_and_requirements_are_in_the_processor_asset(
             "Environment": {"Variables": Match.object_like({contract.ENV_PROCESSING_STEPS: STEPS})},
         },
     )
+
+
+def test_the_assembly_records_where_the_steps_came_from_for_local_up_watch(
+    team: Path, with_team_steps: tuple[TapStack, Path, Path]
+) -> None:
+    from s3flow.cli.watch import assembly_step_sources
+
+    stack, processor, _ = with_team_steps
+
+    # The manifest beside the assets, not the template: settings from cdk.json, -c or app.py alike.
+    packages, requirements = assembly_step_sources(processor.parent, stack.stack_name)
+
+    assert packages == [team / "my_company", team / "extra_step.py"]
+    assert requirements == [team / "requirements-steps.txt"]
+    assert contract.STEP_SOURCES_METADATA not in json.dumps(Template.from_stack(stack).to_json())
 
 
 def test_the_registered_steps_import_from_the_built_asset_in_an_isolated_interpreter(
