@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import s3flow
 from s3flow import contract
+from s3flow.lambda_runtime import ASSET_SOURCES
 from s3flow.local.cloudformation.assets import asset_folder
 from s3flow.local.lambda_.code_update import import_problem
 
@@ -55,8 +56,6 @@ POLL_SECONDS = 0.1
 # A change is acted on once a second look this much later sees the same files: an editor that
 # writes a file in several steps is not caught half way.
 SETTLE_SECONDS = 0.05
-# Asset-layout sources of the s3flow package (bundling's RUNTIME_SOURCES, kept in step with it).
-RUNTIME_SOURCES = ("__init__.py", "contract.py", "functions")
 STACK_FILES = ("app.py", "cdk.json")
 HOT_FOLDER = ".s3flow-watch"
 
@@ -180,7 +179,7 @@ def watch_plan(
         roots.append(AssetRoot(path.name, ((path, path.name),)))
     if package.is_relative_to(project):
         stack_paths.append(package / "infra")
-        sources = tuple((package / name, f"{package.name}/{name}") for name in RUNTIME_SOURCES)
+        sources = tuple((package / name, f"{package.name}/{name}") for name in ASSET_SOURCES)
         roots.append(AssetRoot(package.name, sources))
     return WatchPlan(tuple(stack_paths), tuple(roots))
 

@@ -40,7 +40,12 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 from s3flow.infra.errors import SettingError
-from s3flow.lambda_runtime import link_runtime_packages
+from s3flow.lambda_runtime import (
+    ASSET_SOURCES,
+    IMPORT_CHECK_ENVIRONMENT,
+    import_check_arguments,
+    link_runtime_packages,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/s3flow
@@ -58,8 +63,6 @@ def app_folder() -> Path:
 # each project keeps its own cache next to its cdk.out.
 CACHE_DIR = app_folder() / ".build" / "lambda-deps"
 LAMBDA_PYTHON_VERSION = "3.13"
-# Files of the s3flow package that run in Lambda; nothing from infra, local or cli.
-RUNTIME_SOURCES = ("__init__.py", "contract.py", "functions")
 STEP_CHECK_TIMEOUT_SECONDS = 120
 
 
@@ -200,7 +203,7 @@ def build_asset(
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     package_out = output_dir / "s3flow"
     package_out.mkdir(exist_ok=True)
-    for name in RUNTIME_SOURCES:
+    for name in ASSET_SOURCES:
         source = PACKAGE_DIR / name
         if source.is_dir():
             shutil.copytree(source, package_out / name, ignore=ignore, dirs_exist_ok=True)
@@ -227,25 +230,6 @@ def build_asset(
 
 # Runs in `python -I -S -B`: no site packages, no PYTHON* variables (so the path is set here),
 # no bytecode written into the asset (it would change the asset's hash).
-_STEP_CHECK = """
-import importlib, sys
-sys.path[:0] = sys.argv[1:3]
-for entry in sys.argv[3:]:
-    module_name, _, attribute = entry.rpartition("=")[2].partition(":")
-    try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except BaseException as error:
-        print(f"processing step {entry} cannot be imported from the built asset: "
-              f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": "))
-        break
-    if not callable(target):
-        print(f"processing step {entry} is not callable in the built asset: it is a {type(target).__name__}")
-        break
-"""
-
-
-# Lambda sets the region; a step that makes a client when imported needs it (no call is made).
-_CHECK_ENVIRONMENT = {"PATH": os.defpath, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 def step_problem(asset_dir: Path, steps: Sequence[str]) -> str | None:
@@ -255,13 +239,15 @@ def step_problem(asset_dir: Path, steps: Sequence[str]) -> str | None:
         return None
     interpreter = lambda_python() or sys.executable
     with tempfile.TemporaryDirectory(prefix="s3flow-lambda-runtime-") as runtime:
+        import_path = (asset_dir, link_runtime_packages(Path(runtime)))
+        where = "the built asset"
         command = [
-            interpreter, "-I", "-S", "-B", "-c", _STEP_CHECK,
-            str(asset_dir), str(link_runtime_packages(Path(runtime))), *steps,
+            interpreter, "-I", "-S", "-B",
+            *import_check_arguments(import_path, steps, where=where, prefix="processing step "),
         ]  # fmt: skip
         result = subprocess.run(
             command, capture_output=True, text=True, check=False,
-            timeout=STEP_CHECK_TIMEOUT_SECONDS, cwd=asset_dir, env=_CHECK_ENVIRONMENT,
+            timeout=STEP_CHECK_TIMEOUT_SECONDS, cwd=asset_dir, env=IMPORT_CHECK_ENVIRONMENT,
         )  # fmt: skip
     lines = result.stdout.strip().splitlines()
     if lines:

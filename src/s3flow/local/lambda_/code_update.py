@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s3flow import contract
+from s3flow.lambda_runtime import IMPORT_CHECK_ENVIRONMENT, import_check_arguments
 from s3flow.local.deployment import FunctionSpec
 from s3flow.local.lambda_.runtime_packages import runtime_packages_folder
 from s3flow.local.lambda_.sandbox import bytecode_cache
@@ -62,26 +63,6 @@ def asset_sha(code_directory: str | None) -> str:
     return name.removeprefix(ASSET_PREFIX)[:8] if name.startswith(ASSET_PREFIX) else name[:8]
 
 
-# Runs in ``python -I -S``: the code's folders and the runtime's packages only. The bytecode
-# goes where the sandboxes keep theirs, so the new code's first sandbox finds it compiled.
-_IMPORT_CHECK = """
-import importlib, os, sys
-sys.pycache_prefix = sys.argv[1]
-sys.path[:0] = sys.argv[2].split(os.pathsep)
-for entry in sys.argv[3:]:
-    module_name, _, attribute = entry.rpartition("=")[2].partition(":")
-    try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except BaseException as error:
-        first = str(error).splitlines()[0] if str(error) else ""
-        print(f"{entry} cannot be imported from the new code: {type(error).__name__}: {first}".rstrip(": "))
-        break
-    if not callable(target):
-        print(f"{entry} is not callable in the new code: it is a {type(target).__name__}")
-        break
-"""
-
-
 def import_entries(spec: FunctionSpec) -> list[str]:
     """``module:function`` of the function's handler, then each processing step it names."""
     module, _, function = spec.handler.rpartition(".")
@@ -95,18 +76,15 @@ def import_problem(spec: FunctionSpec, code_directory: str, beneath: Sequence[st
 
     The function's environment is given to the check (a module may read it when imported);
     nothing is called but the imports."""
-    environment = {
-        "PATH": os.defpath,
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        **spec.environment,
-    }
+    environment = {**IMPORT_CHECK_ENVIRONMENT, **spec.environment}
     folders = [os.path.abspath(folder) for folder in (code_directory, *beneath)]
-    import_path = os.pathsep.join([*folders, runtime_packages_folder()])
-    command = [
-        sys.executable, "-I", "-S", "-c", _IMPORT_CHECK,
-        bytecode_cache(), import_path, *import_entries(spec),
-    ]  # fmt: skip
+    # The code's folders and the runtime's packages only; the bytecode goes where the sandboxes
+    # keep theirs, so the new code's first sandbox finds it compiled.
+    arguments = import_check_arguments(
+        [*folders, runtime_packages_folder()], import_entries(spec), where="the new code",
+        bytecode_cache=bytecode_cache(),
+    )  # fmt: skip
+    command = [sys.executable, "-I", "-S", *arguments]
     try:
         result = subprocess.run(
             command, capture_output=True, text=True, check=False,
