@@ -177,7 +177,8 @@ def watch_plan(
     named = [(project / entry).resolve() for entry in _listed(context.get("stepPackages"))]
     for path in dict.fromkeys([*named, *(path.resolve() for path in synthesized)]):
         roots.append(AssetRoot(path.name, ((path, path.name),)))
-    if package.is_relative_to(project):
+    # A checkout's source, not an install (a project's own .venv lies inside it too).
+    if package.is_relative_to(project) and "site-packages" not in package.parts:
         stack_paths.append(package / "infra")
         sources = tuple((package / name, f"{package.name}/{name}") for name in ASSET_SOURCES)
         roots.append(AssetRoot(package.name, sources))

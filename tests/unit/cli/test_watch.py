@@ -186,6 +186,15 @@ def test_s3flow_installed_outside_the_project_is_not_watched(project, tmp_path):
     assert [root.name for root in plan.code_roots] == ["my_steps"]
 
 
+def test_s3flow_installed_in_the_projects_own_venv_is_not_watched(project):
+    installed = project / ".venv" / "lib" / "python3.11" / "site-packages" / "s3flow"
+
+    plan = watch_plan(project, package=installed)
+
+    assert [root.name for root in plan.code_roots] == ["my_steps"]
+    assert installed.resolve() / "infra" not in plan.stack_paths
+
+
 def test_the_watcher_sees_a_file_rewritten_added_or_removed_and_ignores_bytecode(project):
     steps = project / "my_steps"
     watcher = FileWatcher([steps, project / "app.py"])
