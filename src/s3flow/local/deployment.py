@@ -7,6 +7,7 @@ which acts on it. Values are resolved: names, ARNs and environments as deployed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +126,9 @@ class Deployment:
     notifications: list[BucketNotification] = field(default_factory=list)
     stream_mappings: list[StreamMapping] = field(default_factory=list)
     stack_id: str = ""  # as moto's CloudFormation registered it
+    # Set when provisioning left the registration in moto's CloudFormation to its caller
+    # (``provision(fresh_emulator=True)``); None once registered.
+    register_stack: Callable[[], None] | None = None
     resource_types: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
     auto_delete_buckets: list[str] = field(default_factory=list)  # Custom::S3AutoDeleteObjects intent
     # Buckets the stack uses but does not define (an existing bucket), made empty on the emulator.

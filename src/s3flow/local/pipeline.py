@@ -44,6 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from s3flow.local.cloudformation.registration import StackRegistration
 from s3flow.local.cloudwatch.evaluator import AlarmEvaluator, AlarmTransition
 from s3flow.local.cloudwatch.service_metrics import LambdaErrors
 from s3flow.local.credentials import emulator_client
@@ -295,6 +296,9 @@ class LocalPipeline:
         self.unfinished = Unfinished()
         self.state = Path(state) if state is not None else None
         self._state: StateKeeper | None = None
+        self._registration: StackRegistration | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self.restored = Restored()  # what the start restored from ``state``
         self.saved: StateSummary | None = None  # what the last stop saved to ``state``
 
@@ -340,9 +344,18 @@ class LocalPipeline:
             reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
             context = self.server.tls.client_context() if self.server.tls is not None else None
             urllib.request.urlopen(reset, timeout=60, context=context).close()
+            # Just reset: no stack to look for, and its registration in moto's CloudFormation
+            # runs once the pipeline serves (``cloudformation.registration``).
             self._deployment = provision(
-                self.cloud_assembly, self.stack_name, endpoint_url=self.endpoint_url, region=self.region
+                self.cloud_assembly,
+                self.stack_name,
+                endpoint_url=self.endpoint_url,
+                region=self.region,
+                fresh_emulator=True,
             )
+            if self._deployment.register_stack is not None:
+                self._registration = StackRegistration(self._deployment.register_stack)
+                self.server.middleware.add_interceptor(self._registration)
             if self._state is not None:  # before anything that reacts to what it puts back
                 self.restored = self._state.restore(self._deployment.account)
             self.traces = TraceStore(
@@ -401,11 +414,17 @@ class LocalPipeline:
             )
             self.alarms.start()
             self._resume(self.restored.pending)
+            if self._registration is not None:
+                self._registration.start()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
+        if self._registration is not None:  # a stop right after the start need not wait for it
+            self._registration.abandon()
+            self.server.middleware.remove_interceptor(self._registration)
+            self._registration = None
         if self._state is not None:
             self._state.stop_autosave()
         if self.alarms is not None:
@@ -559,7 +578,14 @@ class LocalPipeline:
             log.exception("on_flow callback failed")
 
     def _client(self, service: str) -> Any:
-        return emulator_client(service, endpoint_url=self.endpoint_url, region=self.region)
+        """One client per service for the pipeline's own calls (a rule's metric on every
+        delivery): a session and client cost tens of milliseconds to make."""
+        with self._clients_lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = emulator_client(service, endpoint_url=self.endpoint_url, region=self.region)
+                self._clients[service] = client
+            return client
 
     def _put_rule_metric(self, name: str, dimensions: dict[str, str]) -> None:
         datum = {

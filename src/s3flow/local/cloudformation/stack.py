@@ -19,6 +19,12 @@ resources are created, and updated after.
 If provisioning fails part way, no stack is left registered; resources already created stay
 (there is no rollback), so provision onto a fresh emulator. A stack already registered there
 raises :class:`StackExistsError`.
+
+``fresh_emulator=True`` is for a caller that has just reset the emulator (``LocalPipeline``):
+no stack can exist there, so none is looked for, and the registration is left to the caller
+(``Deployment.register_stack``, run later): moto loads its CloudFormation, and with it the
+model of every service it parses templates for, on the first CloudFormation request, about a
+second of a local pipeline's start otherwise.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ def provision(
     endpoint_url: str,
     region: str = "us-east-1",
     parameters: Mapping[str, str] | None = None,
+    fresh_emulator: bool = False,
 ) -> Deployment:
     """Create the stack's resources on the emulator at ``endpoint_url``; see the module doc."""
     template = load_template(cloud_assembly, stack_name)
@@ -73,6 +80,7 @@ def provision(
         region=region,
         parameters=parameters,
         cloud_assembly=Path(cloud_assembly),
+        fresh_emulator=fresh_emulator,
     )
 
 
@@ -84,6 +92,7 @@ def provision_template(
     region: str = "us-east-1",
     parameters: Mapping[str, str] | None = None,
     cloud_assembly: Path | None = None,
+    fresh_emulator: bool = False,
 ) -> Deployment:
     """Provision ``template``; functions run from their assets in ``cloud_assembly`` (see
     ``assets``), or from the emulator's own path when there is none."""
@@ -102,7 +111,7 @@ def provision_template(
     context = Context(session, endpoint_url, resolver, deployment, cloud_assembly)
 
     cloudformation = context.client("cloudformation")
-    if _stack_exists(cloudformation, stack_name):
+    if not fresh_emulator and _stack_exists(cloudformation, stack_name):
         raise StackExistsError(stack_name, endpoint_url)
     placeholder: dict[str, Any] = {"Resources": {"Provisioned": {"Type": PLACEHOLDER_TYPE}}}
     if "Description" in template:
@@ -130,10 +139,18 @@ def provision_template(
         raise
     deployment.outputs = {key: output["Value"] for key, output in placeholder["Outputs"].items()}
     body = json.dumps(placeholder)
-    if not registered_early:
-        deployment.stack_id = cloudformation.create_stack(StackName=stack_name, TemplateBody=body)["StackId"]
-    elif placeholder["Outputs"]:
-        cloudformation.update_stack(StackName=stack_name, TemplateBody=body)
+
+    def register() -> None:
+        if not registered_early:
+            created = cloudformation.create_stack(StackName=stack_name, TemplateBody=body)
+            deployment.stack_id = created["StackId"]
+        elif placeholder["Outputs"]:
+            cloudformation.update_stack(StackName=stack_name, TemplateBody=body)
+
+    if fresh_emulator and not registered_early:
+        deployment.register_stack = register
+    else:
+        register()
     return deployment
 
 

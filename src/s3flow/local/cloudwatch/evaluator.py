@@ -22,6 +22,7 @@ published; it is listed in the transition's ``failed_actions``, as CloudWatch re
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -68,11 +69,8 @@ class AlarmEvaluator:
         on_transition: Callable[[AlarmTransition], None] | None = None,
         authorizer: Authorizer | None = None,
     ) -> None:
-        self._cloudwatch = clients("cloudwatch")
-        self._sns = clients("sns")
-        self._kms = clients("kms")
+        self._clients = clients
         self.authorizer = authorizer
-        self._sqs = clients("sqs")
         self.account = account
         self.region = region
         self.period = period
@@ -80,6 +78,24 @@ class AlarmEvaluator:
         self.on_transition = on_transition
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    # Made on first use, on the evaluator's thread: a client costs tens of milliseconds to make,
+    # which a pipeline's start would otherwise wait for.
+    @functools.cached_property
+    def _cloudwatch(self) -> Any:
+        return self._clients("cloudwatch")
+
+    @functools.cached_property
+    def _sns(self) -> Any:
+        return self._clients("sns")
+
+    @functools.cached_property
+    def _kms(self) -> Any:
+        return self._clients("kms")
+
+    @functools.cached_property
+    def _sqs(self) -> Any:
+        return self._clients("sqs")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="alarm-evaluator", daemon=True)

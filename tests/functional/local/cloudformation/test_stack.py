@@ -99,6 +99,27 @@ def test_outputs_are_readable_through_describe_stacks(tmp_path: Path, moto_endpo
     assert {o.get("ExportName") for o in stack["Outputs"]} == {"QueueUrl-dev", None}
 
 
+def test_on_a_fresh_emulator_the_registration_is_left_to_the_caller(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    # GIVEN a template provisioned on an emulator the caller has just reset
+    resources = {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "failures"}}}
+    (tmp_path / "Small.template.json").write_text(
+        json.dumps({"Resources": resources, "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Q", "Arn"]}}}})
+    )
+    deployment = provision(tmp_path, "Small", endpoint_url=moto_endpoint, region=REGION, fresh_emulator=True)
+    cloudformation = client("cloudformation", moto_endpoint)
+
+    # THEN the resources exist and the stack is not registered until the caller says so
+    assert deployment.outputs["Arn"].endswith(":failures")
+    assert cloudformation.list_stacks()["StackSummaries"] == []
+    assert deployment.register_stack is not None
+    deployment.register_stack()
+    (stack,) = cloudformation.describe_stacks(StackName="Small")["Stacks"]
+    assert stack["StackId"] == deployment.stack_id
+    assert stack["Outputs"] == [{"OutputKey": "Arn", "OutputValue": deployment.outputs["Arn"]}]
+
+
 def test_stack_id_is_the_registered_stacks(tmp_path: Path, moto_endpoint: str) -> None:
     resources = {
         "Q": {
