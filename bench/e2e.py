@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from bench import paths
 from bench.emulator import CREDENTIALS
 from bench.events import REGION
 from bench.report import Table, ms, x
+from bench.sides import reference_as_shipped
 from bench.stats import median, percentile, ratio
 from s3flow import contract
 
@@ -98,36 +98,66 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def reference_assembly(scratch: Path) -> Path:
-    """The stack's template with the processor's handler pointed at the reference handler.
+REFERENCE_ASSET = "reference"  # its folder (asset.reference) and S3 key (reference.zip) in the copy
 
-    The reference publishes its own events (its function gets ``EVENT_BUS_NAME``, which our
-    processor no longer has), so the table stream's event source mapping is left out: our
-    publisher would announce every reference record a second time.
+
+def reference_assembly(scratch: Path) -> Path:
+    """The stack's assembly with the processor running the reference handler.
+
+    The processor's code is an asset of its own in the copy, as the reference would ship it:
+    its one file plus the X-Ray SDK it imports (``sides.reference_as_shipped``); boto3 comes from
+    the runtime, as on Lambda. The reference publishes its own events (its function gets
+    ``EVENT_BUS_NAME``, which our processor no longer has), so the table stream's event source
+    mapping is left out: our publisher would announce every reference record a second time.
     """
     target = scratch / "reference-assembly"
-    if not target.exists():
-        target.mkdir()
-        template = json.loads(paths.processor_template().read_text())
-        (bus,) = (k for k, r in template["Resources"].items() if r["Type"] == "AWS::Events::EventBus")
-        for name, resource in list(template["Resources"].items()):
-            props = resource.get("Properties", {})
-            if resource["Type"] == "AWS::Lambda::Function" and props.get("Handler") == contract.HANDLER:
-                props["Handler"] = REFERENCE_HANDLER
-                # Our processor has no bus; the reference publishes, so it gets one, as in its design.
-                variables = props.setdefault("Environment", {}).setdefault("Variables", {})
-                variables[contract.ENV_EVENT_BUS_NAME] = {"Ref": bus}
-            if resource["Type"] == "AWS::Lambda::EventSourceMapping":
-                del template["Resources"][name]
-        (target / paths.processor_template().name).write_text(json.dumps(template))
-        for extra in ("manifest.json", f"{paths.STACK_NAME}.assets.json"):
-            if (paths.CLOUD_ASSEMBLY / extra).is_file():
-                shutil.copy2(paths.CLOUD_ASSEMBLY / extra, target / extra)
-    # Sandboxes are spawned interpreters that inherit this sys.path: that is how they find it.
-    reference_dir = str(paths.reference_handler().parent)
-    if reference_dir not in sys.path:
-        sys.path.append(reference_dir)
+    if target.exists():
+        return target
+    target.mkdir()
+    template = json.loads(paths.processor_template().read_text())
+    (bus,) = (k for k, r in template["Resources"].items() if r["Type"] == "AWS::Events::EventBus")
+    for name, resource in list(template["Resources"].items()):
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Function" and props.get("Handler") == contract.HANDLER:
+            props["Handler"] = REFERENCE_HANDLER
+            props["Code"] = {**props["Code"], "S3Key": f"{REFERENCE_ASSET}.zip"}
+            # Our processor has no bus; the reference publishes, so it gets one, as in its design,
+            # and its role may put events on it (the local pipeline enforces the role's policies).
+            variables = props.setdefault("Environment", {}).setdefault("Variables", {})
+            variables[contract.ENV_EVENT_BUS_NAME] = {"Ref": bus}
+            _allow_put_events(template["Resources"], props["Role"]["Fn::GetAtt"][0], bus)
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            del template["Resources"][name]
+    (target / paths.processor_template().name).write_text(json.dumps(template))
+    shutil.copy2(paths.CLOUD_ASSEMBLY / "manifest.json", target / "manifest.json")
+    for asset in paths.CLOUD_ASSEMBLY.glob("asset.*"):  # the other functions' code, as synthesized
+        (target / asset.name).symlink_to(asset.resolve())
+    shipped = reference_as_shipped(scratch)
+    code = target / f"asset.{REFERENCE_ASSET}"
+    shutil.copytree(shipped.path_entries[1], code)
+    shutil.copy2(paths.reference_handler(), code / paths.reference_handler().name)
+    assets = json.loads((paths.CLOUD_ASSEMBLY / f"{paths.STACK_NAME}.assets.json").read_text())
+    assets["files"][REFERENCE_ASSET] = {
+        "source": {"path": code.name, "packaging": "zip"},
+        "destinations": {"reference": {"objectKey": f"{REFERENCE_ASSET}.zip"}},
+    }
+    (target / f"{paths.STACK_NAME}.assets.json").write_text(json.dumps(assets))
     return target
+
+
+def _allow_put_events(resources: dict[str, Any], role: str, bus: str) -> None:
+    """Adds ``events:PutEvents`` on ``bus`` to the identity policy attached to ``role``."""
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in props.get("Roles", []):
+            statement = {
+                "Action": "events:PutEvents",
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [bus, "Arn"]},
+            }
+            props["PolicyDocument"]["Statement"].append(statement)
+            return
+    raise ValueError(f"no identity policy attached to {role} in the template")
 
 
 class BurstObserver(Protocol):
