@@ -8,6 +8,11 @@ they load on Lambda: botocore's own bundle (what the reference's botocore loads 
 the run's CA appended. Ours reads it through ``SSL_CERT_FILE`` (Python's default context),
 the reference's botocore through ``AWS_CA_BUNDLE``; so context creation, bundle loading and the
 handshake are in every cold-start row on both sides.
+
+Warm runs use ``Emulator(tls=False)``, plain HTTP: the emulator's server (werkzeug) keeps no
+connection alive, so over TLS every warm call would pay a handshake (and, for botocore, which
+loads its CA bundle on each new connection, that bundle again) that a warm function on AWS,
+holding its connections open, does not.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class Resources:
     event_bus_name: str
     bucket: str  # where benchmark objects are uploaded: no notification, so nothing else reacts
     provisioned_from: str  # "from the template" or "by hand"
-    ca_bundle: str  # what clients trust: a Lambda-sized bundle holding the run's CA
+    ca_bundle: str | None  # what clients trust over TLS: a Lambda-sized bundle holding the run's CA
 
 
 def lambda_sized_ca_bundle(ca_file: Path, directory: Path) -> Path:
@@ -58,10 +63,14 @@ def lambda_sized_ca_bundle(ca_file: Path, directory: Path) -> Path:
 class Emulator:
     """Starts moto over HTTPS, creates the table, bus and an object bucket; ``client()`` talks to it."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = True) -> None:
         self._certificates_dir = tempfile.TemporaryDirectory(prefix="s3flow-bench-tls-")
-        certificates = make_local_ca(self._certificates_dir.name)
-        self.ca_bundle = str(lambda_sized_ca_bundle(certificates.ca_file, Path(self._certificates_dir.name)))
+        certificates = make_local_ca(self._certificates_dir.name) if tls else None
+        self.ca_bundle = (
+            str(lambda_sized_ca_bundle(certificates.ca_file, Path(self._certificates_dir.name)))
+            if certificates is not None
+            else None
+        )
         self._server = LocalServer("127.0.0.1", 0, tls=certificates)
         self.resources: Resources | None = None
 
@@ -142,13 +151,10 @@ class Emulator:
 class _aws_env:  # noqa: N801 - used like contextlib helpers
     """Points boto3 at the emulator for code that builds its own clients (the provisioner)."""
 
-    def __init__(self, endpoint: str, ca_bundle: str) -> None:
-        self._values = {
-            **CREDENTIALS,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_CA_BUNDLE": ca_bundle,
-        }
+    def __init__(self, endpoint: str, ca_bundle: str | None) -> None:
+        self._values = {**CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": endpoint}
+        if ca_bundle is not None:
+            self._values["AWS_CA_BUNDLE"] = ca_bundle
         self._saved: dict[str, str | None] = {}
 
     def __enter__(self) -> None:

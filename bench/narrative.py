@@ -205,6 +205,9 @@ def warm_text(results: list[warm.WarmResult], summary: list[str], history: dict[
         "under the same `requestId` and `timestamp`, so each `PutItem` overwrites the previous one and only "
         "one record per invocation survives (see *records kept/object*), and its single event lists all "
         "objects at once. It does less work because it loses data.",
+        "Warm runs reach the emulator over plain HTTP: its server keeps no connection alive, so over TLS "
+        "every call would pay a handshake (and botocore its CA bundle again) that a warm function on AWS, "
+        "holding its connections open, does not. "
         "Both of our functions run in one warm child process, one after the other (processor, then "
         "publisher on what it wrote), with their time, calls and log bytes counted apart; on AWS they are "
         "two containers. *Waiting on AWS* is the time spent inside each API call as the function sees it "

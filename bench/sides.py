@@ -162,10 +162,6 @@ def child_env(side: Side, resources: Resources, daemon_address: str, pycache: Pa
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ENDPOINT_URL": resources.endpoint_url,
-        # The emulator is served over HTTPS (bench.emulator): ours trusts it through Python's
-        # default context, the reference through botocore's AWS_CA_BUNDLE.
-        "SSL_CERT_FILE": resources.ca_bundle,
-        "AWS_CA_BUNDLE": resources.ca_bundle,
         "AWS_LAMBDA_FUNCTION_NAME": side.function_name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -177,6 +173,10 @@ def child_env(side: Side, resources: Resources, daemon_address: str, pycache: Pa
         **function_env(side, resources),
         **side.extra_env,
     }
+    if resources.ca_bundle is not None:
+        # Served over HTTPS (bench.emulator): ours trusts it through Python's default context,
+        # the reference through botocore's AWS_CA_BUNDLE.
+        env["SSL_CERT_FILE"] = env["AWS_CA_BUNDLE"] = resources.ca_bundle
     if not side.compiled:
         # Bytecode for the runtime's own modules is cached outside the venv and shared/; a compiled
         # asset is read where it lies (a cache prefix would hide its __pycache__).
