@@ -13,27 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from s3flow import contract
 from s3flow.infra.app import create_app
 from s3flow.infra.errors import SettingError
-from s3flow.infra.processing import Processing
-from s3flow.infra.publishing import Publishing
 from s3flow.infra.settings import CAPACITY_CONTEXT_KEYS, PipelineSettings
+from support.units import processing_alone, publishing_alone, stream_mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-
-INLINE = "def handler(event, context): pass"
-
-
-def _mapping(template: Template) -> dict[str, Any]:
-    (mapping,) = template.find_resources("AWS::Lambda::EventSourceMapping").values()
-    return dict(mapping["Properties"])
 
 
 def _processor(template: Template) -> dict[str, Any]:
@@ -45,36 +33,10 @@ def _processor(template: Template) -> dict[str, Any]:
     return dict(function["Properties"])
 
 
-def _publishing(**props: Any) -> Template:
-    stack = Stack(App(), "Publisher")
-    table = dynamodb.Table(
-        stack,
-        "Table",
-        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-    )
-    Publishing(
-        stack,
-        "Publishing",
-        environment_suffix="test",
-        code=lambda_.Code.from_inline(INLINE),
-        table=table,
-        event_bus=events.EventBus(stack, "Bus"),
-        **props,
-    )
-    return Template.from_stack(stack)
-
-
-def _processing(**props: Any) -> Template:
-    stack = Stack(App(), "Processor")
-    Processing(stack, "Processing", environment_suffix="test", code=lambda_.Code.from_inline(INLINE), **props)
-    return Template.from_stack(stack)
-
-
 def test_the_default_template_reserves_no_concurrency_and_reads_batches_of_100_one_at_a_time(
     template: Template,
 ) -> None:
-    mapping = _mapping(template)
+    mapping = stream_mapping(template)
     assert mapping["BatchSize"] == contract.PUBLISHER_BATCH_SIZE == 100
     assert "ParallelizationFactor" not in mapping
     assert "ReservedConcurrentExecutions" not in _processor(template)
@@ -86,17 +48,17 @@ def test_the_defaults_are_lambdas_own() -> None:
     assert (settings.publisher_batch_size, settings.publisher_parallelization_factor) == (100, 1)
 
 
-def test_the_publishing_props_set_the_mapping() -> None:
-    mapping = _mapping(_publishing(batch_size=1000, parallelization_factor=10))
+def test_the_publishing_props_set_thestream_mapping() -> None:
+    mapping = stream_mapping(publishing_alone(batch_size=1000, parallelization_factor=10))
     assert (mapping["BatchSize"], mapping["ParallelizationFactor"]) == (1000, 10)
 
 
 def test_a_parallelization_factor_of_one_leaves_the_property_out() -> None:
-    assert "ParallelizationFactor" not in _mapping(_publishing(parallelization_factor=1))
+    assert "ParallelizationFactor" not in stream_mapping(publishing_alone(parallelization_factor=1))
 
 
 def test_the_processing_prop_reserves_concurrency() -> None:
-    assert _processor_of(_processing(reserved_concurrency=50))["ReservedConcurrentExecutions"] == 50
+    assert _processor_of(processing_alone(reserved_concurrency=50))["ReservedConcurrentExecutions"] == 50
 
 
 def _processor_of(template: Template) -> dict[str, Any]:
@@ -117,7 +79,7 @@ def test_the_context_sets_all_three_on_the_stack(tmp_path_factory: pytest.TempPa
     )
     app.synth()
     template = Template.from_stack(stack)
-    mapping = _mapping(template)
+    mapping = stream_mapping(template)
     assert (mapping["BatchSize"], mapping["ParallelizationFactor"]) == (500, 4)
     assert _processor(template)["ReservedConcurrentExecutions"] == 200
     # The processor writes, and `s3flow records` reads, that many shards of each time bucket.

@@ -11,58 +11,35 @@ import re
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from s3flow.infra.app import create_app
-from s3flow.infra.publishing import Publishing, batching_window_value
+from s3flow.infra.publishing import batching_window_value
 from s3flow.infra.stack import resolve_publisher_batching_window
+from support.units import publishing_alone, stream_mapping
 
 SETTING = "MaximumBatchingWindowInSeconds"
 
 
-def _mapping(template: Template) -> dict[str, Any]:
-    (mapping,) = template.find_resources("AWS::Lambda::EventSourceMapping").values()
-    return dict(mapping["Properties"])
-
-
 def _publishing(window: Any) -> Template:
-    stack = Stack(App(), "Publisher")
-    table = dynamodb.Table(
-        stack,
-        "Table",
-        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-    )
-    Publishing(
-        stack,
-        "Publishing",
-        environment_suffix="test",
-        code=lambda_.Code.from_inline("def handler(event, context): pass"),
-        table=table,
-        event_bus=events.EventBus(stack, "Bus"),
-        publisher_batching_window_seconds=window,
-    )
-    return Template.from_stack(stack)
+    return publishing_alone(publisher_batching_window_seconds=window)
 
 
 def test_the_stream_mapping_has_no_batching_window_by_default(template: Template) -> None:
-    assert SETTING not in _mapping(template)
+    assert SETTING not in stream_mapping(template)
 
 
 @pytest.mark.parametrize("window", [1, 300])
-def test_the_publishing_prop_sets_the_window_on_the_mapping(window: int) -> None:
-    assert _mapping(_publishing(window))[SETTING] == window
+def test_the_publishing_prop_sets_the_window_on_thestream_mapping(window: int) -> None:
+    assert stream_mapping(_publishing(window))[SETTING] == window
 
 
 def test_a_zero_window_leaves_the_setting_out() -> None:
-    assert SETTING not in _mapping(_publishing(0))
+    assert SETTING not in stream_mapping(_publishing(0))
 
 
-def test_the_context_value_sets_the_window_on_the_stacks_mapping(
+def test_the_context_value_sets_the_window_on_the_stacksstream_mapping(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     app, stack = create_app(
@@ -70,7 +47,7 @@ def test_the_context_value_sets_the_window_on_the_stacks_mapping(
         context={"environmentSuffix": "window", "publisherBatchingWindow": "1"},
     )
     app.synth()
-    assert _mapping(Template.from_stack(stack))[SETTING] == 1
+    assert stream_mapping(Template.from_stack(stack))[SETTING] == 1
 
 
 def test_the_prop_wins_over_the_context() -> None:
