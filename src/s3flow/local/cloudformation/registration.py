@@ -11,20 +11,18 @@ the stack; the registration's own requests (``CreateStack``, ``UpdateStack``) pa
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 from collections.abc import Callable
-from urllib.parse import parse_qs
 
 from werkzeug.wrappers import Request, Response
 
+from s3flow.local.iam.api_calls.wire import credential_scope, read_operation
+
 log = logging.getLogger(__name__)
 
-# A request that is for CloudFormation: SigV4's credential scope names the service.
-CLOUDFORMATION_SCOPE = "/cloudformation/aws4_request"
 WAIT_SECONDS = 60
-# What registering sends (CloudFormation's query protocol names the action in the form body).
+# What registering sends.
 REGISTERING_ACTIONS = frozenset({"CreateStack", "UpdateStack"})
 
 
@@ -61,13 +59,13 @@ class StackRegistration:
         return self._thread.ident is not None and self._done.wait(timeout)
 
     def __call__(self, request: Request) -> Response | None:
-        held = not self._done.is_set() and CLOUDFORMATION_SCOPE in request.headers.get("Authorization", "")
-        if held and _action(request) not in REGISTERING_ACTIONS:
-            self._done.wait(WAIT_SECONDS)
+        if not self._done.is_set() and _is_cloudformation(request):
+            operation = read_operation(request, "cloudformation")  # leaves the body for moto
+            if operation is None or operation.name not in REGISTERING_ACTIONS:
+                self._done.wait(WAIT_SECONDS)
         return None  # moto answers, now with the stack
 
 
-def _action(request: Request) -> str:
-    data = request.get_data(cache=True)
-    request.environ["wsgi.input"] = io.BytesIO(data)  # moto reads the body again
-    return parse_qs(data.decode("utf-8", "replace")).get("Action", [""])[0]
+def _is_cloudformation(request: Request) -> bool:
+    scope = credential_scope(request)
+    return scope is not None and scope.service == "cloudformation"
