@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from bench.report import Table, ms, x
 from bench.sides import reference_as_shipped
 from bench.stats import median, percentile, ratio
 from s3flow import contract
+from s3flow.cli.local_up import free_port
 
 UPLOAD_THREADS = 4
 IDLE_SAMPLES = 15
@@ -90,12 +90,6 @@ def merge(runs: list[Level]) -> Level:
         policy_dropped=any(r.policy_dropped for r in done),
         rates=[r.objects / r.seconds for r in done if r.seconds],
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 REFERENCE_ASSET = "reference"  # its folder (asset.reference) and S3 key (reference.zip) in the copy
@@ -267,7 +261,7 @@ def run_level(
         extra |= {"LAMBDA_TASK_ROOT": str(paths.reference_handler().parent), "AWS_XRAY_SDK_ENABLED": "true"}
     overrides = {function_name(): extra}
     pipeline = LocalPipeline(
-        assembly, paths.STACK_NAME, port=_free_port(), concurrency=concurrency, on_flow=tracker.on_flow,
+        assembly, paths.STACK_NAME, port=free_port(), concurrency=concurrency, on_flow=tracker.on_flow,
         environment_overrides=overrides, enforce_iam=enforce_iam,
     )  # fmt: skip
     _observe_deliveries(pipeline, tracker.on_delivery)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from bench import paths
 from bench.report import Table
 from bench.stats import median
+from s3flow.cli.local_up import free_port
 
 TEXT = (
     "`local up` is timed from the command's spawn to its banner, which it prints once the template is "
@@ -41,12 +41,6 @@ class LocalTimings:
         return self.ready_median <= READY_GOAL_SECONDS
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _s3flow_command() -> list[str]:
     # The command a user runs: the console script installed beside this interpreter.
     return [str(Path(sys.executable).with_name("s3flow"))]
@@ -54,7 +48,7 @@ def _s3flow_command() -> list[str]:
 
 def local_up_once(cdk_out: Path = paths.CLOUD_ASSEMBLY, stack: str = paths.STACK_NAME) -> tuple[float, float]:
     """Starts `s3flow local up` on a free port; returns (seconds to its banner, seconds to stop)."""
-    command = [*_s3flow_command(), "local", "up", "--port", str(_free_port()),
+    command = [*_s3flow_command(), "local", "up", "--port", str(free_port()),
                "--cdk-out", str(cdk_out), "--stack", stack]  # fmt: skip
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     started = time.perf_counter()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from typing import Any
 from bench import paths
 from bench.report import Table, ms
 from bench.stats import median, percentile
+from s3flow.cli.local_up import free_port
 
 DEFAULT_EDITS = 10
 CONCURRENCY = 4
@@ -93,12 +93,6 @@ class _Recorded:
             return self.versions[key]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _synthesize(project: Path, cdk_out: Path) -> None:
     """The app with the scratch project's step, into ``cdk_out``; cdk.json's settings ignored."""
     steps = project / "bench_steps"
@@ -130,7 +124,7 @@ def measure(edits: int, scratch: Path, concurrency: int = CONCURRENCY) -> Result
     recorded = _Recorded()
     result = Result()
     pipeline = LocalPipeline(
-        cdk_out, paths.STACK_NAME, port=_free_port(), concurrency=concurrency, on_flow=recorded.on_flow
+        cdk_out, paths.STACK_NAME, port=free_port(), concurrency=concurrency, on_flow=recorded.on_flow
     )
     pipeline.start()
     watch = None
